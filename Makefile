@@ -1,0 +1,40 @@
+# signalbank: `make dev` runs the whole pipeline on embedded servers; `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck unit compose-check schemas rules-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/signalbank dev $(ARGS)
+
+test: $(STAMP) lint typecheck rules-check compose-check unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check streams agents schemas rules sinks tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+rules-check: $(STAMP)
+	$(BIN)/signalbank rules check rules
+
+compose-check:
+	bash .ci/validate-compose
+
+unit: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+schemas: $(STAMP)
+	$(BIN)/signalbank schemas export
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .signalbank

@@ -1,0 +1,1 @@
+"""Faust agents of signalbank and the framework-free batch pipeline they drive."""

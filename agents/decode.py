@@ -1,0 +1,82 @@
+"""Turn raw Kafka bytes into validated events, or into a dead letter that says why."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ValidationError
+
+from schemas.catalog import INPUT_MODELS
+from schemas.inputs import InputEvent
+from schemas.outputs import DeadLetter, DeadLetterReason, ValidationIssue
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One consumed message, with its coordinates for dead-lettering."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
+def _issues(error: ValidationError) -> list[ValidationIssue]:
+    return [
+        ValidationIssue(
+            loc=".".join(str(p) for p in e["loc"])[:200] or "$",
+            message=str(e["msg"])[:500],
+            kind=str(e["type"])[:100],
+        )
+        for e in error.errors(include_url=False, include_input=False)[:20]
+    ]
+
+
+def dead_letter(record: RawRecord, reason: DeadLetterReason, issues: list[ValidationIssue], now: datetime) -> DeadLetter:
+    return DeadLetter(
+        source_topic=record.topic,
+        source_partition=record.partition,
+        source_offset=record.offset,
+        reason=reason,
+        errors=issues,
+        payload_base64=base64.b64encode(record.value).decode("ascii"),
+        key_base64=base64.b64encode(record.key).decode("ascii") if record.key is not None else None,
+        received_at=now,
+    )
+
+
+def decode(record: RawRecord, now: datetime, max_future: timedelta) -> InputEvent | DeadLetter:
+    """Validate ``record`` against its topic's model; anything wrong becomes a DeadLetter."""
+    model: type[BaseModel] | None = INPUT_MODELS.get(record.topic)
+    if model is None:
+        issue = ValidationIssue(loc="$", message=f"no schema for topic {record.topic}", kind="unknown_topic")
+        return dead_letter(record, DeadLetterReason.INVALID, [issue], now)
+    if len(record.value) > MAX_MESSAGE_BYTES:
+        issue = ValidationIssue(loc="$", message=f"message is {len(record.value)} bytes", kind="too_large")
+        return dead_letter(record, DeadLetterReason.TOO_LARGE, [issue], now)
+    try:
+        event = model.model_validate_json(record.value)
+    except ValidationError as error:
+        issues = _issues(error)
+        kinds = {issue.kind for issue in issues}
+        if kinds & {"json_invalid", "json_type"}:
+            reason = DeadLetterReason.NOT_JSON
+        elif "model_type" in kinds and any(i.loc == "$" for i in issues):
+            reason = DeadLetterReason.NOT_OBJECT
+        else:
+            reason = DeadLetterReason.INVALID
+        return dead_letter(record, reason, issues, now)
+    occurred = event.occurred_at  # type: ignore[attr-defined]
+    if occurred > now + max_future:
+        issue = ValidationIssue(loc="occurred_at", message=f"{occurred.isoformat()} is in the future", kind="future")
+        return dead_letter(record, DeadLetterReason.FUTURE_EVENT, [issue], now)
+    return event  # type: ignore[return-value]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

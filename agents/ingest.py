@@ -1,0 +1,66 @@
+"""The ingest agent: consumes all input topics in batches and sends what the pipeline returns.
+
+A batch is acknowledged (and so its offsets committed) only after its Redis effects succeeded and
+its outputs were delivered: a crash anywhere re-processes the batch, which is safe because profile
+updates are idempotent by event id and outputs have deterministic ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import RedisError
+
+from agents.decode import RawRecord
+from agents.pipeline import OutputRecord
+from streams.app import app, runtime, settings
+from streams.topics import input_topic, output_topics
+
+log = logging.getLogger(__name__)
+_outputs = output_topics(app, settings.partitions)
+_backoff = ExponentialWithJitterBackoff(base=0.1, cap=5.0)
+
+
+async def send_outputs(outputs: Sequence[OutputRecord]) -> None:
+    """Send every output and wait until the broker has them all."""
+    pending = [await _outputs[o.topic].send(key=o.key, value=o.encoded()) for o in outputs]
+    if pending:
+        await asyncio.gather(*pending)
+
+
+async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
+    """Run the pipeline, waiting out Redis outages with backoff instead of dropping the batch."""
+    failures = 0
+    while True:
+        try:
+            outputs = await runtime.pipeline.process(records)
+            runtime.metrics.redis_up.set(1)
+            return outputs
+        except (RedisError, OSError) as exc:
+            failures += 1
+            runtime.metrics.redis_up.set(0)
+            delay = _backoff.compute(failures)
+            log.warning("redis unavailable (%s); retrying batch of %d in %.1fs", exc, len(records), delay)
+            await asyncio.sleep(delay)
+
+
+@app.agent(input_topic(app, settings.partitions))
+async def ingest(stream: Any) -> AsyncIterator[None]:
+    """Take batches of raw events, process them, deliver the outputs, then move on."""
+    runtime.ruleset  # noqa: B018  (load and validate rules before the first batch)
+    async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
+        started = asyncio.get_running_loop().time()
+        records = [
+            RawRecord(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value)
+            for e in batch
+        ]
+        outputs = await process_until_done(records)
+        await send_outputs(outputs)
+        elapsed = asyncio.get_running_loop().time() - started
+        for _ in records:
+            runtime.metrics.processing.observe(elapsed)
+        yield None

@@ -1,0 +1,95 @@
+"""CEL conditions: compile, check against the field catalogue, and explain errors precisely.
+
+CEL (Google's Common Expression Language) has no I/O, no imports and no unbounded loops, so a rule
+cannot run code. We use the Rust-backed ``common-expression-language`` binding (``import cel``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import cel
+
+from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
+
+ROOTS: dict[str, tuple[FieldSpec, ...]] = {"profile": PROFILE_FIELDS, "event": EVENT_FIELDS}
+_STRING_LITERAL = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
+_REFERENCE = re.compile(r"\b(profile|event)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
+_CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+
+_DEFAULTS: dict[str, Any] = {"double": 0.0, "string": "", "bool": False, "list": []}
+
+
+@dataclass(frozen=True, slots=True)
+class ExpressionProblem:
+    line: int  # 1-based, inside the expression
+    column: int  # 1-based, inside the expression
+    message: str
+
+
+def _blank_strings(source: str) -> str:
+    """Replace string literals by spaces so field names inside quotes are not mistaken for references."""
+    return _STRING_LITERAL.sub(lambda m: " " * len(m.group(0)), source)
+
+
+def _locate(source: str, offset: int) -> tuple[int, int]:
+    before = source[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
+def references(source: str) -> list[tuple[str, str, int]]:
+    """(root, field, offset) of every ``profile.x`` / ``event.x`` the expression reads."""
+    return [(m.group(1), m.group(2), m.start(2)) for m in _REFERENCE.finditer(_blank_strings(source))]
+
+
+def default_context() -> dict[str, dict[str, Any]]:
+    """A profile and event with every catalogued field at a neutral value, for dry runs."""
+    return {
+        root: {spec.name: _DEFAULTS[spec.type] for spec in specs} for root, specs in ROOTS.items()
+    }
+
+
+def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[ExpressionProblem]]:
+    """Compile ``source``; return the program (or None) and every problem found."""
+    try:
+        program = cel.compile(source)
+    except (ValueError, RuntimeError) as exc:
+        return None, _syntax_problems(str(exc))
+    problems: list[ExpressionProblem] = []
+    known = {root: {spec.name for spec in specs} for root, specs in ROOTS.items()}
+    for root, name, offset in references(source):
+        if name not in known[root]:
+            suggestion = difflib.get_close_matches(name, known[root], n=1)
+            hint = f"; did you mean {root}.{suggestion[0]}?" if suggestion else ""
+            line, column = _locate(source, offset)
+            problems.append(ExpressionProblem(line, column, f"unknown field {root}.{name}{hint}"))
+    bound = set(_MACRO_VARIABLE.findall(source))
+    for variable in program.variables():
+        if variable not in ROOTS and variable not in bound:
+            problems.append(ExpressionProblem(1, 1, f"unknown name {variable!r}: use profile.<field> or event.<field>"))
+    if problems:
+        return None, problems
+    try:
+        result = program.execute(default_context())
+    except Exception as exc:  # CEL raises TypeError/KeyError/ValueError for type mistakes
+        return None, [ExpressionProblem(1, 1, f"does not evaluate: {_first_line(exc)}")]
+    if want_bool and not isinstance(result, bool):
+        return None, [ExpressionProblem(1, 1, f"must be true or false, but gives {type(result).__name__}")]
+    return program, []
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _syntax_problems(message: str) -> list[ExpressionProblem]:
+    found = [
+        ExpressionProblem(int(m.group(1)), int(m.group(2)) + 1, f"syntax error: {m.group(3).strip()}")
+        for m in _CEL_POSITION.finditer(message)
+    ]
+    return found or [ExpressionProblem(1, 1, f"syntax error: {_first_line(ValueError(message))}")]

@@ -1,0 +1,1 @@
+"""Pydantic models of every topic signalbank reads or writes, and their exported JSON Schemas."""

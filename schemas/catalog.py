@@ -1,0 +1,29 @@
+"""The topic contract: every topic name with the model of its values."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from schemas.inputs import Customer, Interaction, Transaction
+from schemas.outputs import ChurnAlert, DeadLetter, NextBestOffer
+
+TRANSACTIONS = "bank.transactions.v1"
+INTERACTIONS = "bank.interactions.v1"
+CUSTOMERS = "bank.customers.v1"
+CHURN_ALERTS = "signalbank.churn-alerts.v1"
+OFFERS = "signalbank.offers.v1"
+DEAD_LETTERS = "signalbank.deadletter.v1"
+
+INPUT_MODELS: dict[str, type[BaseModel]] = {
+    TRANSACTIONS: Transaction,
+    INTERACTIONS: Interaction,
+    CUSTOMERS: Customer,
+}
+OUTPUT_MODELS: dict[str, type[BaseModel]] = {
+    CHURN_ALERTS: ChurnAlert,
+    OFFERS: NextBestOffer,
+    DEAD_LETTERS: DeadLetter,
+}
+TOPIC_MODELS: dict[str, type[BaseModel]] = {**INPUT_MODELS, **OUTPUT_MODELS}
+INPUT_TOPICS: tuple[str, ...] = tuple(INPUT_MODELS)
+OUTPUT_TOPICS: tuple[str, ...] = tuple(OUTPUT_MODELS)

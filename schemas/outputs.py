@@ -1,0 +1,90 @@
+"""Output topics: churn alerts, next-best offers and dead letters."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.common import Channel, Identifier, OutputModel
+
+EvidenceValue = float | int | str | bool | list[str] | None
+
+
+class ChurnLevel(StrEnum):
+    WATCH = "watch"
+    ELEVATED = "elevated"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Reason(OutputModel):
+    """Why a rule fired, with the values it read, so a human can check it."""
+
+    rule_id: str = Field(max_length=100)
+    message: str = Field(max_length=500)
+    weight: float = Field(ge=0, le=1)
+    evidence: dict[str, EvidenceValue]
+
+
+class ChurnAlert(OutputModel):
+    """A churn early warning for one customer (deduplicate downstream by ``alert_id``)."""
+
+    type: Literal["churn_alert"] = "churn_alert"
+    alert_id: str = Field(description="Deterministic: same customer, trigger and ruleset give the same id.")
+    customer_id: Identifier
+    score: float = Field(ge=0, le=1, description="Noisy-OR of the fired rules' weights.")
+    level: ChurnLevel
+    reasons: list[Reason] = Field(min_length=1, description="Ordered by contribution, largest first.")
+    suggested_action: str
+    trigger_event_id: Identifier
+    occurred_at: AwareDatetime = Field(description="Event time of the triggering event.")
+    ruleset_version: str
+
+
+class NextBestOffer(OutputModel):
+    """One offer chosen for a customer after eligibility, arbitration and contact policy."""
+
+    type: Literal["next_best_offer"] = "next_best_offer"
+    offer_event_id: str = Field(description="Deterministic id for deduplication.")
+    customer_id: Identifier
+    offer_id: str = Field(max_length=100)
+    product: str = Field(max_length=40)
+    category: Literal["sales", "retention"]
+    score: float = Field(ge=0)
+    channel: Channel | Literal["email", "sms", "push"]
+    reasons: list[str]
+    trigger_event_id: Identifier
+    occurred_at: AwareDatetime
+    expires_at: AwareDatetime
+    ruleset_version: str
+    strategy: str = "champion"
+
+
+class DeadLetterReason(StrEnum):
+    NOT_JSON = "not_json"
+    NOT_OBJECT = "not_object"
+    INVALID = "invalid"
+    TOO_LARGE = "too_large"
+    FUTURE_EVENT = "future_event"
+
+
+class ValidationIssue(OutputModel):
+    loc: str = Field(max_length=200)
+    message: str = Field(max_length=500)
+    kind: str = Field(max_length=100)
+
+
+class DeadLetter(OutputModel):
+    """An input we could not accept, kept whole so it can be fixed and replayed."""
+
+    type: Literal["dead_letter"] = "dead_letter"
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    reason: DeadLetterReason
+    errors: list[ValidationIssue]
+    payload_base64: str = Field(description="The original message value, byte for byte.")
+    key_base64: str | None = None
+    received_at: AwareDatetime

@@ -1,0 +1,118 @@
+"""Translate one validated input event into the update the Redis script applies.
+
+Pure functions: no I/O, so the mapping from banking events to profile metrics is easy to test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from schemas.inputs import (
+    INFLOW_KINDS,
+    Customer,
+    InputEvent,
+    Interaction,
+    InteractionKind,
+    Transaction,
+    TransactionKind,
+)
+from sinks.profile.layout import METRIC_COUNT, Metric
+
+MS_PER_DAY = 86_400_000
+
+#: (op, field, value): "mx"/"mn" keep the max/min number, "sn" keeps the newest value by event time.
+Op = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileUpdate:
+    """Everything the store needs to apply one event idempotently."""
+
+    customer_id: str
+    event_id: str
+    ts_ms: int
+    increments: tuple[int, ...]
+    ops: tuple[Op, ...]
+
+    @property
+    def day(self) -> int:
+        """Event-time day number (days since the Unix epoch, UTC): the event's own bucket."""
+        return self.ts_ms // MS_PER_DAY
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def event_millis(event: InputEvent) -> int:
+    return int(event.occurred_at.timestamp() * 1000)
+
+
+def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
+    """Return the bucket increments and state operations for ``event``."""
+    increments = [0] * METRIC_COUNT
+    ops: list[Op] = []
+    ts = event_millis(event)
+    if isinstance(event, Transaction):
+        _transaction(event, home_bank, increments, ops, ts)
+    elif isinstance(event, Interaction):
+        _interaction(event, increments, ops, ts)
+    else:
+        _customer(event, ops)
+    return ProfileUpdate(event.customer_id, event.event_id, ts, tuple(increments), tuple(ops))
+
+
+def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[Op], ts: int) -> None:
+    cents = to_cents(event.amount)
+    inc[Metric.TXN_COUNT] = 1
+    ops.append(("mx", "activity_ts", str(ts)))
+    if event.kind in INFLOW_KINDS:
+        inc[Metric.INFLOW] = cents
+    else:
+        inc[Metric.OUTFLOW] = cents
+        if event.counterparty_bank and event.counterparty_bank != home_bank:
+            inc[Metric.OUTFLOW_OTHER_BANK] = cents
+    if event.kind is TransactionKind.SALARY_CREDIT:
+        inc[Metric.SALARY_COUNT] = 1
+        inc[Metric.SALARY_AMOUNT] = cents
+        ops.append(("mx", "salary_ts", str(ts)))
+    if event.kind is TransactionKind.CARD_PAYMENT:
+        inc[Metric.CARD_SPEND] = cents
+    if event.balance_after is not None:
+        balance = to_cents(event.balance_after)
+        inc[Metric.BALANCE_SUM] = balance
+        inc[Metric.BALANCE_N] = 1
+        ops.append(("sn", "balance", str(balance)))
+
+
+def _interaction(event: Interaction, inc: list[int], ops: list[Op], ts: int) -> None:
+    inc[Metric.INTERACTION_COUNT] = 1
+    ops.append(("mx", "activity_ts", str(ts)))
+    kind = event.kind
+    if kind is InteractionKind.LOGIN:
+        inc[Metric.LOGIN_COUNT] = 1
+        ops.append(("mx", "login_ts", str(ts)))
+    elif kind is InteractionKind.COMPLAINT_OPENED:
+        inc[Metric.COMPLAINT_COUNT] = 1
+        ops.append(("sn", f"c:{event.reference or event.event_id}", f"open:{ts}"))
+    elif kind is InteractionKind.COMPLAINT_RESOLVED and event.reference:
+        ops.append(("sn", f"c:{event.reference}", "resolved"))
+    elif kind in (InteractionKind.PRODUCT_OPENED, InteractionKind.OFFER_ACCEPTED) and event.product:
+        ops.append(("sn", f"p:{event.product}", "1"))
+    elif kind is InteractionKind.PRODUCT_CLOSED and event.product:
+        ops.append(("sn", f"p:{event.product}", "0"))
+    elif kind is InteractionKind.SURVEY_RESPONSE and event.score is not None:
+        ops.append(("sn", "nps", str(event.score)))
+
+
+def _customer(event: Customer, ops: list[Op]) -> None:
+    values = {
+        "segment": event.segment.value,
+        "marketing_consent": "1" if event.marketing_consent else "0",
+        "kyc_risk": event.kyc_risk.value,
+        "birth_date": event.birth_date.isoformat() if event.birth_date else "",
+        "opened_ms": str(int(event.opened_at.timestamp() * 1000)) if event.opened_at else "",
+        "household_id": event.household_id or "",
+    }
+    ops.extend(("sn", f"m:{name}", value) for name, value in values.items())

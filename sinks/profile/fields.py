@@ -1,0 +1,82 @@
+"""The field catalogue: every profile and event field a rule may read, with its type and meaning.
+
+The rule engine validates conditions against it and docs/rules.md is generated from it, so the
+catalogue is the single place a new field is declared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sinks.profile.layout import WINDOWS
+
+FieldType = Literal["double", "string", "bool", "list"]
+NEVER_DAYS = 9999.0
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    description: str
+
+
+_WINDOWED: tuple[tuple[str, str], ...] = (
+    ("txn_count", "number of transactions"),
+    ("inflow", "money in (salary, deposits, transfers in, interest, investment sales)"),
+    ("outflow", "money out (all other transaction kinds)"),
+    ("outflow_other_bank", "money out to a counterparty at another bank"),
+    ("net_flow", "inflow minus outflow"),
+    ("salary_count", "number of salary credits"),
+    ("salary_amount", "sum of salary credits"),
+    ("login_count", "number of logins"),
+    ("complaint_count", "complaints opened"),
+    ("card_spend", "card payments"),
+    ("interaction_count", "number of interactions (logins, calls, visits, ...)"),
+    ("balance_avg", "average of the balances reported by transactions (0 when none)"),
+)
+
+
+def _profile_fields() -> tuple[FieldSpec, ...]:
+    specs = [
+        FieldSpec("customer_id", "string", "the customer's id"),
+        FieldSpec("segment", "string", "segment from master data: retail, sme, private, student"),
+        FieldSpec("marketing_consent", "bool", "true when the customer agreed to sales offers"),
+        FieldSpec("kyc_risk", "string", "KYC risk from master data: low, medium, high"),
+        FieldSpec("household_id", "string", "household from master data, '' when none"),
+        FieldSpec("age_years", "double", "age in whole years at the profile's time, -1 when unknown"),
+        FieldSpec("tenure_days", "double", "days since the relationship opened, -1 when unknown"),
+        FieldSpec("balance_last", "double", "latest reported balance (by event time)"),
+        FieldSpec("days_since_salary", "double", f"days since the last salary credit, {NEVER_DAYS:.0f} if never"),
+        FieldSpec("days_since_login", "double", f"days since the last login, {NEVER_DAYS:.0f} if never"),
+        FieldSpec("days_since_activity", "double", f"days since any event, {NEVER_DAYS:.0f} if never"),
+        FieldSpec("complaints_open", "double", "complaints opened and not resolved"),
+        FieldSpec("oldest_open_complaint_hours", "double", "age in hours of the oldest open complaint, 0 if none"),
+        FieldSpec("last_nps", "double", "latest survey score 0-10, -1 if none"),
+        FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
+        FieldSpec("product_count", "double", "number of products held"),
+        FieldSpec("login_count_prev60d", "double", "logins in the 60 days before the last 30"),
+        FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30"),
+    ]
+    for base, meaning in _WINDOWED:
+        for days in WINDOWS:
+            specs.append(FieldSpec(f"{base}_{days}d", "double", f"{meaning}, last {days} day(s)"))
+    return tuple(specs)
+
+
+PROFILE_FIELDS: tuple[FieldSpec, ...] = _profile_fields()
+
+EVENT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("type", "string", "transaction, interaction or customer"),
+    FieldSpec("event_id", "string", "the event's id"),
+    FieldSpec("kind", "string", "transaction or interaction kind, e.g. salary_credit, login ('' for customer)"),
+    FieldSpec("amount", "double", "transaction amount, 0 for other events"),
+    FieldSpec("channel", "string", "branch, atm, mobile, web, pos, call_centre ('' for customer)"),
+    FieldSpec("counterparty_bank", "string", "the other bank's code for transfers, '' when none"),
+    FieldSpec("to_other_bank", "bool", "true when money leaves for a counterparty at another bank"),
+    FieldSpec("merchant_category", "string", "card merchant category code, '' when none"),
+    FieldSpec("product", "string", "product code of an interaction, '' when none"),
+    FieldSpec("score", "double", "survey score 0-10, -1 when none"),
+    FieldSpec("reference", "string", "complaint or offer reference, '' when none"),
+)

@@ -1,0 +1,121 @@
+"""Redis profile store: one scripted round trip applies a whole batch and returns every profile.
+
+Retries with exponential backoff come from redis-py's own ``Retry``; a batch is only acknowledged
+to Kafka after this call succeeded, so a Redis outage delays processing but loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from sinks.profile.delta import MS_PER_DAY, ProfileUpdate
+from sinks.profile.layout import METRIC_COUNT, WINDOWS, cooldown_key, customer_keys
+
+
+def _script(name: str) -> str:
+    return resources.files("sinks").joinpath("lua", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredProfile:
+    """What the store returns for one update: was it a duplicate, the state hash, the window sums."""
+
+    duplicate: bool
+    state: dict[str, str]
+    sums: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A request to occupy a cooldown slot (``field``) of a customer for an output."""
+
+    customer_id: str
+    field: str
+    output_id: str
+    now_ms: int
+    until_ms: int
+    group: str = ""
+    capacity: int = 1
+
+
+def connect(url: str, retries: int = 8) -> aioredis.Redis:
+    """Client with bounded exponential backoff on connection errors and timeouts."""
+    retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=2.0), retries)
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=retry,
+        retry_on_error=[RedisConnectionError, RedisTimeoutError, ConnectionResetError],
+        socket_timeout=5.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=10,
+    )
+
+
+class ProfileStore:
+    """Applies profile updates and cooldown claims, each batch in a single Lua call."""
+
+    def __init__(self, client: aioredis.Redis, retention_days: int, dedupe_capacity: int) -> None:
+        self._client = client
+        self._retention_days = retention_days
+        self._dedupe_capacity = dedupe_capacity
+        self._update = client.register_script(_script("profile_update.lua"))
+        self._claim = client.register_script(_script("claim.lua"))
+
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._client
+
+    async def apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
+        """Apply ``updates`` in order (idempotent by event id) and return each resulting profile."""
+        if not updates:
+            return []
+        keys: list[str] = []
+        args: list[Any] = [METRIC_COUNT, self._retention_days, self._dedupe_capacity, ",".join(map(str, WINDOWS))]
+        for update in updates:
+            keys.extend(customer_keys(update.customer_id))
+            args.extend((update.event_id, update.ts_ms, update.day))
+            args.extend(update.increments)
+            args.append(len(update.ops))
+            for op in update.ops:
+                args.extend(op)
+        replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
+        return [_stored(reply) for reply in replies]
+
+    async def read(self, customer_id: str, now_ms: int | None = None) -> StoredProfile:
+        """Read one profile without changing it (windows relative to its latest event day)."""
+        keys = list(customer_keys(customer_id))
+        day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
+        args: list[Any] = [METRIC_COUNT, self._retention_days, self._dedupe_capacity, ",".join(map(str, WINDOWS))]
+        args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
+        replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
+        return _stored(replies[0])
+
+    async def claim(self, claims: Sequence[Claim]) -> list[bool]:
+        """Occupy cooldown slots; True where the output may be emitted."""
+        if not claims:
+            return []
+        keys = [cooldown_key(c.customer_id) for c in claims]
+        args: list[Any] = []
+        for c in claims:
+            args.extend((c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity))
+        replies = cast(list[int], await self._claim(keys=keys, args=args))
+        return [bool(r) for r in replies]
+
+    async def ping(self) -> bool:
+        return bool(await self._client.ping())
+
+
+def _stored(reply: list[Any]) -> StoredProfile:
+    flat = reply[1]
+    state = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+    return StoredProfile(duplicate=bool(reply[0]), state=state, sums=tuple(int(v) for v in reply[2]))

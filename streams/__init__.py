@@ -1,0 +1,1 @@
+"""Faust application, topic catalogue and command-line commands of signalbank."""

@@ -1,0 +1,208 @@
+"""``signalbank dev``: the whole pipeline on embedded servers, with simulated traffic, in one command.
+
+The worker runs as a real ``signalbank worker`` subprocess (exactly what production runs); the
+simulator and the output printer are threads of this process. The summary comes from the worker's
+own /metrics page, so what it prints is what operators would see.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
+from streams.admin import bootstrap_of, create_topics
+from streams.console import OutputPrinter
+from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
+from streams.scrape import scrape, total
+from streams.simulator import Scenario, generate, produce
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    seconds: float | None
+    kafka_url: str | None
+    redis_url: str | None
+    scenario: Scenario
+    rate: float | None
+    partitions: int
+    rules_dir: Path | None
+
+
+class WorkerProcess:
+    """A ``signalbank worker`` child process with its own web port and log file."""
+
+    def __init__(self, kafka_url: str, redis_url: str, partitions: int, rules_dir: Path | None) -> None:
+        self.web_port = free_port()
+        self.log_path = Path(tempfile.mkstemp(prefix="signalbank-worker-", suffix=".log")[1])
+        self._env = {
+            **os.environ,
+            "SIGNALBANK_KAFKA_URL": kafka_url,
+            "SIGNALBANK_REDIS_URL": redis_url,
+            "SIGNALBANK_WEB_PORT": str(self.web_port),
+            "SIGNALBANK_WEB_BIND": "127.0.0.1",
+            "SIGNALBANK_PARTITIONS": str(partitions),
+            "SIGNALBANK_APP_ID": f"signalbank-dev-{os.getpid()}",
+            "SIGNALBANK_DATA_DIR": tempfile.mkdtemp(prefix="signalbank-data-"),
+        }
+        if rules_dir is not None:
+            self._env["SIGNALBANK_RULES_DIR"] = str(rules_dir)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}/metrics"
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "streams", "worker", "-l", "info"], env=self._env, stdout=log,
+                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"worker exited early:\n{self.log_tail()}")
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                scrape(self.metrics_url)
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"worker web server not up within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        process, self._process = self._process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        return process.returncode
+
+
+def _counts(worker: WorkerProcess) -> dict[str, float]:
+    samples = scrape(worker.metrics_url)
+    counts = {f"read:{topic}": total(samples, "signalbank_events_total", topic=topic) for topic in INPUT_TOPICS}
+    counts["read"] = total(samples, "signalbank_events_total")
+    for outcome in ("processed", "duplicate", "dead_letter"):
+        counts[outcome] = total(samples, "signalbank_events_total", outcome=outcome)
+    counts["alerts"] = total(samples, "signalbank_churn_alerts_total")
+    counts["offers"] = total(samples, "signalbank_offers_total")
+    return counts
+
+
+def _wait_drained(worker: WorkerProcess, produced: int, timeout: float) -> dict[str, float]:
+    """Wait until the worker has read everything produced (or time runs out)."""
+    deadline = time.monotonic() + timeout
+    counts = _counts(worker)
+    while counts["read"] < produced and time.monotonic() < deadline and worker.alive():
+        time.sleep(0.5)
+        counts = _counts(worker)
+    return counts
+
+
+def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
+    """Run until ``seconds`` pass or Ctrl-C; return the exit code (non-zero if the pipeline failed)."""
+    servers: list[EmbeddedKafka | EmbeddedRedis] = []
+    worker: WorkerProcess | None = None
+    printer: OutputPrinter | None = None
+    stop = threading.Event()
+    produced: dict[str, int] = {}
+    try:
+        kafka_url = options.kafka_url
+        if kafka_url is None:
+            broker = EmbeddedKafka().start()
+            servers.append(broker)
+            kafka_url = broker.url
+            emit(f"embedded Kafka-compatible broker (Tansu) on {broker.bootstrap}")
+        redis_url = options.redis_url
+        if redis_url is None:
+            redis = EmbeddedRedis().start()
+            servers.append(redis)
+            redis_url = redis.url
+            emit(f"embedded Redis on {redis_url}")
+        bootstrap = bootstrap_of(kafka_url)
+        create_topics(bootstrap, options.partitions)
+        worker = WorkerProcess(kafka_url, redis_url, options.partitions, options.rules_dir)
+        worker.start()
+        worker.wait_ready()
+        emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
+        printer = OutputPrinter(bootstrap, emit)
+        printer.start()
+
+        def simulate() -> None:
+            produced.update(produce(generate(options.scenario), bootstrap, options.rate, stop))
+
+        simulator = threading.Thread(target=simulate, name="simulator", daemon=True)
+        simulator.start()
+        emit(f"simulating {options.scenario.customers} customers over {options.scenario.days} days "
+             f"at {options.rate or 'max'} events/s; Ctrl-C to stop")
+        deadline = time.monotonic() + options.seconds if options.seconds else None
+        try:
+            while worker.alive() and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            emit("stopping ...")
+        stop.set()
+        simulator.join(timeout=30)
+        if not worker.alive():
+            emit(f"worker died:\n{worker.log_tail()}")
+            return 1
+        sent = sum(produced.values())
+        counts = _wait_drained(worker, sent, timeout=60)
+        time.sleep(1.0)  # let the printer catch up with the last outputs
+        return _summary(emit, produced, counts, printer)
+    finally:
+        stop.set()
+        if printer is not None:
+            printer.stop()
+        if worker is not None:
+            worker.stop()
+        for server in reversed(servers):
+            server.stop()
+
+
+def _summary(
+    emit: Callable[[str], None], produced: dict[str, int], counts: dict[str, float], printer: OutputPrinter
+) -> int:
+    sent = sum(produced.values())
+    emit("")
+    emit("summary")
+    emit(f"  produced            {sent:>9}")
+    for topic in INPUT_TOPICS:
+        emit(f"  read {topic:<24} {counts[f'read:{topic}']:>9.0f}")
+    emit(f"  read (all topics)   {counts['read']:>9.0f}")
+    emit(f"  processed           {counts['processed']:>9.0f}")
+    emit(f"  duplicates          {counts['duplicate']:>9.0f}")
+    emit(f"  dead-lettered       {counts['dead_letter']:>9.0f}")
+    emit(f"  churn alerts        {counts['alerts']:>9.0f}  (printed {printer.counts[CHURN_ALERTS]})")
+    emit(f"  offers              {counts['offers']:>9.0f}  (printed {printer.counts[OFFERS]})")
+    emit(f"  dead letters out    {printer.counts[DEAD_LETTERS]:>9}")
+    balanced = counts["read"] == counts["processed"] + counts["duplicate"] + counts["dead_letter"]
+    complete = counts["read"] >= sent
+    if not (balanced and complete):
+        emit("FAILED: the worker did not account for every event produced")
+        return 1
+    emit("OK: read = processed + duplicates + dead-lettered")
+    return 0

@@ -1,0 +1,37 @@
+"""One frozen settings object, read once from ``SIGNALBANK_*`` variables and passed down.
+
+Nothing below the entry points reads the environment: components receive this object
+(or the plain values they need) so tests can build their own without touching globals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of a signalbank worker and its tools."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNALBANK_", frozen=True, extra="ignore")
+
+    app_id: str = Field("signalbank", description="Faust app id: also the Kafka consumer group.")
+    kafka_url: str = Field("kafka://127.0.0.1:9092", description="Broker URL(s), Faust style.")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the profiles.")
+    web_bind: str = Field("127.0.0.1", description="Address of the worker's web server (metrics).")
+    web_port: int = Field(6066, ge=0, le=65535)
+    partitions: int = Field(4, ge=1, description="Partitions created for our topics.")
+    replication_factor: int = Field(1, ge=1)
+    session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
+    batch_size: int = Field(500, ge=1, description="Events taken from the stream per batch.")
+    batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    rules_dir: Path = Field(DEFAULT_RULES_DIR, description="Folder of YAML rule files.")
+    home_bank: str = Field("SIGNALBANK", description="Our own bank code in counterparty_bank.")
+    dedupe_capacity: int = Field(256, ge=16, description="Event ids remembered per customer.")
+    retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")
+    max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")
+    data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")

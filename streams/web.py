@@ -1,0 +1,38 @@
+"""Web endpoints on the worker's Faust web server: metrics, health and a profile lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from streams.app import app, runtime
+from sinks.profile.view import build_profile
+
+
+@app.page("/metrics")
+async def metrics(web: Any, request: Any) -> Any:
+    return web.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+
+@app.page("/healthz")
+async def healthz(web: Any, request: Any) -> Any:
+    return web.json({"status": "ok", "ruleset": runtime.ruleset.version})
+
+
+@app.page("/readyz")
+async def readyz(web: Any, request: Any) -> Any:
+    try:
+        await runtime.store.ping()
+    except Exception as exc:
+        return web.json({"status": "unavailable", "redis": str(exc)}, status=503)
+    return web.json({"status": "ready", "ruleset": runtime.ruleset.version})
+
+
+@app.page("/customers/{customer_id}")
+async def customer(web: Any, request: Any, customer_id: str) -> Any:
+    stored = await runtime.store.read(customer_id)
+    if not stored.state:
+        return web.json({"error": f"no profile for {customer_id}"}, status=404)
+    now_ms = int(stored.state.get("last_ts", "0"))
+    return web.json(build_profile(customer_id, stored.state, stored.sums, now_ms))
