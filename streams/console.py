@@ -33,13 +33,13 @@ class OutputPrinter(threading.Thread):
 
     def __init__(self, bootstrap: str, emit: Callable[[str], None] = print) -> None:
         super().__init__(name="output-printer", daemon=True)
-        self._bootstrap = bootstrap
+        self._brokers = bootstrap
         self._emit = emit
         self._stop_event = threading.Event()
         self.counts: Counter[str] = Counter()
 
     def run(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+        consumer = KafkaConsumer(bootstrap_servers=self._brokers, enable_auto_commit=False,
                                  auto_offset_reset="earliest", consumer_timeout_ms=200)
         partitions = [
             TopicPartition(topic, p) for topic in OUTPUT_TOPICS for p in (consumer.partitions_for_topic(topic) or ())

@@ -13,6 +13,7 @@ valid traffic does not change when ``invalid_ratio`` does.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import json
@@ -28,7 +29,6 @@ from pathlib import Path
 from typing import Final, TypedDict
 
 from kafka import KafkaProducer
-from pydantic import BaseModel
 
 from schemas.catalog import CUSTOMERS, INTERACTIONS, TRANSACTIONS
 from schemas.common import EARLIEST_EVENT_TIME, Channel
@@ -49,6 +49,7 @@ COMPETITOR_BANKS: Final = ("REVOLUT", "N26", "ING", "BUNQ", "TRADE_REPUBLIC", "D
 """Where drifting customers move their money."""
 EMPLOYER_BANKS: Final = ("DEUTSCHE", "COMMERZBANK", "SPARKASSE", "HYPOVEREINS", "BNP", HOME_BANK)
 LANDLORD_BANKS: Final = ("SPARKASSE", "VOLKSBANK", "DEUTSCHE", "POSTBANK")
+_TRANSFER_IN_BANKS: Final = (*LANDLORD_BANKS, *COMPETITOR_BANKS, HOME_BANK)
 
 LOYAL: Final = "loyal_salaried"
 DRIFTING: Final = "drifting"
@@ -65,6 +66,22 @@ JSONL_FILES: Final = {
 }
 
 _DAY: Final = 86_400
+# Enum members bound once: attribute access on enum classes is slow in the hot loop.
+_WEB: Final = Channel.WEB
+_POS: Final = Channel.POS
+_MOBILE: Final = Channel.MOBILE
+_CARD: Final = TransactionKind.CARD_PAYMENT
+_TRANSFER_OUT: Final = TransactionKind.TRANSFER_OUT
+_FEE: Final = TransactionKind.FEE
+_LOGIN: Final = InteractionKind.LOGIN
+_SURVEY: Final = InteractionKind.SURVEY_RESPONSE
+_COMPLAINT: Final = InteractionKind.COMPLAINT_OPENED
+# The models' own validators and serializers, called directly: exactly what ``Model(**data)`` and
+# ``model.model_dump_json()`` do, minus two Python wrappers per event (the hot path of ``generate``).
+_validate_transaction: Final = Transaction.__pydantic_validator__.validate_python
+_dump_transaction: Final = Transaction.__pydantic_serializer__.to_json
+_validate_interaction: Final = Interaction.__pydantic_validator__.validate_python
+_dump_interaction: Final = Interaction.__pydantic_serializer__.to_json
 _CURRENCY: Final = "EUR"
 _OUTFLOW_KINDS: Final = frozenset(TransactionKind) - INFLOW_KINDS
 
@@ -81,7 +98,6 @@ _MCCS: Final = (
     ("5999", 6, 7, 22.0, 0.9, 0.6),  # misc retail
     ("7832", 1, 5, 13.0, 0.3, 0.4),  # cinema
 )
-_MCC_INDEX: Final = tuple(range(len(_MCCS)))
 _MCC_WEEKDAY: Final = tuple(itertools.accumulate(m[1] for m in _MCCS))
 _MCC_WEEKEND: Final = tuple(itertools.accumulate(m[2] for m in _MCCS))
 _SUBSCRIPTION_MCCS: Final = (("4899", 11.99), ("4814", 24.99), ("5968", 9.99), ("7997", 29.0))
@@ -181,6 +197,8 @@ class _Plan:
     close_day: int | None = None
     tail_login_days: tuple[int, ...] = ()
     salary_stops_after_loss: bool = False
+    exit_bank: str | None = None
+    """The competitor a drifting customer moves to."""
 
 
 def _customer_id(number: int) -> str:
@@ -222,6 +240,7 @@ def _plans(scenario: Scenario) -> list[_Plan]:
                 _Plan(
                     index, cid, persona, household, signal_day=drift, lost_day=lost,
                     drain_days=tuple(sorted(set(drain))), close_day=close, tail_login_days=tails,
+                    exit_bank=rng.choice(COMPETITOR_BANKS),
                 )
             )
         elif persona == COMPLAINER:
@@ -300,7 +319,7 @@ def _money(cents: int) -> Decimal:
 
 def _cents(rng: random.Random, median: float, sigma: float) -> int:
     """A positive amount in cents from a lognormal around ``median`` EUR."""
-    return max(1, round(rng.lognormvariate(math.log(median), sigma) * 100))
+    return max(1, round(median * math.exp(sigma * rng.gauss()) * 100))
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -316,10 +335,9 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
-def _tod(rng: random.Random, mean_h: float, sd_h: float, lo_h: float = 0.0, hi_h: float = 23.99) -> int:
-    """Second of the day around ``mean_h`` o'clock, clipped to the given hours."""
-    hours = min(hi_h, max(lo_h, rng.gauss(mean_h, sd_h)))
-    return int(hours * 3600)
+def _tod(rng: random.Random, lo_h: float, hi_h: float) -> int:
+    """Second of the day between the given hours, most likely mid-way (triangular; cheap)."""
+    return int((lo_h + (hi_h - lo_h) * (rng.random() + rng.random()) * 0.5) * 3600)
 
 
 def _last_business_day(year: int, month: int) -> date:
@@ -361,6 +379,7 @@ class _CustomerSim:
         self.start = start
         self.start_ts = int(start.timestamp())
         self.start_date = start.date()
+        self.first_weekday = self.start_date.weekday()
         self.now_ts = now_ts
         self.rng = random.Random(f"signalbank-sim:{scenario.seed}:{self.number}:events")
         self.bad_rng = random.Random(f"signalbank-sim:{scenario.seed}:{self.number}:invalid")
@@ -416,6 +435,12 @@ class _CustomerSim:
         ]
         self.monthly: dict[int, list[str]] = {}
         self._schedule_months()
+        self._rare_table()
+        plan = self.plan
+        self.story_days = frozenset(
+            d for d in (plan.signal_day, plan.second_complaint_day, plan.survey_day, plan.close_day,
+                        *plan.drain_days, *plan.tail_login_days) if d is not None
+        )
 
     def _schedule_months(self) -> None:
         """Place the monthly bookings (salary, rent, loan, fees, interest, subscriptions) on day indices."""
@@ -453,142 +478,143 @@ class _CustomerSim:
         assert plan.lost_day is not None
         return 0.45 if day < plan.lost_day else 0.15
 
+    def _rare_table(self) -> None:
+        """Daily rates of the infrequent doings; one draw per day picks at most one of them."""
+        persona = self.plan.persona
+        rates: list[tuple[float, str]]
+        if persona == DORMANT:
+            rates = [(0.02, "withdrawal"), (0.03, "transfer_in"), (0.015, "deposit")]
+        else:
+            rates = [
+                (0.07, "withdrawal"), (0.03, "transfer_in"), (0.01, "deposit"), (0.01, "call"),
+                (0.005, "branch_visit"), (0.003, "contact_update"), (0.003, "product_opened"),
+                (0.004, "survey"),
+            ]
+            if persona in (LOYAL, AFFLUENT):
+                rates.append((0.002, "resolved_complaint"))
+            if persona == AFFLUENT:
+                rates += [(0.10, "investment_buy"), (0.05, "investment_sell"), (0.02, "advisor_call")]
+        self.rare_tags = tuple(tag for _rate, tag in rates)
+        self.rare_cum = tuple(itertools.accumulate(rate for rate, _tag in rates))
+
     # ----------------------------------------------------------------- daily plan
 
     def _day_ops(self, day: int) -> list[_Tx | _Ix]:
         """Everything this customer does on one day, unsorted, amounts possibly still open."""
         rng = self.rng
-        plan = self.plan
-        persona = plan.persona
         ops: list[_Tx | _Ix] = []
-        weekday = (self.start_date + timedelta(days=day)).weekday()
-        weekend = weekday >= 5
-        act = self.activity(day)
-        drifted = persona == DRIFTING and plan.signal_day is not None and day >= plan.signal_day
+        weekend = (self.first_weekday + day) % 7 >= 5
+        act = 1.0 if self.plan.signal_day is None else self.activity(day)
+        monthly = self.monthly.get(day)
+        if monthly:
+            self._monthly_ops(day, monthly, ops)
+        # Card payments: more on weekends; the category mix shifts too.
+        for _ in range(_poisson(rng, self.card_rate * act * (1.3 if weekend else 1.0))):
+            cum = _MCC_WEEKEND if weekend else _MCC_WEEKDAY
+            idx = bisect.bisect_right(cum, rng.random() * cum[-1])
+            mcc, _wd, _we, median, sigma, online = _MCCS[idx]
+            ops.append(
+                _Tx(_tod(rng, 7.5, 21.5), _CARD, _WEB if rng.random() < online else _POS,
+                    _cents(rng, median * self.spend_scale, sigma), mcc=mcc, guarded=True)
+            )
+        for _ in range(_poisson(rng, self.login_rate * act * (1.15 if weekend else 1.0))):
+            channel = _MOBILE if rng.random() < self.mobile_share else _WEB
+            ops.append(_Ix(_tod(rng, 3, 23), _LOGIN, channel))
+        u = rng.random()
+        if u < self.rare_cum[-1] * act:
+            self._rare_op(self.rare_tags[bisect.bisect_right(self.rare_cum, u / act)], day, ops)
+        if day in self.story_days:
+            self._story_ops(day, ops)
+        return ops
+
+    def _monthly_ops(self, day: int, monthly: list[str], ops: list[_Tx | _Ix]) -> None:
+        """Salary, standing orders, fees, interest and subscriptions due on this day."""
+        rng = self.rng
+        plan = self.plan
+        drifted = plan.persona == DRIFTING and plan.signal_day is not None and day >= plan.signal_day
         salary_stopped = drifted or (
-            persona == COMPLAINER
+            plan.persona == COMPLAINER
             and plan.salary_stops_after_loss
             and plan.lost_day is not None
             and day > plan.lost_day
         )
-
-        for what in self.monthly.get(day, ()):
+        for what in monthly:
             if what == "salary" and self.salary and not salary_stopped:
                 cents = max(1, round(self.salary * rng.lognormvariate(0.0, 0.02)))
                 ops.append(
-                    _Tx(_tod(rng, 4.0, 0.8, 2.0, 6.0), TransactionKind.SALARY_CREDIT, Channel.WEB, cents,
+                    _Tx(_tod(rng, 2.4, 5.6), TransactionKind.SALARY_CREDIT, _WEB, cents,
                         counterparty=self.employer_bank)
                 )
             elif what == "save" and self.save_cents and not salary_stopped and 2 in self.balances:
                 cents = max(1, round(self.save_cents * rng.uniform(0.7, 1.3)))
                 ops.append(
-                    _Tx(_tod(rng, 9.0, 1.0, 7.0, 12.0), TransactionKind.TRANSFER_OUT, Channel.WEB, cents,
+                    _Tx(_tod(rng, 7, 11), _TRANSFER_OUT, _WEB, cents,
                         counterparty=HOME_BANK, guarded=True, mirror=2)
                 )
-            elif what == "rent" and self.rent and not drifted and not salary_stopped:
+            elif what == "rent" and self.rent and not salary_stopped:
                 ops.append(
-                    _Tx(_tod(rng, 6.0, 0.5, 5.0, 8.0), TransactionKind.TRANSFER_OUT, Channel.WEB, self.rent,
+                    _Tx(_tod(rng, 5, 7), _TRANSFER_OUT, _WEB, self.rent,
                         counterparty=self.rent_bank, guarded=True)
                 )
             elif what == "loan" and self.loan:
-                ops.append(
-                    _Tx(_tod(rng, 5.0, 0.5, 4.0, 7.0), TransactionKind.LOAN_REPAYMENT, Channel.WEB, self.loan)
-                )
+                ops.append(_Tx(_tod(rng, 4, 6), TransactionKind.LOAN_REPAYMENT, _WEB, self.loan))
             elif what == "fee" and self.fee_cents:
-                ops.append(_Tx(_tod(rng, 1.5, 0.3, 1.0, 2.5), TransactionKind.FEE, Channel.WEB, self.fee_cents))
+                ops.append(_Tx(_tod(rng, 1, 2.1), _FEE, _WEB, self.fee_cents))
             elif what == "interest":
                 for account in sorted(self.balances):
                     cents = int(max(0, self.balances[account]) * self.interest_rate / 12)
                     if cents > 0:
                         ops.append(
-                            _Tx(_tod(rng, 0.5, 0.2, 0.1, 1.0), TransactionKind.INTEREST, Channel.WEB, cents,
+                            _Tx(_tod(rng, 0.1, 0.9), TransactionKind.INTEREST, _WEB, cents,
                                 account=account, counterparty=HOME_BANK)
                         )
             elif what.startswith("sub:"):
                 _dom, mcc, price = self.subscriptions[int(what[4:])]
-                ops.append(
-                    _Tx(_tod(rng, 3.0, 1.0, 0.5, 6.0), TransactionKind.CARD_PAYMENT, Channel.WEB, price,
-                        mcc=mcc, guarded=True)
-                )
+                ops.append(_Tx(_tod(rng, 1, 5), _CARD, _WEB, price, mcc=mcc, guarded=True))
 
-        # Card payments: more on weekends; the category mix shifts too.
-        for _ in range(_poisson(rng, self.card_rate * act * (1.3 if weekend else 1.0))):
-            idx = rng.choices(_MCC_INDEX, cum_weights=_MCC_WEEKEND if weekend else _MCC_WEEKDAY)[0]
-            mcc, _wd, _we, median, sigma, online = _MCCS[idx]
-            channel = Channel.WEB if rng.random() < online else Channel.POS
-            ops.append(
-                _Tx(_tod(rng, 14.5, 3.5, 6.0, 23.5), TransactionKind.CARD_PAYMENT, channel,
-                    _cents(rng, median * self.spend_scale, sigma), mcc=mcc, guarded=True)
-            )
-        for _ in range(_poisson(rng, self.login_rate * act * (1.15 if weekend else 1.0))):
-            channel = Channel.MOBILE if rng.random() < self.mobile_share else Channel.WEB
-            ops.append(_Ix(_tod(rng, 13.0, 5.0), InteractionKind.LOGIN, channel))
-        if rng.random() < 0.07 * act * (0.3 if persona == DORMANT else 1.0):
+    def _rare_op(self, tag: str, day: int, ops: list[_Tx | _Ix]) -> None:
+        """One infrequent doing; loyal customers' occasional complaints do get resolved."""
+        rng = self.rng
+        before_story = self.plan.signal_day is None or day < self.plan.signal_day
+        if tag == "withdrawal":
             cents = max(1000, round(rng.lognormvariate(math.log(90 * self.spend_scale), 0.6) / 10) * 1000)
-            ops.append(
-                _Tx(_tod(rng, 13.0, 4.0, 7.0, 22.0), TransactionKind.WITHDRAWAL, Channel.ATM, cents, guarded=True)
-            )
-            if rng.random() < 0.08:
-                ops.append(_Tx(_tod(rng, 23.7, 0.1, 23.5, 23.99), TransactionKind.FEE, Channel.ATM, _cents(rng, 2.5, 0.3)))
-        if rng.random() < 0.03 * act:
-            ops.append(
-                _Tx(_tod(rng, 15.0, 3.0, 8.0, 21.0), TransactionKind.TRANSFER_IN, Channel.WEB, _cents(rng, 60.0, 0.9),
-                    counterparty=rng.choice(LANDLORD_BANKS + COMPETITOR_BANKS))
-            )
-        if rng.random() < (0.015 if persona == DORMANT else 0.01) * act:
-            ops.append(
-                _Tx(_tod(rng, 12.0, 3.0, 8.0, 18.0), TransactionKind.DEPOSIT,
-                    rng.choice((Channel.ATM, Channel.BRANCH)), _cents(rng, 250.0, 0.7))
-            )
-        if persona == AFFLUENT:
-            self._investor_ops(day, ops)
-        if persona != DORMANT:
-            self._service_ops(day, act, ops)
-        self._story_ops(day, ops)
-        return ops
-
-    def _investor_ops(self, day: int, ops: list[_Tx | _Ix]) -> None:
-        rng = self.rng
-        if rng.random() < 0.10:
-            ops.append(
-                _Tx(_tod(rng, 11.0, 2.5, 8.0, 22.0), TransactionKind.INVESTMENT_BUY, Channel.WEB,
-                    _cents(rng, 5000.0, 0.7), guarded=True)
-            )
-        if rng.random() < 0.05:
-            ops.append(
-                _Tx(_tod(rng, 11.0, 2.5, 8.0, 22.0), TransactionKind.INVESTMENT_SELL, Channel.WEB,
-                    _cents(rng, 6000.0, 0.7))
-            )
-        if rng.random() < 0.02:
-            ops.append(_Ix(_tod(rng, 11.0, 2.0, 8.0, 18.0), InteractionKind.CALL, Channel.CALL_CENTRE, note="advisor call"))
-
-    def _service_ops(self, day: int, act: float, ops: list[_Tx | _Ix]) -> None:
-        """Rare contacts with the bank; loyal customers' complaints do get resolved."""
-        rng = self.rng
-        if rng.random() < 0.01 * act:
-            ops.append(_Ix(_tod(rng, 11.0, 2.5, 8.0, 19.0), InteractionKind.CALL, Channel.CALL_CENTRE))
-        if rng.random() < 0.005 * act:
-            ops.append(_Ix(_tod(rng, 12.0, 2.0, 9.0, 17.0), InteractionKind.BRANCH_VISIT, Channel.BRANCH))
-        if rng.random() < 0.003 * act:
-            ops.append(_Ix(_tod(rng, 19.0, 2.0), InteractionKind.CONTACT_UPDATE, rng.choice((Channel.MOBILE, Channel.WEB))))
-        if self.plan.signal_day is None or day < self.plan.signal_day:
-            if rng.random() < 0.003:
-                ops.append(
-                    _Ix(_tod(rng, 16.0, 3.0, 8.0, 22.0), InteractionKind.PRODUCT_OPENED,
-                        rng.choice((Channel.WEB, Channel.MOBILE, Channel.BRANCH)), product=rng.choice(_PRODUCTS))
-                )
-            if rng.random() < 0.004:
-                ops.append(
-                    _Ix(_tod(rng, 18.0, 2.0), InteractionKind.SURVEY_RESPONSE, Channel.WEB,
-                        score=min(10, max(5, round(rng.gauss(8.3, 1.3)))))
-                )
-            if self.plan.persona in (LOYAL, AFFLUENT) and rng.random() < 0.002:
-                reference = self._complaint_reference()
-                sec = _tod(rng, 11.0, 2.0, 8.0, 18.0)
-                ops.append(_Ix(sec, InteractionKind.COMPLAINT_OPENED, Channel.CALL_CENTRE,
-                               reference=reference, note=rng.choice(_COMPLAINT_NOTES)))
-                ops.append(_Ix(min(_DAY - 1, sec + 3600 + int(rng.expovariate(1 / 7200))),
-                               InteractionKind.COMPLAINT_RESOLVED, Channel.CALL_CENTRE, reference=reference))
+            ops.append(_Tx(_tod(rng, 7, 21), TransactionKind.WITHDRAWAL, Channel.ATM, cents,
+                           guarded=True))
+            if rng.random() < 0.1:  # foreign ATM
+                ops.append(_Tx(_tod(rng, 23.5, 23.9), _FEE, Channel.ATM, _cents(rng, 2.5, 0.3)))
+        elif tag == "transfer_in":
+            ops.append(_Tx(_tod(rng, 9, 21), TransactionKind.TRANSFER_IN, _WEB,
+                           _cents(rng, 60.0, 0.9), counterparty=rng.choice(_TRANSFER_IN_BANKS)))
+        elif tag == "deposit":
+            ops.append(_Tx(_tod(rng, 8, 18), TransactionKind.DEPOSIT,
+                           rng.choice((Channel.ATM, Channel.BRANCH)), _cents(rng, 250.0, 0.7)))
+        elif tag == "investment_buy":
+            ops.append(_Tx(_tod(rng, 8, 16), TransactionKind.INVESTMENT_BUY, _WEB,
+                           _cents(rng, 5000.0, 0.7), guarded=True))
+        elif tag == "investment_sell":
+            ops.append(_Tx(_tod(rng, 8, 16), TransactionKind.INVESTMENT_SELL, _WEB,
+                           _cents(rng, 6000.0, 0.7)))
+        elif tag == "advisor_call":
+            ops.append(_Ix(_tod(rng, 8, 15), InteractionKind.CALL, Channel.CALL_CENTRE,
+                           note="advisor call"))
+        elif tag == "call":
+            ops.append(_Ix(_tod(rng, 8, 16), InteractionKind.CALL, Channel.CALL_CENTRE))
+        elif tag == "branch_visit":
+            ops.append(_Ix(_tod(rng, 9, 16), InteractionKind.BRANCH_VISIT, Channel.BRANCH))
+        elif tag == "contact_update":
+            ops.append(_Ix(_tod(rng, 15, 23), InteractionKind.CONTACT_UPDATE, rng.choice((_MOBILE, _WEB))))
+        elif tag == "product_opened" and before_story:
+            ops.append(_Ix(_tod(rng, 10, 22), InteractionKind.PRODUCT_OPENED,
+                           rng.choice((_WEB, _MOBILE, Channel.BRANCH)), product=rng.choice(_PRODUCTS)))
+        elif tag == "survey" and before_story:
+            ops.append(_Ix(_tod(rng, 14, 22), _SURVEY, _WEB, score=min(10, max(5, round(rng.gauss(8.3, 1.3))))))
+        elif tag == "resolved_complaint":
+            reference = self._complaint_reference()
+            sec = _tod(rng, 8, 15)
+            ops.append(_Ix(sec, _COMPLAINT, Channel.CALL_CENTRE, reference=reference,
+                           note=rng.choice(_COMPLAINT_NOTES)))
+            ops.append(_Ix(min(_DAY - 1, sec + 3600 + int(rng.expovariate(1 / 7200))),
+                           InteractionKind.COMPLAINT_RESOLVED, Channel.CALL_CENTRE, reference=reference))
 
     def _complaint_reference(self) -> str:
         self.counters.complaints += 1
@@ -602,10 +628,10 @@ class _CustomerSim:
             if day in plan.drain_days:
                 remaining = [d for d in plan.drain_days if d >= day]
                 share = 1.0 if len(remaining) == 1 else rng.uniform(0.4, 0.7)
-                sec = _tod(rng, 19.0, 2.5, 7.0, 23.0)
+                sec = _tod(rng, 14, 23)
                 channel = Channel.MOBILE if rng.random() < self.mobile_share else Channel.WEB
                 ops.append(_Ix(max(0, sec - 60 - int(rng.expovariate(1 / 120))), InteractionKind.LOGIN, channel))
-                bank = rng.choice(COMPETITOR_BANKS)
+                bank = plan.exit_bank if rng.random() < 0.85 else rng.choice(COMPETITOR_BANKS)
                 keep = _cents(rng, 120.0, 0.4)
                 if 2 in self.balances and day == plan.drain_days[0]:
                     ops.append(_Tx(sec - 1, TransactionKind.TRANSFER_OUT, channel, account=2, counterparty=bank,
@@ -613,26 +639,26 @@ class _CustomerSim:
                 ops.append(_Tx(sec, TransactionKind.TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep))
             if day == plan.close_day:
                 ops.append(
-                    _Ix(_tod(rng, 14.0, 3.0, 8.0, 20.0), InteractionKind.PRODUCT_CLOSED,
+                    _Ix(_tod(rng, 8, 20), InteractionKind.PRODUCT_CLOSED,
                         rng.choice((Channel.WEB, Channel.BRANCH, Channel.CALL_CENTRE)),
                         product="SAVINGS" if 2 in self.balances else rng.choice(("CREDIT_CARD", "DEBIT_CARD")))
                 )
             for _ in range(plan.tail_login_days.count(day)):
-                ops.append(_Ix(_tod(rng, 13.0, 5.0), InteractionKind.LOGIN, Channel.MOBILE))
+                ops.append(_Ix(_tod(rng, 3, 23), InteractionKind.LOGIN, Channel.MOBILE))
         elif plan.persona == COMPLAINER:
             if day == plan.signal_day:
-                sec = _tod(rng, 12.0, 2.5, 8.0, 19.0)
+                sec = _tod(rng, 8, 17)
                 channel = rng.choices((Channel.CALL_CENTRE, Channel.BRANCH, Channel.WEB), (0.5, 0.25, 0.25))[0]
                 if rng.random() < 0.6:
                     ops.append(_Ix(max(0, sec - 1800), InteractionKind.CALL, Channel.CALL_CENTRE))
                 ops.append(_Ix(sec, InteractionKind.COMPLAINT_OPENED, channel,
                                reference=self._complaint_reference(), note=rng.choice(_COMPLAINT_NOTES)))
             if day == plan.second_complaint_day:
-                ops.append(_Ix(_tod(rng, 12.0, 2.5, 8.0, 19.0), InteractionKind.COMPLAINT_OPENED,
+                ops.append(_Ix(_tod(rng, 8, 17), InteractionKind.COMPLAINT_OPENED,
                                rng.choice((Channel.CALL_CENTRE, Channel.WEB)),
                                reference=self._complaint_reference(), note=rng.choice(_COMPLAINT_NOTES)))
             if day == plan.survey_day:
-                ops.append(_Ix(_tod(rng, 18.0, 2.0), InteractionKind.SURVEY_RESPONSE, Channel.WEB,
+                ops.append(_Ix(_tod(rng, 14, 22), InteractionKind.SURVEY_RESPONSE, Channel.WEB,
                                score=rng.randint(0, 4)))
 
     # ----------------------------------------------------------------- booking
@@ -661,11 +687,6 @@ class _CustomerSim:
     def _event_id(self) -> str:
         self.counters.seq += 1
         return f"{self.cid}-{self.counters.seq:06d}"
-
-    def _item(self, ts: int, topic: str, model: BaseModel) -> _Item:
-        self.counters.order += 1
-        event = SimEvent(topic, self.key, model.model_dump_json().encode(), _utc(ts), self.cid)
-        return (ts, self.plan.index, self.counters.order, event)
 
     def _master_data(self) -> Customer:
         rng = self.rng
@@ -698,7 +719,12 @@ class _CustomerSim:
         """The customer's ordered events as heap items ``(ts, customer index, order, event)``."""
         if self.start_ts > self.now_ts:
             return
-        yield self._item(self.start_ts, CUSTOMERS, self._master_data())
+        index, cid, key, counters = self.plan.index, self.cid, self.key, self.counters
+        bad_p, bad_random = self.bad_p, self.bad_rng.random
+        account_prefix = f"A{self.number:06d}-"
+        counters.order += 1
+        customer = self._master_data().model_dump_json().encode()
+        yield (self.start_ts, index, counters.order, SimEvent(CUSTOMERS, key, customer, self.start, cid))
         for day in range(self.days):
             ops = self._day_ops(day)
             ops.sort(key=_sec)
@@ -707,32 +733,36 @@ class _CustomerSim:
                 ts = day_ts + op.sec
                 if ts > self.now_ts:
                     return
+                at = _utc(ts)
                 if isinstance(op, _Ix):
-                    model: BaseModel = Interaction(
-                        event_id=self._event_id(), customer_id=self.cid, occurred_at=_utc(ts), kind=op.kind,
-                        channel=op.channel, product=op.product, score=op.score, reference=op.reference,
-                        note=op.note,
-                    )
-                    yield self._item(ts, INTERACTIONS, model)
-                    yield from self._maybe_broken(ts)
+                    counters.seq += 1
+                    value = _dump_interaction(_validate_interaction({
+                        "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
+                        "kind": op.kind, "channel": op.channel, "product": op.product, "score": op.score,
+                        "reference": op.reference, "note": op.note,
+                    }))
+                    counters.order += 1
+                    yield (ts, index, counters.order, SimEvent(INTERACTIONS, key, value, at, cid))
+                    if bad_p and bad_random() < bad_p:
+                        yield self._broken(ts, at)
                     continue
                 for account, kind, cents, balance, counterparty in self._book(op):
-                    model = Transaction(
-                        event_id=self._event_id(), customer_id=self.cid, occurred_at=_utc(ts),
-                        account_id=f"A{self.number:06d}-{account}", kind=kind, amount=_money(cents),
-                        currency=_CURRENCY, channel=op.channel, counterparty_bank=counterparty,
-                        merchant_category=op.mcc if kind is TransactionKind.CARD_PAYMENT else None,
-                        balance_after=_money(balance),
-                    )
-                    yield self._item(ts, TRANSACTIONS, model)
-                    yield from self._maybe_broken(ts)
+                    counters.seq += 1
+                    value = _dump_transaction(_validate_transaction({
+                        "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
+                        "account_id": f"{account_prefix}{account}", "kind": kind, "amount": _money(cents),
+                        "currency": _CURRENCY, "channel": op.channel, "counterparty_bank": counterparty,
+                        "merchant_category": op.mcc, "balance_after": _money(balance),
+                    }))
+                    counters.order += 1
+                    yield (ts, index, counters.order, SimEvent(TRANSACTIONS, key, value, at, cid))
+                    if bad_p and bad_random() < bad_p:
+                        yield self._broken(ts, at)
 
     # ----------------------------------------------------------------- broken messages
 
-    def _maybe_broken(self, ts: int) -> Iterator[_Item]:
-        """Now and then a broken raw message, as a faulty upstream system would send it."""
-        if not self.bad_p or self.bad_rng.random() >= self.bad_p:
-            return
+    def _broken(self, ts: int, at: datetime) -> _Item:
+        """A broken raw message, as a faulty upstream system would send it."""
         rng = self.bad_rng
         self.counters.broken += 1
         self.counters.order += 1
@@ -740,7 +770,7 @@ class _CustomerSim:
         body: dict[str, object] = {
             "event_id": event_id,
             "customer_id": self.cid,
-            "occurred_at": _utc(ts).isoformat().replace("+00:00", "Z"),
+            "occurred_at": at.isoformat().replace("+00:00", "Z"),
             "type": "transaction",
             "account_id": f"A{self.number:06d}-1",
             "kind": "card_payment",
@@ -760,8 +790,8 @@ class _CustomerSim:
             else:
                 body["kind"] = rng.choice(("crypto_airdrop", "chargeback", "CARD_PAYMENT"))
             value = json.dumps(body, separators=(",", ":")).encode()
-        event = SimEvent(TRANSACTIONS, self.key, value, _utc(ts), self.cid, valid=False)
-        yield (ts, self.plan.index, self.counters.order, event)
+        event = SimEvent(TRANSACTIONS, self.key, value, at, self.cid, valid=False)
+        return (ts, self.plan.index, self.counters.order, event)
 
 
 def _sec(op: _Tx | _Ix) -> int:

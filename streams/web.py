@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
+
+#: Prometheus text format; aiohttp refuses a charset inside content_type, and UTF-8 is the default.
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
 
 from streams.app import app, runtime
 from sinks.profile.view import build_profile
@@ -12,7 +15,7 @@ from sinks.profile.view import build_profile
 
 @app.page("/metrics")
 async def metrics(web: Any, request: Any) -> Any:
-    return web.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+    return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_CONTENT_TYPE)
 
 
 @app.page("/healthz")
