@@ -113,7 +113,7 @@ class Pipeline:
             profile = build_profile(event.customer_id, result.state, result.sums, profile_now)
             context = build_event_context(event, self._config.home_bank)
             evaluation = evaluate(ruleset, profile, context)
-            decided.append(self._claims_for(event, update.ts_ms, evaluation, ruleset, claims))
+            decided.append(self._claims_for(event, update.ts_ms, evaluation, ruleset, claims, result.duplicate))
         granted = await self._claim(claims)
         outputs: list[OutputRecord] = []
         for item in decided:
@@ -121,8 +121,14 @@ class Pipeline:
         return outputs
 
     def _claims_for(
-        self, event: InputEvent, ts_ms: int, evaluation: Evaluation, ruleset: Ruleset, claims: list[Claim]
+        self, event: InputEvent, ts_ms: int, evaluation: Evaluation, ruleset: Ruleset, claims: list[Claim],
+        duplicate: bool,
     ) -> _Decided:
+        """Queue cooldown claims for what this event would emit.
+
+        A duplicate (re-delivered after a crash, or sent twice) may only re-emit outputs that were
+        already decided for it, under the same ids; it never creates new ones.
+        """
         for rule_id in evaluation.errors:
             self._metrics.rule_errors.labels(rule_id).inc()
         for reason in evaluation.suppressed:
@@ -134,14 +140,15 @@ class Pipeline:
                 self._metrics.rules_fired.labels(fired.rule.id).inc()
                 until = ts_ms + int(fired.rule.cooldown.total_seconds() * 1000)
                 item.churn_claims.append(len(claims))
-                claims.append(Claim(event.customer_id, f"rule:{fired.rule.id}", alert_id, ts_ms, until))
+                claims.append(Claim(event.customer_id, f"rule:{fired.rule.id}", alert_id, ts_ms, until,
+                                    reemit_only=duplicate))
         group = f"offers:{event.event_id}"
         for offer in evaluation.offers:
             offer_event_id = stable_id("offer", event.customer_id, offer.id, event.event_id, ruleset.version)
             until = ts_ms + int(offer.cooldown.total_seconds() * 1000)
             item.offer_claims.append(len(claims))
             claims.append(Claim(event.customer_id, f"offer:{offer.id}", offer_event_id, ts_ms, until, group,
-                                ruleset.contact_policy.max_offers_per_event))
+                                ruleset.contact_policy.max_offers_per_event, duplicate))
         return item
 
     async def _claim(self, claims: list[Claim]) -> list[bool]:

@@ -14,7 +14,6 @@ valid traffic does not change when ``invalid_ratio`` does.
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import json
 import math
@@ -101,7 +100,10 @@ _MCCS: Final = (
 _MCC_WEEKDAY: Final = tuple(itertools.accumulate(m[1] for m in _MCCS))
 _MCC_WEEKEND: Final = tuple(itertools.accumulate(m[2] for m in _MCCS))
 _SUBSCRIPTION_MCCS: Final = (("4899", 11.99), ("4814", 24.99), ("5968", 9.99), ("7997", 29.0))
-_PRODUCTS: Final = ("SAVINGS", "CREDIT_CARD", "DEBIT_CARD", "INVESTMENT_FUND", "CONSUMER_LOAN", "INSURANCE_HOME")
+_PRODUCTS: Final = (
+    "SAVINGS", "CREDIT_CARD", "DEBIT_CARD", "INVESTMENT_FUND", "CONSUMER_LOAN", "INSURANCE_HOME",
+)
+_CARDS: Final = ("CREDIT_CARD", "DEBIT_CARD")
 _COMPLAINT_NOTES: Final = (
     "Fee charged twice for the same month",
     "Card blocked abroad without notice",
@@ -139,9 +141,9 @@ class Scenario:
                 raise ValueError(f"start must not be before {EARLIEST_EVENT_TIME.date()}")
 
     def resolved_start(self) -> datetime:
-        """The scenario's first instant in UTC (the default depends on today's date)."""
+        """The scenario's first instant in UTC, whole seconds (the default depends on today's date)."""
         if self.start is not None:
-            return self.start.astimezone(UTC)
+            return self.start.astimezone(UTC).replace(microsecond=0)
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         return today - timedelta(days=self.days)
 
@@ -368,9 +370,9 @@ _Item = tuple[int, int, int, SimEvent]
 
 
 class _CustomerSim:
-    """Plays one customer's story day by day and yields ordered, serialized events."""
+    """Plays one customer's story day by day, turning it into serialized, sortable events."""
 
-    def __init__(self, plan: _Plan, scenario: Scenario, start: datetime, now_ts: int) -> None:
+    def __init__(self, plan: _Plan, scenario: Scenario, start: datetime) -> None:
         self.plan = plan
         self.cid = plan.customer_id
         self.key = plan.customer_id.encode()
@@ -380,7 +382,7 @@ class _CustomerSim:
         self.start_ts = int(start.timestamp())
         self.start_date = start.date()
         self.first_weekday = self.start_date.weekday()
-        self.now_ts = now_ts
+        self.account_prefix = f"A{self.number:06d}-"
         self.rng = random.Random(f"signalbank-sim:{scenario.seed}:{self.number}:events")
         self.bad_rng = random.Random(f"signalbank-sim:{scenario.seed}:{self.number}:invalid")
         ratio = scenario.invalid_ratio
@@ -607,7 +609,8 @@ class _CustomerSim:
             ops.append(_Ix(_tod(rng, 10, 22), InteractionKind.PRODUCT_OPENED,
                            rng.choice((_WEB, _MOBILE, Channel.BRANCH)), product=rng.choice(_PRODUCTS)))
         elif tag == "survey" and before_story:
-            ops.append(_Ix(_tod(rng, 14, 22), _SURVEY, _WEB, score=min(10, max(5, round(rng.gauss(8.3, 1.3))))))
+            score = min(10, max(5, round(rng.gauss(8.3, 1.3))))
+            ops.append(_Ix(_tod(rng, 14, 22), _SURVEY, _WEB, score=score))
         elif tag == "resolved_complaint":
             reference = self._complaint_reference()
             sec = _tod(rng, 8, 15)
@@ -630,25 +633,26 @@ class _CustomerSim:
                 share = 1.0 if len(remaining) == 1 else rng.uniform(0.4, 0.7)
                 sec = _tod(rng, 14, 23)
                 channel = Channel.MOBILE if rng.random() < self.mobile_share else Channel.WEB
-                ops.append(_Ix(max(0, sec - 60 - int(rng.expovariate(1 / 120))), InteractionKind.LOGIN, channel))
+                login_sec = max(0, sec - 60 - int(rng.expovariate(1 / 120)))
+                ops.append(_Ix(login_sec, _LOGIN, channel))
                 bank = plan.exit_bank if rng.random() < 0.85 else rng.choice(COMPETITOR_BANKS)
                 keep = _cents(rng, 120.0, 0.4)
                 if 2 in self.balances and day == plan.drain_days[0]:
-                    ops.append(_Tx(sec - 1, TransactionKind.TRANSFER_OUT, channel, account=2, counterparty=bank,
+                    ops.append(_Tx(sec - 1, _TRANSFER_OUT, channel, account=2, counterparty=bank,
                                    drain=1.0, keep=0))
-                ops.append(_Tx(sec, TransactionKind.TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep))
+                ops.append(_Tx(sec, _TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep))
             if day == plan.close_day:
                 ops.append(
                     _Ix(_tod(rng, 8, 20), InteractionKind.PRODUCT_CLOSED,
                         rng.choice((Channel.WEB, Channel.BRANCH, Channel.CALL_CENTRE)),
-                        product="SAVINGS" if 2 in self.balances else rng.choice(("CREDIT_CARD", "DEBIT_CARD")))
+                        product="SAVINGS" if 2 in self.balances else rng.choice(_CARDS))
                 )
             for _ in range(plan.tail_login_days.count(day)):
                 ops.append(_Ix(_tod(rng, 3, 23), InteractionKind.LOGIN, Channel.MOBILE))
         elif plan.persona == COMPLAINER:
             if day == plan.signal_day:
                 sec = _tod(rng, 8, 17)
-                channel = rng.choices((Channel.CALL_CENTRE, Channel.BRANCH, Channel.WEB), (0.5, 0.25, 0.25))[0]
+                channel = rng.choice((Channel.CALL_CENTRE, Channel.CALL_CENTRE, Channel.BRANCH, _WEB))
                 if rng.random() < 0.6:
                     ops.append(_Ix(max(0, sec - 1800), InteractionKind.CALL, Channel.CALL_CENTRE))
                 ops.append(_Ix(sec, InteractionKind.COMPLAINT_OPENED, channel,
@@ -715,49 +719,52 @@ class _CustomerSim:
             kyc_risk=rng.choices((KycRisk.LOW, KycRisk.MEDIUM, KycRisk.HIGH), (0.85, 0.12, 0.03))[0],
         )
 
-    def events(self) -> Iterator[_Item]:
-        """The customer's ordered events as heap items ``(ts, customer index, order, event)``."""
-        if self.start_ts > self.now_ts:
-            return
+    def master_item(self) -> _Item:
+        """The customer's master-data record, first of all their events."""
+        self.counters.order += 1
+        value = self._master_data().model_dump_json().encode()
+        event = SimEvent(CUSTOMERS, self.key, value, self.start, self.cid)
+        return (self.start_ts, self.plan.index, self.counters.order, event)
+
+    def day_items(self, day: int) -> list[_Item]:
+        """One day of the customer's events as sortable ``(ts, customer index, order, event)``."""
+        ops = self._day_ops(day)
+        if not ops:
+            return []
+        ops.sort(key=_sec)
         index, cid, key, counters = self.plan.index, self.cid, self.key, self.counters
         bad_p, bad_random = self.bad_p, self.bad_rng.random
-        account_prefix = f"A{self.number:06d}-"
-        counters.order += 1
-        customer = self._master_data().model_dump_json().encode()
-        yield (self.start_ts, index, counters.order, SimEvent(CUSTOMERS, key, customer, self.start, cid))
-        for day in range(self.days):
-            ops = self._day_ops(day)
-            ops.sort(key=_sec)
-            day_ts = self.start_ts + day * _DAY
-            for op in ops:
-                ts = day_ts + op.sec
-                if ts > self.now_ts:
-                    return
-                at = _utc(ts)
-                if isinstance(op, _Ix):
-                    counters.seq += 1
-                    value = _dump_interaction(_validate_interaction({
-                        "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
-                        "kind": op.kind, "channel": op.channel, "product": op.product, "score": op.score,
-                        "reference": op.reference, "note": op.note,
-                    }))
-                    counters.order += 1
-                    yield (ts, index, counters.order, SimEvent(INTERACTIONS, key, value, at, cid))
-                    if bad_p and bad_random() < bad_p:
-                        yield self._broken(ts, at)
-                    continue
-                for account, kind, cents, balance, counterparty in self._book(op):
-                    counters.seq += 1
-                    value = _dump_transaction(_validate_transaction({
-                        "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
-                        "account_id": f"{account_prefix}{account}", "kind": kind, "amount": _money(cents),
-                        "currency": _CURRENCY, "channel": op.channel, "counterparty_bank": counterparty,
-                        "merchant_category": op.mcc, "balance_after": _money(balance),
-                    }))
-                    counters.order += 1
-                    yield (ts, index, counters.order, SimEvent(TRANSACTIONS, key, value, at, cid))
-                    if bad_p and bad_random() < bad_p:
-                        yield self._broken(ts, at)
+        account_prefix = self.account_prefix
+        day_ts = self.start_ts + day * _DAY
+        items: list[_Item] = []
+        for op in ops:
+            ts = day_ts + op.sec
+            at = _utc(ts)
+            if isinstance(op, _Ix):
+                counters.seq += 1
+                value = _dump_interaction(_validate_interaction({
+                    "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
+                    "kind": op.kind, "channel": op.channel, "product": op.product, "score": op.score,
+                    "reference": op.reference, "note": op.note,
+                }))
+                counters.order += 1
+                items.append((ts, index, counters.order, SimEvent(INTERACTIONS, key, value, at, cid)))
+                if bad_p and bad_random() < bad_p:
+                    items.append(self._broken(ts, at))
+                continue
+            for account, kind, cents, balance, counterparty in self._book(op):
+                counters.seq += 1
+                value = _dump_transaction(_validate_transaction({
+                    "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
+                    "account_id": f"{account_prefix}{account}", "kind": kind, "amount": _money(cents),
+                    "currency": _CURRENCY, "channel": op.channel, "counterparty_bank": counterparty,
+                    "merchant_category": op.mcc, "balance_after": _money(balance),
+                }))
+                counters.order += 1
+                items.append((ts, index, counters.order, SimEvent(TRANSACTIONS, key, value, at, cid)))
+                if bad_p and bad_random() < bad_p:
+                    items.append(self._broken(ts, at))
+        return items
 
     # ----------------------------------------------------------------- broken messages
 
@@ -803,17 +810,32 @@ def _utc(ts: int) -> datetime:
 
 
 def generate(scenario: Scenario) -> Iterator[SimEvent]:
-    """All customers' events merged in non-decreasing event time (ties: customer, then sequence).
+    """All customers' events in non-decreasing event time (ties: customer, then sequence).
 
-    Events later than the wall clock at the time of the call are never produced, so a
-    scenario reaching into the future is cut at "now".
+    Customers are played day by day and each day's events are sorted together, which is
+    much cheaper than a heap merge over thousands of per-customer streams. Events later than
+    the wall clock at the time of the call are never produced: a scenario reaching into the
+    future is cut at "now".
     """
     start = scenario.resolved_start()
+    start_ts = int(start.timestamp())
     now_ts = int(datetime.now(UTC).timestamp())
-    streams = [_CustomerSim(plan, scenario, start, now_ts).events() for plan in _plans(scenario)]
-    for item in heapq.merge(*streams):
-        yield item[3]
-
+    if start_ts > now_ts:
+        return
+    sims = [_CustomerSim(plan, scenario, start) for plan in _plans(scenario)]
+    for sim in sims:
+        yield sim.master_item()[3]
+    for day in range(scenario.days):
+        if start_ts + day * _DAY > now_ts:
+            return
+        items: list[_Item] = []
+        for sim in sims:
+            items += sim.day_items(day)
+        items.sort()
+        for ts, _index, _order, event in items:
+            if ts > now_ts:
+                return
+            yield event
 
 # --------------------------------------------------------------------------- sinks
 
@@ -861,11 +883,14 @@ def produce(
     finally:
         producer.close()
     if failures:
-        raise ProduceError(f"{len(failures)} of {sent} messages failed: {failures[0]!r}", counts, len(failures))
+        message = f"{len(failures)} of {sent} messages failed: {failures[0]!r}"
+        raise ProduceError(message, counts, len(failures))
     return counts
 
 
-def write_jsonl(events: Iterable[SimEvent], out_dir: Path, *, include_invalid: bool = False) -> dict[str, int]:
+def write_jsonl(
+    events: Iterable[SimEvent], out_dir: Path, *, include_invalid: bool = False
+) -> dict[str, int]:
     """Write one JSONL file per input topic (for replays without Kafka); lines per topic.
 
     Broken messages are left out unless ``include_invalid`` (some of them are not JSON at all).

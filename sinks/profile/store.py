@@ -45,6 +45,7 @@ class Claim:
     until_ms: int
     group: str = ""
     capacity: int = 1
+    reemit_only: bool = False  # for duplicates: never take a new slot, only re-emit what was decided
 
 
 def connect(url: str, retries: int = 8) -> aioredis.Redis:
@@ -107,7 +108,7 @@ class ProfileStore:
         keys = [cooldown_key(c.customer_id) for c in claims]
         args: list[Any] = []
         for c in claims:
-            args.extend((c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity))
+            args.extend((c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity, int(c.reemit_only)))
         replies = cast(list[int], await self._claim(keys=keys, args=args))
         return [bool(r) for r in replies]
 

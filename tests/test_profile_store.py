@@ -1,0 +1,131 @@
+"""The Redis profile store against a real Redis: windows, late events, duplicates, trimming, keys."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import redis
+
+from schemas.common import Channel
+from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
+from sinks.profile.delta import build_update
+from sinks.profile.layout import customer_keys
+from sinks.profile.store import ProfileStore, StoredProfile
+from sinks.profile.view import build_profile
+from tests.conftest import make_store
+
+DAY0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def tx(n: int, day: float, kind: TransactionKind, amount: str, bank: str | None = None,
+       balance: str | None = None, customer: str = "C1") -> Transaction:
+    return Transaction(
+        event_id=f"t{n}", customer_id=customer, occurred_at=DAY0 + timedelta(days=day), account_id="A1", kind=kind,
+        amount=Decimal(amount), currency="EUR", channel=Channel.MOBILE, counterparty_bank=bank,
+        balance_after=Decimal(balance) if balance else None,
+    )
+
+
+def login(n: int, day: float, customer: str = "C1") -> Interaction:
+    return Interaction(event_id=f"l{n}", customer_id=customer, occurred_at=DAY0 + timedelta(days=day),
+                       kind=InteractionKind.LOGIN, channel=Channel.MOBILE)
+
+
+async def apply(store: ProfileStore, events: list[InputEvent]) -> list[StoredProfile]:
+    try:
+        return await store.apply([build_update(e, "SIGNALBANK") for e in events])
+    finally:
+        await store.client.aclose()
+
+
+def profile_after(url: str, events: list[InputEvent]) -> dict[str, object]:
+    results = asyncio.run(apply(make_store(url), events))
+    last = results[-1]
+    return build_profile("C1", last.state, last.sums, int(last.state["last_ts"]))
+
+
+def test_windows_sum_by_event_time_day(redis_url: str) -> None:
+    profile = profile_after(redis_url, [
+        tx(1, 0, TransactionKind.SALARY_CREDIT, "3000.00", balance="3000.00"),
+        tx(2, 40, TransactionKind.SALARY_CREDIT, "3000.00", balance="5000.00"),
+        tx(3, 65, TransactionKind.TRANSFER_OUT, "1000.00", bank="REVOLUT", balance="4000.00"),
+        tx(4, 70, TransactionKind.CARD_PAYMENT, "20.50", balance="3979.50"),
+        tx(5, 70.2, TransactionKind.TRANSFER_OUT, "100.00", bank="SIGNALBANK", balance="3879.50"),
+    ])
+    assert profile["txn_count_1d"] == 2.0
+    assert profile["txn_count_7d"] == 3.0  # days 64..70
+    assert profile["txn_count_30d"] == 3.0  # day 40 is 30 days before day 70: outside (ages 0..29)
+    assert profile["txn_count_90d"] == 5.0
+    assert profile["inflow_90d"] == 6000.0
+    assert profile["outflow_30d"] == 1120.5
+    assert profile["outflow_other_bank_30d"] == 1000.0  # the internal transfer is not "other bank"
+    assert profile["salary_count_90d"] == 2.0
+    assert profile["days_since_salary"] == 30.2
+    assert profile["balance_last"] == 3879.5
+    assert profile["card_spend_7d"] == 20.5
+    assert profile["net_flow_90d"] == 6000.0 - 1120.5
+
+
+def test_late_event_lands_in_its_own_day_and_keeps_newest_balance(redis_url: str) -> None:
+    profile = profile_after(redis_url, [
+        tx(1, 10, TransactionKind.DEPOSIT, "50.00", balance="150.00"),
+        tx(2, 2, TransactionKind.DEPOSIT, "70.00", balance="70.00"),  # arrives late
+    ])
+    assert profile["inflow_1d"] == 50.0  # the late deposit is not "today"
+    assert profile["inflow_30d"] == 120.0
+    assert profile["balance_last"] == 150.0  # newest by event time, not by arrival
+
+
+def test_duplicate_event_changes_nothing(redis_url: str) -> None:
+    events: list[InputEvent] = [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), login(1, 0)]
+    first = asyncio.run(apply(make_store(redis_url), events))
+    again = asyncio.run(apply(make_store(redis_url), events))
+    assert [r.duplicate for r in first] == [False, False]
+    assert [r.duplicate for r in again] == [True, True]
+    assert again[-1].state == first[-1].state
+    assert again[-1].sums == first[-1].sums
+
+
+def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
+    asyncio.run(apply(make_store(redis_url), [tx(1, 0, TransactionKind.DEPOSIT, "10.00"),
+                                             tx(2, 100, TransactionKind.DEPOSIT, "20.00")]))
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    days = client.hkeys(customer_keys("C1")[1])
+    client.close()
+    assert days == [str((DAY0 + timedelta(days=100)).timestamp() // 86400).split(".")[0]]
+
+
+def test_dedupe_memory_is_bounded(redis_url: str) -> None:
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]))
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard(customer_keys("C1")[2]) == 16
+    client.close()
+
+
+def test_keys_share_one_hash_tag_per_customer() -> None:
+    keys = customer_keys("C42")
+    assert all(key.startswith("sb:{C42}:") for key in keys)
+    assert len(set(keys)) == 3
+
+
+def test_batch_keeps_per_customer_order_and_isolation(redis_url: str) -> None:
+    results = asyncio.run(apply(make_store(redis_url), [
+        login(1, 0, customer="A"), login(2, 0.1, customer="B"), login(3, 0.2, customer="A"),
+    ]))
+    counts = [build_profile("x", r.state, r.sums, int(r.state["last_ts"]))["login_count_1d"] for r in results]
+    assert counts == [1.0, 1.0, 2.0]
+
+
+def test_complaints_open_and_resolve_by_reference_even_out_of_order(redis_url: str) -> None:
+    def interaction(n: int, day: float, kind: InteractionKind) -> Interaction:
+        return Interaction(event_id=f"c{n}", customer_id="C1", occurred_at=DAY0 + timedelta(days=day), kind=kind,
+                           channel=Channel.CALL_CENTRE, reference="CMP-1")
+
+    opened = profile_after(redis_url, [interaction(1, 0, InteractionKind.COMPLAINT_OPENED), login(9, 3)])
+    assert opened["complaints_open"] == 1.0
+    assert opened["oldest_open_complaint_hours"] == 72.0
+    resolved_first = profile_after(redis_url, [interaction(2, 4, InteractionKind.COMPLAINT_RESOLVED)])
+    assert resolved_first["complaints_open"] == 0.0
