@@ -37,7 +37,9 @@ def _issues(error: ValidationError) -> list[ValidationIssue]:
     ]
 
 
-def dead_letter(record: RawRecord, reason: DeadLetterReason, issues: list[ValidationIssue], now: datetime) -> DeadLetter:
+def dead_letter(
+    record: RawRecord, reason: DeadLetterReason, issues: list[ValidationIssue], now: datetime
+) -> DeadLetter:
     return DeadLetter(
         source_topic=record.topic,
         source_partition=record.partition,
@@ -73,7 +75,9 @@ def decode(record: RawRecord, now: datetime, max_future: timedelta) -> InputEven
         return dead_letter(record, reason, issues, now)
     occurred = event.occurred_at  # type: ignore[attr-defined]
     if occurred > now + max_future:
-        issue = ValidationIssue(loc="occurred_at", message=f"{occurred.isoformat()} is in the future", kind="future")
+        issue = ValidationIssue(
+            loc="occurred_at", message=f"{occurred.isoformat()} is in the future", kind="future"
+        )
         return dead_letter(record, DeadLetterReason.FUTURE_EVENT, [issue], now)
     return event  # type: ignore[return-value]
 

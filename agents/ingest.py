@@ -51,7 +51,6 @@ async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
 @app.agent(input_topic(app, settings.partitions))
 async def ingest(stream: Any) -> AsyncIterator[None]:
     """Take batches of raw events, process them, deliver the outputs, then move on."""
-    runtime.ruleset  # noqa: B018  (load and validate rules before the first batch)
     async for batch in stream.take_events(settings.batch_size, within=settings.batch_within_s):
         started = asyncio.get_running_loop().time()
         records = [

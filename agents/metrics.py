@@ -16,32 +16,52 @@ class Metrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.events = Counter("signalbank_events", "Input events by topic and outcome.", ["topic", "outcome"], registry=r)
+        self.events = Counter(
+            "signalbank_events", "Input events by topic and outcome.", ["topic", "outcome"], registry=r
+        )
         self.dead_letters = Counter(
-            "signalbank_dead_letters", "Invalid inputs sent to the dead-letter topic.", ["topic", "reason"], registry=r
-        )
-        self.processing = Histogram(
-            "signalbank_event_processing_seconds", "From taking an event to its outputs being sent.",
-            buckets=_LATENCY_BUCKETS, registry=r,
-        )
-        self.event_lag = Histogram(
-            "signalbank_event_time_lag_seconds", "Wall clock minus event time when processed.",
-            buckets=_LAG_BUCKETS, registry=r,
-        )
-        self.redis = Histogram(
-            "signalbank_redis_call_seconds", "Duration of Redis round trips.", ["operation"],
-            buckets=_LATENCY_BUCKETS, registry=r,
-        )
-        self.batch_size = Histogram(
-            "signalbank_batch_size", "Events per processed batch.", buckets=(1, 10, 50, 100, 250, 500, 1000),
+            "signalbank_dead_letters",
+            "Invalid inputs sent to the dead-letter topic.",
+            ["topic", "reason"],
             registry=r,
         )
-        self.rules_fired = Counter("signalbank_rule_fired", "Churn rules that fired.", ["rule_id"], registry=r)
-        self.rule_errors = Counter("signalbank_rule_errors", "Rule conditions that failed.", ["rule_id"], registry=r)
+        self.processing = Histogram(
+            "signalbank_event_processing_seconds",
+            "From taking an event to its outputs being sent.",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.event_lag = Histogram(
+            "signalbank_event_time_lag_seconds",
+            "Wall clock minus event time when processed.",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.redis = Histogram(
+            "signalbank_redis_call_seconds",
+            "Duration of Redis round trips.",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "signalbank_batch_size",
+            "Events per processed batch.",
+            buckets=(1, 10, 50, 100, 250, 500, 1000),
+            registry=r,
+        )
+        self.rules_fired = Counter(
+            "signalbank_rule_fired", "Churn rules that fired.", ["rule_id"], registry=r
+        )
+        self.rule_errors = Counter(
+            "signalbank_rule_errors", "Rule conditions that failed.", ["rule_id"], registry=r
+        )
         self.alerts = Counter("signalbank_churn_alerts", "Churn alerts emitted.", ["level"], registry=r)
         self.offers = Counter("signalbank_offers", "Offers emitted.", ["offer_id", "strategy"], registry=r)
         self.offers_suppressed = Counter(
             "signalbank_offers_suppressed", "Eligible offers not sent, by reason.", ["reason"], registry=r
         )
-        self.ruleset = Gauge("signalbank_ruleset_info", "Active ruleset version (1 = active).", ["version"], registry=r)
+        self.ruleset = Gauge(
+            "signalbank_ruleset_info", "Active ruleset version (1 = active).", ["version"], registry=r
+        )
         self.redis_up = Gauge("signalbank_redis_up", "1 when the last Redis call succeeded.", registry=r)

@@ -89,8 +89,13 @@ class Pipeline:
             if isinstance(result, DeadLetter):
                 self._metrics.events.labels(record.topic, "dead_letter").inc()
                 self._metrics.dead_letters.labels(record.topic, result.reason.value).inc()
-                log.info("dead letter from %s/%d@%d: %s", record.topic, record.partition, record.offset,
-                         result.reason.value)
+                log.info(
+                    "dead letter from %s/%d@%d: %s",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    result.reason.value,
+                )
                 outputs.append(OutputRecord(DEAD_LETTERS, record.key or b"", result))
             else:
                 events.append((record, result))
@@ -98,7 +103,9 @@ class Pipeline:
             outputs.extend(await self._process_events(events, now))
         return outputs
 
-    async def _process_events(self, events: list[tuple[RawRecord, InputEvent]], now: datetime) -> list[OutputRecord]:
+    async def _process_events(
+        self, events: list[tuple[RawRecord, InputEvent]], now: datetime
+    ) -> list[OutputRecord]:
         updates = [build_update(event, self._config.home_bank) for _, event in events]
         started = time.perf_counter()
         stored = await self._store.apply(updates)
@@ -113,7 +120,9 @@ class Pipeline:
             profile = build_profile(event.customer_id, result.state, result.sums, profile_now)
             context = build_event_context(event, self._config.home_bank)
             evaluation = evaluate(ruleset, profile, context)
-            decided.append(self._claims_for(event, update.ts_ms, evaluation, ruleset, claims, result.duplicate))
+            decided.append(
+                self._claims_for(event, update.ts_ms, evaluation, ruleset, claims, result.duplicate)
+            )
         granted = await self._claim(claims)
         outputs: list[OutputRecord] = []
         for item in decided:
@@ -121,7 +130,12 @@ class Pipeline:
         return outputs
 
     def _claims_for(
-        self, event: InputEvent, ts_ms: int, evaluation: Evaluation, ruleset: Ruleset, claims: list[Claim],
+        self,
+        event: InputEvent,
+        ts_ms: int,
+        evaluation: Evaluation,
+        ruleset: Ruleset,
+        claims: list[Claim],
         duplicate: bool,
     ) -> _Decided:
         """Queue cooldown claims for what this event would emit.
@@ -140,15 +154,33 @@ class Pipeline:
                 self._metrics.rules_fired.labels(fired.rule.id).inc()
                 until = ts_ms + int(fired.rule.cooldown.total_seconds() * 1000)
                 item.churn_claims.append(len(claims))
-                claims.append(Claim(event.customer_id, f"rule:{fired.rule.id}", alert_id, ts_ms, until,
-                                    reemit_only=duplicate))
+                claims.append(
+                    Claim(
+                        event.customer_id,
+                        f"rule:{fired.rule.id}",
+                        alert_id,
+                        ts_ms,
+                        until,
+                        reemit_only=duplicate,
+                    )
+                )
         group = f"offers:{event.event_id}"
         for offer in evaluation.offers:
             offer_event_id = stable_id("offer", event.customer_id, offer.id, event.event_id, ruleset.version)
             until = ts_ms + int(offer.cooldown.total_seconds() * 1000)
             item.offer_claims.append(len(claims))
-            claims.append(Claim(event.customer_id, f"offer:{offer.id}", offer_event_id, ts_ms, until, group,
-                                ruleset.contact_policy.max_offers_per_event, duplicate))
+            claims.append(
+                Claim(
+                    event.customer_id,
+                    f"offer:{offer.id}",
+                    offer_event_id,
+                    ts_ms,
+                    until,
+                    group,
+                    ruleset.contact_policy.max_offers_per_event,
+                    duplicate,
+                )
+            )
         return item
 
     async def _claim(self, claims: list[Claim]) -> list[bool]:
@@ -179,8 +211,14 @@ class Pipeline:
                 ruleset_version=ruleset.version,
             )
             self._metrics.alerts.labels(alert.level.value).inc()
-            log.info("churn alert %s customer=%s event=%s level=%s rules=%s", alert.alert_id, event.customer_id,
-                     event.event_id, alert.level.value, ",".join(r.rule_id for r in alert.reasons))
+            log.info(
+                "churn alert %s customer=%s event=%s level=%s rules=%s",
+                alert.alert_id,
+                event.customer_id,
+                event.event_id,
+                alert.level.value,
+                ",".join(r.rule_id for r in alert.reasons),
+            )
             outputs.append(OutputRecord(CHURN_ALERTS, key, alert))
         for offer, index in zip(evaluation.offers, item.offer_claims, strict=True):
             if not granted[index]:
@@ -189,13 +227,15 @@ class Pipeline:
             event_channel = str(getattr(event, "channel", ""))
             channel = event_channel if event_channel in offer.channels else offer.channels[0]
             nbo = NextBestOffer(
-                offer_event_id=stable_id("offer", event.customer_id, offer.id, event.event_id, ruleset.version),
+                offer_event_id=stable_id(
+                    "offer", event.customer_id, offer.id, event.event_id, ruleset.version
+                ),
                 customer_id=event.customer_id,
                 offer_id=offer.id,
                 product=offer.product,
                 category=offer.category,
                 score=round(offer.value * offer.priority, 6),
-                channel=channel,  # type: ignore[arg-type]
+                channel=channel,
                 reasons=[evaluation.offer_reasons[offer.id], offer.description],
                 trigger_event_id=event.event_id,
                 occurred_at=event.occurred_at,
@@ -203,7 +243,12 @@ class Pipeline:
                 ruleset_version=ruleset.version,
             )
             self._metrics.offers.labels(offer.id, nbo.strategy).inc()
-            log.info("offer %s customer=%s event=%s offer=%s", nbo.offer_event_id, event.customer_id,
-                     event.event_id, offer.id)
+            log.info(
+                "offer %s customer=%s event=%s offer=%s",
+                nbo.offer_event_id,
+                event.customer_id,
+                event.event_id,
+                offer.id,
+            )
             outputs.append(OutputRecord(OFFERS, key, nbo))
         return outputs

@@ -26,15 +26,20 @@ class Runtime:
 
     @cached_property
     def store(self) -> ProfileStore:
-        return ProfileStore(connect(self.settings.redis_url), self.settings.retention_days,
-                            self.settings.dedupe_capacity)
+        return ProfileStore(
+            connect(self.settings.redis_url), self.settings.retention_days, self.settings.dedupe_capacity
+        )
 
     @cached_property
     def ruleset(self) -> Ruleset:
         ruleset = load_ruleset([self.settings.rules_dir])
         self.metrics.ruleset.labels(ruleset.version).set(1)
-        log.info("ruleset %s loaded: %d churn rules, %d offers", ruleset.version, len(ruleset.churn_rules),
-                 len(ruleset.offers))
+        log.info(
+            "ruleset %s loaded: %d churn rules, %d offers",
+            ruleset.version,
+            len(ruleset.churn_rules),
+            len(ruleset.offers),
+        )
         return ruleset
 
     def active_ruleset(self) -> Ruleset:

@@ -73,7 +73,9 @@ def evidence(source: str, context: dict[str, dict[str, Any]]) -> dict[str, Evide
 
 def _results(ruleset: Ruleset, context: dict[str, dict[str, Any]]) -> tuple[list[bool], list[str]]:
     # Only the fields some condition reads cross into CEL, wrapped in a Context (cheaper than a dict).
-    reduced = cel.Context({root: {name: context[root][name] for name in names} for root, names in ruleset.reads.items()})
+    reduced = cel.Context(
+        {root: {name: context[root][name] for name in names} for root, names in ruleset.reads.items()}
+    )
     try:
         return [bool(r) for r in ruleset.combined.execute(reduced)], []
     except Exception:  # one bad condition: find it by running each on its own
@@ -85,7 +87,9 @@ def _results(ruleset: Ruleset, context: dict[str, dict[str, Any]]) -> tuple[list
             try:
                 results.append(bool(program.execute(reduced)))
             except Exception as exc:
-                log.warning("rule %s failed for customer %s: %s", rule_id, context["profile"].get("customer_id"), exc)
+                log.warning(
+                    "rule %s failed for customer %s: %s", rule_id, context["profile"].get("customer_id"), exc
+                )
                 results.append(False)
                 errors.append(rule_id)
         return results, errors
@@ -134,7 +138,11 @@ def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -
 
 
 def _contact_policy(
-    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any], level: ChurnLevel | None, eligible: list[Offer]
+    ruleset: Ruleset,
+    profile: dict[str, Any],
+    event: dict[str, Any],
+    level: ChurnLevel | None,
+    eligible: list[Offer],
 ) -> tuple[tuple[Offer, ...], tuple[tuple[str, str], ...]]:
     policy = ruleset.contact_policy
     allowed: list[Offer] = []

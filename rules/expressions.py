@@ -48,9 +48,7 @@ def references(source: str) -> list[tuple[str, str, int]]:
 
 def default_context() -> dict[str, dict[str, Any]]:
     """A profile and event with every catalogued field at a neutral value, for dry runs."""
-    return {
-        root: {spec.name: _DEFAULTS[spec.type] for spec in specs} for root, specs in ROOTS.items()
-    }
+    return {root: {spec.name: _DEFAULTS[spec.type] for spec in specs} for root, specs in ROOTS.items()}
 
 
 def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[ExpressionProblem]]:
@@ -70,7 +68,9 @@ def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[Exp
     bound = set(_MACRO_VARIABLE.findall(source))
     for variable in program.variables():
         if variable not in ROOTS and variable not in bound:
-            problems.append(ExpressionProblem(1, 1, f"unknown name {variable!r}: use profile.<field> or event.<field>"))
+            problems.append(
+                ExpressionProblem(1, 1, f"unknown name {variable!r}: use profile.<field> or event.<field>")
+            )
     if problems:
         return None, problems
     try:

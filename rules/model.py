@@ -39,11 +39,15 @@ class Offer(Strict):
     product: str = Field(pattern=r"^[A-Z0-9_]+$", max_length=40)
     category: Literal["sales", "retention"] = "sales"
     description: str = Field(min_length=1, max_length=300)
-    triggers: list[str] = Field(default_factory=list, description="Event kinds that may produce it; empty: any.")
+    triggers: list[str] = Field(
+        default_factory=list, description="Event kinds that may produce it; empty: any."
+    )
     eligible: Expression
     value: float = Field(gt=0)
     priority: float = Field(1.0, gt=0)
-    channels: list[Literal["mobile", "web", "branch", "call_centre", "email", "sms", "push"]] = Field(min_length=1)
+    channels: list[Literal["mobile", "web", "branch", "call_centre", "email", "sms", "push"]] = Field(
+        min_length=1
+    )
     cooldown: Duration = timedelta(days=30)
     valid_for: Duration = timedelta(days=14)
     reason: str = Field(min_length=1, max_length=300)
@@ -83,7 +87,9 @@ class ContactPolicy(Strict):
 
     require_marketing_consent: bool = True
     block_when_complaint_open: bool = True
-    block_sales_at_levels: list[ChurnLevel] = Field(default_factory=lambda: [ChurnLevel.HIGH, ChurnLevel.CRITICAL])
+    block_sales_at_levels: list[ChurnLevel] = Field(
+        default_factory=lambda: [ChurnLevel.HIGH, ChurnLevel.CRITICAL]
+    )
     max_offers_per_event: int = Field(1, ge=1, le=5)
 
 

@@ -94,7 +94,9 @@ def _compile(
     program, found = check_expression(source)
     for problem in found:
         pos = _expression_position(doc, path, problem.line, problem.column)
-        problems.append(RuleProblem(name, pos.line, pos.column, f"{'.'.join(map(str, path))}: {problem.message}"))
+        problems.append(
+            RuleProblem(name, pos.line, pos.column, f"{'.'.join(map(str, path))}: {problem.message}")
+        )
     return program
 
 
@@ -128,24 +130,36 @@ def load_ruleset(paths: Iterable[Path]) -> Ruleset:
                 continue
             if section in policies:
                 pos = doc.position((section,))
-                problems.append(RuleProblem(name, pos.line, pos.column,
-                                            f"{section} is already defined in {policies[section][0]}"))
+                problems.append(
+                    RuleProblem(
+                        name, pos.line, pos.column, f"{section} is already defined in {policies[section][0]}"
+                    )
+                )
             policies[section] = (name, value)
-        for kind, items in (("rules", rule_file.rules), ("offers", rule_file.offers)):
-            for index, item in enumerate(items):
-                pos = doc.position((kind, index))
-                if item.id in seen:
-                    problems.append(RuleProblem(name, pos.line, pos.column,
-                                                f"duplicate id {item.id!r} (first defined in {seen[item.id]})"))
-                seen[item.id] = f"{name}:{pos.line}"
-                if not item.enabled:
-                    continue
-                if isinstance(item, ChurnRule):
-                    churn.append(item)
-                    churn_programs.append(_compile(name, doc, (kind, index, "when"), item.when, problems))
-                else:
-                    offers.append(item)
-                    offer_programs.append(_compile(name, doc, (kind, index, "eligible"), item.eligible, problems))
+        entries: list[tuple[str, int, ChurnRule | Offer]] = [
+            *(("rules", i, r) for i, r in enumerate(rule_file.rules)),
+            *(("offers", i, o) for i, o in enumerate(rule_file.offers)),
+        ]
+        for kind, index, item in entries:
+            pos = doc.position((kind, index))
+            if item.id in seen:
+                problems.append(
+                    RuleProblem(
+                        name,
+                        pos.line,
+                        pos.column,
+                        f"duplicate id {item.id!r} (first defined in {seen[item.id]})",
+                    )
+                )
+            seen[item.id] = f"{name}:{pos.line}"
+            if not item.enabled:
+                continue
+            if isinstance(item, ChurnRule):
+                churn.append(item)
+                churn_programs.append(_compile(name, doc, (kind, index, "when"), item.when, problems))
+            else:
+                offers.append(item)
+                offer_programs.append(_compile(name, doc, (kind, index, "eligible"), item.eligible, problems))
     if not problems and not churn and not offers:
         problems.append(RuleProblem(str(files[0]), 1, 1, "the ruleset has no enabled rules or offers"))
     if problems:

@@ -10,11 +10,15 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 #: Identifiers are plain tokens: no braces, so they cannot break Redis hash tags, no spaces.
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")]
+Identifier = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:\-]*$")
+]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 LongText = Annotated[str, StringConstraints(max_length=500)]
 Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2)]
-SignedMoney = Annotated[Decimal, Field(ge=Decimal("-1000000000"), le=Decimal("1000000000"), max_digits=14, decimal_places=2)]
+SignedMoney = Annotated[
+    Decimal, Field(ge=Decimal("-1000000000"), le=Decimal("1000000000"), max_digits=14, decimal_places=2)
+]
 
 #: Event times before this are treated as absurd (a broken clock or a default value).
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)

@@ -79,7 +79,9 @@ class Transaction(StrictInput):
     amount: Money
     currency: ISO4217
     channel: Channel
-    counterparty_bank: ShortText | None = Field(None, description="For transfers: the other side's bank code.")
+    counterparty_bank: ShortText | None = Field(
+        None, description="For transfers: the other side's bank code."
+    )
     merchant_category: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
     balance_after: SignedMoney | None = None
 

@@ -33,7 +33,9 @@ def create_topics(bootstrap: str, partitions: int, replication: int = 1, timeout
         existing = set(admin.list_topics())
         wanted = [
             NewTopic(
-                name, partitions, replication,
+                name,
+                partitions,
+                replication,
                 topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
             )
             for name in (*INPUT_TOPICS, *OUTPUT_TOPICS)

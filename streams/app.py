@@ -41,8 +41,15 @@ runtime = Runtime(settings)
 
 def main() -> NoReturn:
     """Console entry point: registers agents, pages and commands, then runs Faust's CLI."""
+    import sys
+
     import agents.ingest
     import streams.cli
-    import streams.web  # noqa: F401
+    import streams.web
 
+    # Importing registers the agent, the web pages and our commands with Faust.
+    registered = (agents.ingest.ingest, streams.web.metrics, streams.cli.dev_command)
+    assert all(registered)
+    if "worker" in sys.argv[1:2]:
+        runtime.ruleset  # noqa: B018  (fail fast, before joining the group, if the rules are invalid)
     app.main()

@@ -28,11 +28,14 @@ def schemas_export(check: bool) -> None:
 
     if check:
         stale = [
-            name for name, text in render_schemas().items()
+            name
+            for name, text in render_schemas().items()
             if not (SCHEMA_DIR / name).exists() or (SCHEMA_DIR / name).read_text(encoding="utf-8") != text
         ]
         if stale:
-            raise click.ClickException(f"stale JSON Schemas: {', '.join(stale)}; run `signalbank schemas export`")
+            raise click.ClickException(
+                f"stale JSON Schemas: {', '.join(stale)}; run `signalbank schemas export`"
+            )
         click.echo("JSON Schemas are up to date")
         return
     for path in export_schemas():
@@ -48,7 +51,8 @@ def rules_group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def rules_check(paths: tuple[Path, ...]) -> None:
     """Validate rule files; print each problem as file:line:column: message."""
-    from rules.ruleset import RulesetError, load_ruleset
+    from rules.problems import RulesetError
+    from rules.ruleset import load_ruleset
 
     try:
         ruleset = load_ruleset(list(paths) or [settings.rules_dir])
@@ -57,8 +61,10 @@ def rules_check(paths: tuple[Path, ...]) -> None:
             click.echo(str(problem), err=True)
         click.echo(f"{len(exc.problems)} problem(s) found", err=True)
         sys.exit(1)
-    click.echo(f"ok: ruleset {ruleset.version}: {len(ruleset.churn_rules)} churn rules, "
-               f"{len(ruleset.offers)} offers in {len(ruleset.files)} file(s)")
+    click.echo(
+        f"ok: ruleset {ruleset.version}: {len(ruleset.churn_rules)} churn rules, "
+        f"{len(ruleset.offers)} offers in {len(ruleset.files)} file(s)"
+    )
 
 
 @cli.group(name="topics")
@@ -71,7 +77,9 @@ def topics_create() -> None:
     """Create every input and output topic that is missing."""
     from streams.admin import bootstrap_of, create_topics
 
-    created = create_topics(bootstrap_of(settings.kafka_url), settings.partitions, settings.replication_factor)
+    created = create_topics(
+        bootstrap_of(settings.kafka_url), settings.partitions, settings.replication_factor
+    )
     click.echo(f"created: {', '.join(created) or 'none (all exist)'}")
 
 
@@ -100,15 +108,27 @@ def profile_command(customer_id: str) -> None:
 
 
 def _scenario_options(fn: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed([
-        click.option("--customers", default=200, show_default=True, help="Simulated customers."),
-        click.option("--days", default=120, show_default=True, help="Days of history to simulate."),
-        click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same traffic)."),
-        click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                     help="First day of the scenario (default: DAYS before today)."),
-        click.option("--invalid-ratio", default=0.002, show_default=True,
-                     help="Share of deliberately broken messages (to show dead-lettering)."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--customers", default=200, show_default=True, help="Simulated customers."),
+            click.option("--days", default=120, show_default=True, help="Days of history to simulate."),
+            click.option(
+                "--seed", default=7, show_default=True, help="Random seed (same seed, same traffic)."
+            ),
+            click.option(
+                "--start",
+                type=click.DateTime(["%Y-%m-%d"]),
+                default=None,
+                help="First day of the scenario (default: DAYS before today).",
+            ),
+            click.option(
+                "--invalid-ratio",
+                default=0.002,
+                show_default=True,
+                help="Share of deliberately broken messages (to show dead-lettering).",
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -116,20 +136,37 @@ def _scenario_options(fn: click.decorators.FC) -> click.decorators.FC:
 def _scenario(customers: int, days: int, seed: int, start: datetime | None, invalid_ratio: float) -> object:
     from streams.simulator import Scenario
 
-    return Scenario(customers=customers, days=days, seed=seed,
-                    start=start.replace(tzinfo=UTC) if start else None, invalid_ratio=invalid_ratio)
+    return Scenario(
+        customers=customers,
+        days=days,
+        seed=seed,
+        start=start.replace(tzinfo=UTC) if start else None,
+        invalid_ratio=invalid_ratio,
+    )
 
 
 @cli.command(name="dev")
 @click.option("--seconds", type=float, default=None, help="Stop after this many seconds (default: Ctrl-C).")
-@click.option("--kafka", "kafka_url", default=None, help="Use this broker (kafka://host:port) instead of Tansu.")
-@click.option("--redis", "redis_url", default=None, help="Use this Redis (redis://...) instead of an embedded one.")
+@click.option(
+    "--kafka", "kafka_url", default=None, help="Use this broker (kafka://host:port) instead of Tansu."
+)
+@click.option(
+    "--redis", "redis_url", default=None, help="Use this Redis (redis://...) instead of an embedded one."
+)
 @click.option("--rate", type=float, default=1500.0, show_default=True, help="Events per second (0 = max).")
 @click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
 @_scenario_options
 def dev_command(
-    seconds: float | None, kafka_url: str | None, redis_url: str | None, rate: float, rules_dir: Path | None,
-    customers: int, days: int, seed: int, start: datetime | None, invalid_ratio: float,
+    seconds: float | None,
+    kafka_url: str | None,
+    redis_url: str | None,
+    rate: float,
+    rules_dir: Path | None,
+    customers: int,
+    days: int,
+    seed: int,
+    start: datetime | None,
+    invalid_ratio: float,
 ) -> None:
     """Run broker, Redis, worker and simulated traffic on this machine; print alerts and offers."""
     from streams.dev import DevOptions, run_dev
@@ -137,17 +174,29 @@ def dev_command(
 
     scenario = _scenario(customers, days, seed, start, invalid_ratio)
     assert isinstance(scenario, Scenario)
-    options = DevOptions(seconds, kafka_url, redis_url, scenario, rate or None, settings.partitions, rules_dir)
+    options = DevOptions(
+        seconds, kafka_url, redis_url, scenario, rate or None, settings.partitions, rules_dir
+    )
     sys.exit(run_dev(options))
 
 
 @cli.command(name="simulate")
 @click.option("--rate", type=float, default=0.0, show_default=True, help="Events per second (0 = max).")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Write JSONL files here instead of producing to Kafka.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write JSONL files here instead of producing to Kafka.",
+)
 @_scenario_options
 def simulate_command(
-    rate: float, out_dir: Path | None, customers: int, days: int, seed: int, start: datetime | None,
+    rate: float,
+    out_dir: Path | None,
+    customers: int,
+    days: int,
+    seed: int,
+    start: datetime | None,
     invalid_ratio: float,
 ) -> None:
     """Generate realistic bank traffic: to Kafka (SIGNALBANK_KAFKA_URL) or to JSONL files."""

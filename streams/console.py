@@ -17,11 +17,15 @@ def describe(topic: str, value: dict[str, Any]) -> str:
     """One line for a human: who, what, why."""
     if topic == CHURN_ALERTS:
         reasons = "; ".join(r["message"] for r in value["reasons"])
-        return (f"ALERT  {value['customer_id']:<10} {value['level'].upper():<8} score={value['score']:.2f}  "
-                f"{reasons}  -> {value['suggested_action']}")
+        return (
+            f"ALERT  {value['customer_id']:<10} {value['level'].upper():<8} score={value['score']:.2f}  "
+            f"{reasons}  -> {value['suggested_action']}"
+        )
     if topic == OFFERS:
-        return (f"OFFER  {value['customer_id']:<10} {value['product']:<18} via {value['channel']:<11} "
-                f"score={value['score']:.0f}  {value['reasons'][0]}")
+        return (
+            f"OFFER  {value['customer_id']:<10} {value['product']:<18} via {value['channel']:<11} "
+            f"score={value['score']:.0f}  {value['reasons'][0]}"
+        )
     if topic == DEAD_LETTERS:
         errors = "; ".join(f"{e['loc']}: {e['message']}" for e in value["errors"][:2])
         return f"DEAD   {value['source_topic']}@{value['source_offset']} {value['reason']}: {errors}"
@@ -39,10 +43,16 @@ class OutputPrinter(threading.Thread):
         self.counts: Counter[str] = Counter()
 
     def run(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._brokers, enable_auto_commit=False,
-                                 auto_offset_reset="earliest", consumer_timeout_ms=200)
+        consumer = KafkaConsumer(
+            bootstrap_servers=self._brokers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=200,
+        )
         partitions = [
-            TopicPartition(topic, p) for topic in OUTPUT_TOPICS for p in (consumer.partitions_for_topic(topic) or ())
+            TopicPartition(topic, p)
+            for topic in OUTPUT_TOPICS
+            for p in (consumer.partitions_for_topic(topic) or ())
         ]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)

@@ -66,8 +66,12 @@ class WorkerProcess:
     def start(self) -> None:
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "streams", "worker", "-l", "info"], env=self._env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [sys.executable, "-m", "streams", "worker", "-l", "info"],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
 
     def alive(self) -> bool:
@@ -103,7 +107,9 @@ class WorkerProcess:
 
 def _counts(worker: WorkerProcess) -> dict[str, float]:
     samples = scrape(worker.metrics_url)
-    counts = {f"read:{topic}": total(samples, "signalbank_events_total", topic=topic) for topic in INPUT_TOPICS}
+    counts = {
+        f"read:{topic}": total(samples, "signalbank_events_total", topic=topic) for topic in INPUT_TOPICS
+    }
     counts["read"] = total(samples, "signalbank_events_total")
     for outcome in ("processed", "duplicate", "dead_letter"):
         counts[outcome] = total(samples, "signalbank_events_total", outcome=outcome)
@@ -156,8 +162,10 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
 
         simulator = threading.Thread(target=simulate, name="simulator", daemon=True)
         simulator.start()
-        emit(f"simulating {options.scenario.customers} customers over {options.scenario.days} days "
-             f"at {options.rate or 'max'} events/s; Ctrl-C to stop")
+        emit(
+            f"simulating {options.scenario.customers} customers over {options.scenario.days} days "
+            f"at {options.rate or 'max'} events/s; Ctrl-C to stop"
+        )
         deadline = time.monotonic() + options.seconds if options.seconds else None
         try:
             while worker.alive() and (deadline is None or time.monotonic() < deadline):
@@ -175,8 +183,10 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         return _summary(emit, produced, counts, printer)
     finally:
         stop.set()
-        if printer is not None:
-            printer.stop()
+        # Every step runs even if an earlier one fails: no orphan worker, broker or Redis.
+        with contextlib.suppress(Exception):
+            if printer is not None and printer.is_alive():
+                printer.stop()
         if worker is not None:
             worker.stop()
         for server in reversed(servers):

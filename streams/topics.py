@@ -12,15 +12,25 @@ from schemas.catalog import CUSTOMERS, INPUT_TOPICS, OUTPUT_TOPICS
 def input_topic(app: faust.App, partitions: int) -> Any:
     """One Faust topic over all input topics, values as raw bytes so bad input cannot crash decoding."""
     return app.topic(
-        *INPUT_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        *INPUT_TOPICS,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         partitions=partitions,
     )
 
 
 def output_topics(app: faust.App, partitions: int) -> dict[str, Any]:
     return {
-        name: app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                        partitions=partitions)
+        name: app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
         for name in OUTPUT_TOPICS
     }
 

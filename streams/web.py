@@ -6,11 +6,11 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
+from sinks.profile.view import build_profile
+from streams.app import app, runtime
+
 #: Prometheus text format; aiohttp refuses a charset inside content_type, and UTF-8 is the default.
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
-
-from streams.app import app, runtime
-from sinks.profile.view import build_profile
 
 
 @app.page("/metrics")

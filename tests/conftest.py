@@ -57,7 +57,10 @@ def make_pipeline(url: str, ruleset: Ruleset, metrics: Metrics | None = None) ->
     from datetime import timedelta
 
     return Pipeline(
-        make_store(url), lambda: ruleset, metrics or Metrics(), PipelineConfig("SIGNALBANK", timedelta(days=1))
+        make_store(url),
+        lambda: ruleset,
+        metrics or Metrics(),
+        PipelineConfig("SIGNALBANK", timedelta(days=1)),
     )
 
 

@@ -24,12 +24,18 @@ def produce(bootstrap: str, messages: Iterable[tuple[str, bytes | None, bytes]])
 
 
 def collect(
-    bootstrap: str, done: Callable[[dict[str, list[dict[str, Any]]]], bool], timeout: float = 90.0,
+    bootstrap: str,
+    done: Callable[[dict[str, list[dict[str, Any]]]], bool],
+    timeout: float = 90.0,
     settle: float = 2.0,
 ) -> dict[str, list[dict[str, Any]]]:
     """Read all output topics from the start until ``done`` holds, then a little longer for extras."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest")
-    partitions = [TopicPartition(t, p) for t in OUTPUT_TOPICS for p in (consumer.partitions_for_topic(t) or ())]
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    partitions = [
+        TopicPartition(t, p) for t in OUTPUT_TOPICS for p in (consumer.partitions_for_topic(t) or ())
+    ]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)
     seen: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TOPICS}

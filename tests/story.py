@@ -22,23 +22,45 @@ def at(day: int, hour: int = 0) -> str:
 
 
 def master(customer: str, consent: bool) -> Message:
-    return CUSTOMERS, {"event_id": f"{customer}-m", "customer_id": customer, "occurred_at": at(0),
-                       "birth_date": "1985-04-02", "opened_at": "2015-06-01T00:00:00+00:00",
-                       "marketing_consent": consent, "kyc_risk": "low"}
+    return CUSTOMERS, {
+        "event_id": f"{customer}-m",
+        "customer_id": customer,
+        "occurred_at": at(0),
+        "birth_date": "1985-04-02",
+        "opened_at": "2015-06-01T00:00:00+00:00",
+        "marketing_consent": consent,
+        "kyc_risk": "low",
+    }
 
 
-def txn(customer: str, n: str, day: int, kind: str, amount: str, balance: str, bank: str | None = None) -> Message:
-    body = {"event_id": f"{customer}-{n}", "customer_id": customer, "occurred_at": at(day, 1),
-            "account_id": f"{customer}-A", "kind": kind, "amount": amount, "currency": "EUR",
-            "channel": "mobile", "balance_after": balance}
+def txn(
+    customer: str, n: str, day: int, kind: str, amount: str, balance: str, bank: str | None = None
+) -> Message:
+    body = {
+        "event_id": f"{customer}-{n}",
+        "customer_id": customer,
+        "occurred_at": at(day, 1),
+        "account_id": f"{customer}-A",
+        "kind": kind,
+        "amount": amount,
+        "currency": "EUR",
+        "channel": "mobile",
+        "balance_after": balance,
+    }
     if bank:
         body["counterparty_bank"] = bank
     return TRANSACTIONS, body
 
 
 def interaction(customer: str, n: str, day: int, kind: str, **extra: Any) -> Message:
-    return INTERACTIONS, {"event_id": f"{customer}-{n}", "customer_id": customer, "occurred_at": at(day, 2),
-                          "kind": kind, "channel": "mobile", **extra}
+    return INTERACTIONS, {
+        "event_id": f"{customer}-{n}",
+        "customer_id": customer,
+        "occurred_at": at(day, 2),
+        "kind": kind,
+        "channel": "mobile",
+        **extra,
+    }
 
 
 def story() -> list[Message]:
@@ -76,7 +98,11 @@ def encoded(message: Message) -> bytes:
 EXPECTED_ALERTS = [
     ("DRIFT-out1", "watch", ["churn.logins_dropping"]),
     ("DRIFT-out2", "elevated", ["churn.balance_drain_other_bank", "churn.logins_dropping"]),
-    ("DRIFT-card", "high", ["churn.salary_stopped", "churn.balance_drain_other_bank", "churn.logins_dropping"]),
+    (
+        "DRIFT-card",
+        "high",
+        ["churn.salary_stopped", "churn.balance_drain_other_bank", "churn.logins_dropping"],
+    ),
     ("GRUMPY-login57", "watch", ["churn.complaint_open_too_long"]),
 ]
 #: (trigger event, offer id)

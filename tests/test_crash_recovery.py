@@ -28,7 +28,7 @@ SCENARIO = Scenario(customers=60, days=60, seed=11, invalid_ratio=0.0)
 def own_broker() -> Iterator[EmbeddedKafka]:
     """A broker of its own: this test leaves a consumer group and committed offsets behind."""
     with EmbeddedKafka() as broker:
-        yield broker  # type: ignore[misc]
+        yield broker
 
 
 def snapshot(client: redis.Redis) -> dict[str, object]:
@@ -46,7 +46,7 @@ def reference_profiles(url: str, ruleset: Ruleset) -> dict[str, object]:
     async def go() -> None:
         pipeline = make_pipeline(url, ruleset)
         for start in range(0, len(records), 500):
-            await pipeline.process(records[start:start + 500])
+            await pipeline.process(records[start : start + 500])
 
     asyncio.run(go())
     client = redis.Redis.from_url(url)

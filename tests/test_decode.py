@@ -15,8 +15,14 @@ from schemas.outputs import DeadLetter, DeadLetterReason
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 GOOD = {
-    "event_id": "e-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00+00:00", "account_id": "A1",
-    "kind": "deposit", "amount": "100.00", "currency": "EUR", "channel": "branch",
+    "event_id": "e-1",
+    "customer_id": "C1",
+    "occurred_at": "2026-03-01T10:00:00+00:00",
+    "account_id": "A1",
+    "kind": "deposit",
+    "amount": "100.00",
+    "currency": "EUR",
+    "channel": "branch",
 }
 
 
@@ -39,7 +45,9 @@ def test_valid_message_decodes_to_its_topic_model() -> None:
         (b'{"x": "' + b"a" * MAX_MESSAGE_BYTES + b'"}', DeadLetterReason.TOO_LARGE),
     ],
 )
-def test_bad_messages_become_dead_letters_with_reason_and_payload(value: bytes, reason: DeadLetterReason) -> None:
+def test_bad_messages_become_dead_letters_with_reason_and_payload(
+    value: bytes, reason: DeadLetterReason
+) -> None:
     result = decode(record(value), NOW, timedelta(days=1))
     assert isinstance(result, DeadLetter)
     assert result.reason is reason

@@ -55,7 +55,8 @@ def test_story_through_kafka_gives_exact_alerts_offers_and_dead_letter(
     by_day: dict[str, list[tuple[str, bytes | None, bytes]]] = {}
     for topic, body in messages:
         by_day.setdefault(body["occurred_at"][:10], []).append(
-            (topic, body["customer_id"].encode(), encoded((topic, body))))
+            (topic, body["customer_id"].encode(), encoded((topic, body)))
+        )
     sent = 0
     for day in sorted(by_day):
         sent += produce(kafka_server.bootstrap, by_day[day])
@@ -64,16 +65,21 @@ def test_story_through_kafka_gives_exact_alerts_offers_and_dead_letter(
     sent += produce(kafka_server.bootstrap, [duplicate, (TRANSACTIONS, b"DRIFT", BAD)])
 
     def done(seen: dict[str, list[dict[str, Any]]]) -> bool:
-        return (len(seen[CHURN_ALERTS]) >= len(EXPECTED_ALERTS) and len(seen[OFFERS]) >= len(EXPECTED_OFFERS)
-                and len(seen[DEAD_LETTERS]) >= 1)
+        return (
+            len(seen[CHURN_ALERTS]) >= len(EXPECTED_ALERTS)
+            and len(seen[OFFERS]) >= len(EXPECTED_OFFERS)
+            and len(seen[DEAD_LETTERS]) >= 1
+        )
 
     seen = collect(kafka_server.bootstrap, done)
-    alerts = sorted((a["trigger_event_id"], a["level"], [r["rule_id"] for r in a["reasons"]])
-                    for a in seen[CHURN_ALERTS])
+    alerts = sorted(
+        (a["trigger_event_id"], a["level"], [r["rule_id"] for r in a["reasons"]]) for a in seen[CHURN_ALERTS]
+    )
     assert alerts == sorted(EXPECTED_ALERTS)
     for alert in seen[CHURN_ALERTS]:
-        assert alert["alert_id"] == stable_id("alert", alert["customer_id"], alert["trigger_event_id"],
-                                              ruleset.version)
+        assert alert["alert_id"] == stable_id(
+            "alert", alert["customer_id"], alert["trigger_event_id"], ruleset.version
+        )
         assert alert["ruleset_version"] == ruleset.version
     offers = sorted((o["trigger_event_id"], o["offer_id"]) for o in seen[OFFERS])
     assert offers == sorted(EXPECTED_OFFERS)

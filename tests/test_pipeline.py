@@ -15,12 +15,15 @@ from tests.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
 
 
 def records() -> list[RawRecord]:
-    return [RawRecord(topic, 0, i, body["customer_id"].encode(), encoded((topic, body)))
-            for i, (topic, body) in enumerate(story())]
+    return [
+        RawRecord(topic, 0, i, body["customer_id"].encode(), encoded((topic, body)))
+        for i, (topic, body) in enumerate(story())
+    ]
 
 
-def process(url: str, ruleset: Ruleset, batches: list[list[RawRecord]],
-            metrics: Metrics | None = None) -> list[OutputRecord]:
+def process(
+    url: str, ruleset: Ruleset, batches: list[list[RawRecord]], metrics: Metrics | None = None
+) -> list[OutputRecord]:
     async def go() -> list[OutputRecord]:
         pipeline = make_pipeline(url, ruleset, metrics)
         outputs: list[OutputRecord] = []
@@ -44,16 +47,20 @@ def summarize(outputs: list[OutputRecord]) -> tuple[list[tuple[str, str, list[st
 
 def test_story_gives_exactly_the_expected_alerts_and_offers(redis_url: str, ruleset: Ruleset) -> None:
     all_records = records()
-    outputs = process(redis_url, ruleset, [all_records[i:i + 7] for i in range(0, len(all_records), 7)])
+    outputs = process(redis_url, ruleset, [all_records[i : i + 7] for i in range(0, len(all_records), 7)])
     alerts, offers = summarize(outputs)
     assert sorted(alerts) == sorted(EXPECTED_ALERTS)
     assert sorted(offers) == sorted(EXPECTED_OFFERS)
     for output in outputs:
         if isinstance(output.value, ChurnAlert):
             alert = output.value
-            assert alert.alert_id == stable_id("alert", alert.customer_id, alert.trigger_event_id, ruleset.version)
+            assert alert.alert_id == stable_id(
+                "alert", alert.customer_id, alert.trigger_event_id, ruleset.version
+            )
             assert alert.ruleset_version == ruleset.version
-            assert [r.weight for r in alert.reasons] == sorted((r.weight for r in alert.reasons), reverse=True)
+            assert [r.weight for r in alert.reasons] == sorted(
+                (r.weight for r in alert.reasons), reverse=True
+            )
             assert alert.suggested_action
 
 
@@ -69,12 +76,17 @@ def test_high_alert_carries_score_reasons_and_evidence(redis_url: str, ruleset: 
     assert high.suggested_action.startswith("Call to ask about the salary account")
 
 
-def test_reprocessing_after_a_crash_repeats_outputs_only_with_identical_ids(redis_url: str, ruleset: Ruleset) -> None:
+def test_reprocessing_after_a_crash_repeats_outputs_only_with_identical_ids(
+    redis_url: str, ruleset: Ruleset
+) -> None:
     all_records = records()
     first = process(redis_url, ruleset, [all_records])
     again = process(redis_url, ruleset, [all_records])  # at-least-once: the same batch delivered twice
+
     def ids(outputs: list[OutputRecord]) -> set[str]:
-        return {getattr(o.value, "alert_id", None) or getattr(o.value, "offer_event_id", "") for o in outputs}
+        return {
+            str(getattr(o.value, "alert_id", None) or getattr(o.value, "offer_event_id", "")) for o in outputs
+        }
 
     assert ids(again) <= ids(first)
     assert ids(again)  # the re-delivered events do re-emit what they decided (at-least-once)
@@ -85,7 +97,9 @@ def test_no_offers_without_consent_or_with_open_complaint(redis_url: str, rulese
     outputs = process(redis_url, ruleset, [records()], metrics)
     customers = {o.value.customer_id for o in outputs if isinstance(o.value, NextBestOffer)}
     assert customers == {"DRIFT"}
-    suppressed = metrics.registry.get_sample_value("signalbank_offers_suppressed_total", {"reason": "no_consent"})
+    suppressed = metrics.registry.get_sample_value(
+        "signalbank_offers_suppressed_total", {"reason": "no_consent"}
+    )
     assert suppressed and suppressed >= 2  # LOYAL was eligible for the card at each salary
 
 

@@ -19,18 +19,37 @@ from tests.conftest import make_store
 DAY0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
-def tx(n: int, day: float, kind: TransactionKind, amount: str, bank: str | None = None,
-       balance: str | None = None, customer: str = "C1") -> Transaction:
+def tx(
+    n: int,
+    day: float,
+    kind: TransactionKind,
+    amount: str,
+    bank: str | None = None,
+    balance: str | None = None,
+    customer: str = "C1",
+) -> Transaction:
     return Transaction(
-        event_id=f"t{n}", customer_id=customer, occurred_at=DAY0 + timedelta(days=day), account_id="A1", kind=kind,
-        amount=Decimal(amount), currency="EUR", channel=Channel.MOBILE, counterparty_bank=bank,
+        event_id=f"t{n}",
+        customer_id=customer,
+        occurred_at=DAY0 + timedelta(days=day),
+        account_id="A1",
+        kind=kind,
+        amount=Decimal(amount),
+        currency="EUR",
+        channel=Channel.MOBILE,
+        counterparty_bank=bank,
         balance_after=Decimal(balance) if balance else None,
     )
 
 
 def login(n: int, day: float, customer: str = "C1") -> Interaction:
-    return Interaction(event_id=f"l{n}", customer_id=customer, occurred_at=DAY0 + timedelta(days=day),
-                       kind=InteractionKind.LOGIN, channel=Channel.MOBILE)
+    return Interaction(
+        event_id=f"l{n}",
+        customer_id=customer,
+        occurred_at=DAY0 + timedelta(days=day),
+        kind=InteractionKind.LOGIN,
+        channel=Channel.MOBILE,
+    )
 
 
 async def apply(store: ProfileStore, events: list[InputEvent]) -> list[StoredProfile]:
@@ -47,13 +66,16 @@ def profile_after(url: str, events: list[InputEvent]) -> dict[str, object]:
 
 
 def test_windows_sum_by_event_time_day(redis_url: str) -> None:
-    profile = profile_after(redis_url, [
-        tx(1, 0, TransactionKind.SALARY_CREDIT, "3000.00", balance="3000.00"),
-        tx(2, 40, TransactionKind.SALARY_CREDIT, "3000.00", balance="5000.00"),
-        tx(3, 65, TransactionKind.TRANSFER_OUT, "1000.00", bank="REVOLUT", balance="4000.00"),
-        tx(4, 70, TransactionKind.CARD_PAYMENT, "20.50", balance="3979.50"),
-        tx(5, 70.2, TransactionKind.TRANSFER_OUT, "100.00", bank="SIGNALBANK", balance="3879.50"),
-    ])
+    profile = profile_after(
+        redis_url,
+        [
+            tx(1, 0, TransactionKind.SALARY_CREDIT, "3000.00", balance="3000.00"),
+            tx(2, 40, TransactionKind.SALARY_CREDIT, "3000.00", balance="5000.00"),
+            tx(3, 65, TransactionKind.TRANSFER_OUT, "1000.00", bank="REVOLUT", balance="4000.00"),
+            tx(4, 70, TransactionKind.CARD_PAYMENT, "20.50", balance="3979.50"),
+            tx(5, 70.2, TransactionKind.TRANSFER_OUT, "100.00", bank="SIGNALBANK", balance="3879.50"),
+        ],
+    )
     assert profile["txn_count_1d"] == 2.0
     assert profile["txn_count_7d"] == 3.0  # days 64..70
     assert profile["txn_count_30d"] == 3.0  # day 40 is 30 days before day 70: outside (ages 0..29)
@@ -69,10 +91,13 @@ def test_windows_sum_by_event_time_day(redis_url: str) -> None:
 
 
 def test_late_event_lands_in_its_own_day_and_keeps_newest_balance(redis_url: str) -> None:
-    profile = profile_after(redis_url, [
-        tx(1, 10, TransactionKind.DEPOSIT, "50.00", balance="150.00"),
-        tx(2, 2, TransactionKind.DEPOSIT, "70.00", balance="70.00"),  # arrives late
-    ])
+    profile = profile_after(
+        redis_url,
+        [
+            tx(1, 10, TransactionKind.DEPOSIT, "50.00", balance="150.00"),
+            tx(2, 2, TransactionKind.DEPOSIT, "70.00", balance="70.00"),  # arrives late
+        ],
+    )
     assert profile["inflow_1d"] == 50.0  # the late deposit is not "today"
     assert profile["inflow_30d"] == 120.0
     assert profile["balance_last"] == 150.0  # newest by event time, not by arrival
@@ -89,8 +114,12 @@ def test_duplicate_event_changes_nothing(redis_url: str) -> None:
 
 
 def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
-    asyncio.run(apply(make_store(redis_url), [tx(1, 0, TransactionKind.DEPOSIT, "10.00"),
-                                             tx(2, 100, TransactionKind.DEPOSIT, "20.00")]))
+    asyncio.run(
+        apply(
+            make_store(redis_url),
+            [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), tx(2, 100, TransactionKind.DEPOSIT, "20.00")],
+        )
+    )
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     days = client.hkeys(customer_keys("C1")[1])
     client.close()
@@ -112,17 +141,30 @@ def test_keys_share_one_hash_tag_per_customer() -> None:
 
 
 def test_batch_keeps_per_customer_order_and_isolation(redis_url: str) -> None:
-    results = asyncio.run(apply(make_store(redis_url), [
-        login(1, 0, customer="A"), login(2, 0.1, customer="B"), login(3, 0.2, customer="A"),
-    ]))
+    results = asyncio.run(
+        apply(
+            make_store(redis_url),
+            [
+                login(1, 0, customer="A"),
+                login(2, 0.1, customer="B"),
+                login(3, 0.2, customer="A"),
+            ],
+        )
+    )
     counts = [build_profile("x", r.state, r.sums, int(r.state["last_ts"]))["login_count_1d"] for r in results]
     assert counts == [1.0, 1.0, 2.0]
 
 
 def test_complaints_open_and_resolve_by_reference_even_out_of_order(redis_url: str) -> None:
     def interaction(n: int, day: float, kind: InteractionKind) -> Interaction:
-        return Interaction(event_id=f"c{n}", customer_id="C1", occurred_at=DAY0 + timedelta(days=day), kind=kind,
-                           channel=Channel.CALL_CENTRE, reference="CMP-1")
+        return Interaction(
+            event_id=f"c{n}",
+            customer_id="C1",
+            occurred_at=DAY0 + timedelta(days=day),
+            kind=kind,
+            channel=Channel.CALL_CENTRE,
+            reference="CMP-1",
+        )
 
     opened = profile_after(redis_url, [interaction(1, 0, InteractionKind.COMPLAINT_OPENED), login(9, 3)])
     assert opened["complaints_open"] == 1.0

@@ -15,8 +15,14 @@ from schemas.inputs import Customer, Interaction, Transaction
 
 def transaction(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "event_id": "e-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00+00:00",
-        "account_id": "A1", "kind": "card_payment", "amount": "12.50", "currency": "EUR", "channel": "pos",
+        "event_id": "e-1",
+        "customer_id": "C1",
+        "occurred_at": "2026-03-01T10:00:00+00:00",
+        "account_id": "A1",
+        "kind": "card_payment",
+        "amount": "12.50",
+        "currency": "EUR",
+        "channel": "pos",
     }
     base.update(overrides)
     return base
@@ -54,15 +60,22 @@ def test_invalid_transactions_are_rejected_on_the_right_field(overrides: dict[st
 
 
 def test_interaction_score_is_bounded() -> None:
-    base = {"event_id": "i-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00Z",
-            "kind": "survey_response", "channel": "web"}
+    base = {
+        "event_id": "i-1",
+        "customer_id": "C1",
+        "occurred_at": "2026-03-01T10:00:00Z",
+        "kind": "survey_response",
+        "channel": "web",
+    }
     assert Interaction.model_validate({**base, "score": 10}).score == 10
     with pytest.raises(ValidationError):
         Interaction.model_validate({**base, "score": 11})
 
 
 def test_customer_defaults_deny_marketing() -> None:
-    customer = Customer.model_validate({"event_id": "m-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00Z"})
+    customer = Customer.model_validate(
+        {"event_id": "m-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00Z"}
+    )
     assert customer.marketing_consent is False
 
 

@@ -243,7 +243,8 @@ def test_drifting_customers_stop_salary_drain_to_other_banks_and_fade(
         exits = [
             t
             for t in txs
-            if t.kind == "transfer_out" and t.counterparty_bank not in (None, HOME_BANK)
+            if t.kind == "transfer_out"
+            and t.counterparty_bank not in (None, HOME_BANK)
             and t.occurred_at >= signal
         ]
         assert exits, cid
@@ -325,8 +326,14 @@ def test_invalid_messages_are_exactly_the_flagged_ones(events: list[SimEvent]) -
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"days": 0}, {"customers": -1}, {"invalid_ratio": 1.0}, {"invalid_ratio": -0.1},
-     {"start": datetime(2025, 1, 1)}, {"start": datetime(1999, 1, 1, tzinfo=UTC)}],
+    [
+        {"days": 0},
+        {"customers": -1},
+        {"invalid_ratio": 1.0},
+        {"invalid_ratio": -0.1},
+        {"start": datetime(2025, 1, 1)},
+        {"start": datetime(1999, 1, 1, tzinfo=UTC)},
+    ],
 )
 def test_nonsense_scenarios_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):

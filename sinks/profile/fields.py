@@ -48,11 +48,15 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("age_years", "double", "age in whole years at the profile's time, -1 when unknown"),
         FieldSpec("tenure_days", "double", "days since the relationship opened, -1 when unknown"),
         FieldSpec("balance_last", "double", "latest reported balance (by event time)"),
-        FieldSpec("days_since_salary", "double", f"days since the last salary credit, {NEVER_DAYS:.0f} if never"),
+        FieldSpec(
+            "days_since_salary", "double", f"days since the last salary credit, {NEVER_DAYS:.0f} if never"
+        ),
         FieldSpec("days_since_login", "double", f"days since the last login, {NEVER_DAYS:.0f} if never"),
         FieldSpec("days_since_activity", "double", f"days since any event, {NEVER_DAYS:.0f} if never"),
         FieldSpec("complaints_open", "double", "complaints opened and not resolved"),
-        FieldSpec("oldest_open_complaint_hours", "double", "age in hours of the oldest open complaint, 0 if none"),
+        FieldSpec(
+            "oldest_open_complaint_hours", "double", "age in hours of the oldest open complaint, 0 if none"
+        ),
         FieldSpec("last_nps", "double", "latest survey score 0-10, -1 if none"),
         FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
         FieldSpec("product_count", "double", "number of products held"),
@@ -70,7 +74,9 @@ PROFILE_FIELDS: tuple[FieldSpec, ...] = _profile_fields()
 EVENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("type", "string", "transaction, interaction or customer"),
     FieldSpec("event_id", "string", "the event's id"),
-    FieldSpec("kind", "string", "transaction or interaction kind, e.g. salary_credit, login ('' for customer)"),
+    FieldSpec(
+        "kind", "string", "transaction or interaction kind, e.g. salary_credit, login ('' for customer)"
+    ),
     FieldSpec("amount", "double", "transaction amount, 0 for other events"),
     FieldSpec("channel", "string", "branch, atm, mobile, web, pos, call_centre ('' for customer)"),
     FieldSpec("counterparty_bank", "string", "the other bank's code for transfers, '' when none"),

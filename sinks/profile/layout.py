@@ -31,8 +31,14 @@ class Metric(IntEnum):
 METRIC_COUNT = len(Metric)
 #: Metrics that hold cents and are shown to rules as currency units.
 MONEY_METRICS = frozenset(
-    {Metric.INFLOW, Metric.OUTFLOW, Metric.OUTFLOW_OTHER_BANK, Metric.SALARY_AMOUNT, Metric.BALANCE_SUM,
-     Metric.CARD_SPEND}
+    {
+        Metric.INFLOW,
+        Metric.OUTFLOW,
+        Metric.OUTFLOW_OTHER_BANK,
+        Metric.SALARY_AMOUNT,
+        Metric.BALANCE_SUM,
+        Metric.CARD_SPEND,
+    }
 )
 
 

@@ -81,7 +81,12 @@ class ProfileStore:
         if not updates:
             return []
         keys: list[str] = []
-        args: list[Any] = [METRIC_COUNT, self._retention_days, self._dedupe_capacity, ",".join(map(str, WINDOWS))]
+        args: list[Any] = [
+            METRIC_COUNT,
+            self._retention_days,
+            self._dedupe_capacity,
+            ",".join(map(str, WINDOWS)),
+        ]
         for update in updates:
             keys.extend(customer_keys(update.customer_id))
             args.extend((update.event_id, update.ts_ms, update.day))
@@ -96,7 +101,12 @@ class ProfileStore:
         """Read one profile without changing it (windows relative to its latest event day)."""
         keys = list(customer_keys(customer_id))
         day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
-        args: list[Any] = [METRIC_COUNT, self._retention_days, self._dedupe_capacity, ",".join(map(str, WINDOWS))]
+        args: list[Any] = [
+            METRIC_COUNT,
+            self._retention_days,
+            self._dedupe_capacity,
+            ",".join(map(str, WINDOWS)),
+        ]
         args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
         return _stored(replies[0])

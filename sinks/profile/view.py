@@ -54,8 +54,11 @@ def build_profile(customer_id: str, state: Mapping[str, str], sums: Sequence[int
     profile["days_since_login"] = _days_since(now_ms, state.get("login_ts"))
     profile["days_since_activity"] = _days_since(now_ms, state.get("activity_ts"))
     open_since = [
-        int(value[5:]) for key, raw in state.items() if key.startswith("c:")
-        for value in (_newest(raw),) if value.startswith("open:")
+        int(value[5:])
+        for key, raw in state.items()
+        if key.startswith("c:")
+        for value in (_newest(raw),)
+        if value.startswith("open:")
     ]
     profile["complaints_open"] = float(len(open_since))
     profile["oldest_open_complaint_hours"] = (
@@ -85,7 +88,7 @@ _WINDOW_NAMES: dict[Metric, str] = {
 
 def _windows(profile: Profile, sums: Sequence[int]) -> None:
     for w, days in enumerate(WINDOWS):
-        row = sums[w * METRIC_COUNT:(w + 1) * METRIC_COUNT]
+        row = sums[w * METRIC_COUNT : (w + 1) * METRIC_COUNT]
         for metric, name in _WINDOW_NAMES.items():
             value = float(row[metric])
             profile[f"{name}_{days}d"] = value / 100 if metric in MONEY_METRICS else value

@@ -1,0 +1,159 @@
+"""Rule files: validation with file:line:column, and the engine's scores, levels and contact policy."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rules.engine import evaluate
+from rules.expressions import default_context
+from rules.problems import RulesetError
+from rules.ruleset import Ruleset, load_ruleset
+from schemas.outputs import ChurnLevel
+
+GOOD_RULE = """\
+rules:
+  - id: churn.quiet
+    description: Quiet customer
+    when: profile.days_since_activity > 30.0
+    weight: 0.3
+    reason: "Silent for {profile.days_since_activity} days"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path: Path, *files: tuple[str, str]) -> list[str]:
+    for name, text in files:
+        write(tmp_path, text, name)
+    with pytest.raises(RulesetError) as info:
+        load_ruleset([tmp_path])
+    return [str(p) for p in info.value.problems]
+
+
+def test_shipped_ruleset_is_valid_and_versioned(ruleset: Ruleset) -> None:
+    assert len(ruleset.churn_rules) >= 4
+    assert len(ruleset.offers) >= 2
+    assert len(ruleset.version) == 12
+
+
+def test_version_is_a_content_hash(tmp_path: Path) -> None:
+    write(tmp_path, GOOD_RULE)
+    first = load_ruleset([tmp_path]).version
+    assert load_ruleset([tmp_path]).version == first
+    write(tmp_path, GOOD_RULE.replace("0.3", "0.35"))
+    assert load_ruleset([tmp_path]).version != first
+
+
+def test_unknown_field_is_reported_with_position_and_suggestion(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path, ("r.yaml", GOOD_RULE.replace("days_since_activity > 30.0", "days_since_activty > 30.0"))
+    )
+    assert len(found) == 1
+    # line 4, column of "days_since_activty" inside `when: profile.days_since_activty`
+    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:4:19: ")
+    assert "did you mean profile.days_since_activity?" in found[0]
+
+
+def test_syntax_error_points_inside_the_expression(tmp_path: Path) -> None:
+    found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace("> 30.0", "> > 30.0")))
+    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:4:")
+    assert "syntax error" in found[0]
+
+
+def test_comparing_number_with_string_is_rejected(tmp_path: Path) -> None:
+    found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace("30.0", '"thirty"')))
+    assert "does not evaluate" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("weight: 0.3", "weight: 0.3\n    wieght: 1"), "unknown key 'wieght'"),
+        (("weight: 0.3", "weight: 0.3\n    cooldown: 2 weeks"), "bad duration"),
+        (("weight: 0.3", "weight: 7"), "less than or equal to 1"),
+        (("id: churn.quiet", "id: Quiet Rule"), "String should match pattern"),
+    ],
+)
+def test_schema_errors_name_the_line(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace(*edit)))
+    assert any(message in p for p in found), found
+    assert all(p.split(":")[1].isdigit() and int(p.split(":")[1]) >= 2 for p in found)
+
+
+def test_duplicate_ids_across_files_are_errors(tmp_path: Path) -> None:
+    found = problems(tmp_path, ("a.yaml", GOOD_RULE), ("b.yaml", GOOD_RULE))
+    assert any("duplicate id 'churn.quiet'" in p and "a.yaml:2" in p for p in found)
+
+
+def test_empty_ruleset_and_yaml_syntax_errors(tmp_path: Path) -> None:
+    assert "file is empty" in problems(tmp_path, ("a.yaml", "# nothing\n"))[0]
+    found = problems(tmp_path, ("a.yaml", "rules: [\n  - id: x\n"))
+    assert "YAML syntax" in found[0]
+
+
+def context(**profile: Any) -> dict[str, dict[str, Any]]:
+    ctx = default_context()
+    ctx["profile"].update(profile)
+    return ctx
+
+
+def test_score_is_noisy_or_and_level_follows_thresholds(ruleset: Ruleset) -> None:
+    ctx = context(
+        salary_count_90d=3.0,
+        days_since_salary=40.0,
+        complaints_open=1.0,
+        oldest_open_complaint_hours=200.0,
+        last_nps=-1.0,
+    )
+    result = evaluate(ruleset, ctx["profile"], ctx["event"])
+    assert [f.rule.id for f in result.fired] == ["churn.salary_stopped", "churn.complaint_open_too_long"]
+    assert result.score == pytest.approx(1 - 0.55 * 0.7)
+    assert result.level is ChurnLevel.HIGH
+    assert result.fired[0].evidence == {"profile.salary_count_90d": 3.0, "profile.days_since_salary": 40.0}
+
+
+def test_nothing_fires_for_a_quiet_neutral_profile(ruleset: Ruleset) -> None:
+    ctx = context(last_nps=-1.0)
+    result = evaluate(ruleset, ctx["profile"], ctx["event"])
+    assert result.fired == () and result.level is None and result.score == 0.0
+
+
+def test_contact_policy_blocks_sales_when_churn_is_high(ruleset: Ruleset) -> None:
+    ctx = context(
+        salary_count_90d=3.0,
+        salary_amount_90d=9000.0,
+        days_since_salary=40.0,
+        marketing_consent=True,
+        outflow_other_bank_30d=5000.0,
+        balance_last=10.0,
+        balance_avg_90d=5000.0,
+        inflow_90d=9000.0,
+        last_nps=-1.0,
+    )
+    ctx["event"]["kind"] = "login"
+    result = evaluate(ruleset, ctx["profile"], ctx["event"])
+    assert result.level in (ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+    assert ("offer.credit_card_gold", "churn_risk") in result.suppressed
+    assert [o.id for o in result.offers] == ["offer.retention_fee_waiver"]
+
+
+def test_contact_policy_needs_consent(ruleset: Ruleset) -> None:
+    ctx = context(
+        salary_count_90d=3.0,
+        salary_amount_90d=9000.0,
+        days_since_salary=5.0,
+        marketing_consent=False,
+        last_nps=-1.0,
+    )
+    ctx["event"]["kind"] = "salary_credit"
+    result = evaluate(ruleset, ctx["profile"], ctx["event"])
+    assert result.offers == ()
+    assert ("offer.credit_card_gold", "no_consent") in result.suppressed
