@@ -179,7 +179,8 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
             return 1
         sent = sum(produced.values())
         counts = _wait_drained(worker, sent, timeout=60)
-        time.sleep(1.0)  # let the printer catch up with the last outputs
+        time.sleep(1.0)  # let the last batch finish and the printer catch up with its outputs
+        counts = _counts(worker)
         return _summary(emit, produced, counts, printer)
     finally:
         stop.set()
