@@ -58,7 +58,7 @@ class _Decided:
     ruleset: Ruleset
     alert_id: str
     churn_claims: list[int]
-    offer_claims: list[int]
+    offer_claims: list[tuple[int, str]]  # (claim index, offer event id)
 
 
 class Pipeline:
@@ -168,7 +168,7 @@ class Pipeline:
         for offer in evaluation.offers:
             offer_event_id = stable_id("offer", event.customer_id, offer.id, event.event_id, ruleset.version)
             until = ts_ms + int(offer.cooldown.total_seconds() * 1000)
-            item.offer_claims.append(len(claims))
+            item.offer_claims.append((len(claims), offer_event_id))
             claims.append(
                 Claim(
                     event.customer_id,
@@ -220,16 +220,14 @@ class Pipeline:
                 ",".join(r.rule_id for r in alert.reasons),
             )
             outputs.append(OutputRecord(CHURN_ALERTS, key, alert))
-        for offer, index in zip(evaluation.offers, item.offer_claims, strict=True):
+        for offer, (index, offer_event_id) in zip(evaluation.offers, item.offer_claims, strict=True):
             if not granted[index]:
                 self._metrics.offers_suppressed.labels("cooldown_or_cap").inc()
                 continue
             event_channel = str(getattr(event, "channel", ""))
             channel = event_channel if event_channel in offer.channels else offer.channels[0]
             nbo = NextBestOffer(
-                offer_event_id=stable_id(
-                    "offer", event.customer_id, offer.id, event.event_id, ruleset.version
-                ),
+                offer_event_id=offer_event_id,
                 customer_id=event.customer_id,
                 offer_id=offer.id,
                 product=offer.product,

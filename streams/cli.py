@@ -13,6 +13,7 @@ import click
 from faust.cli.base import cli
 
 from streams.app import settings
+from streams.simulator import Scenario
 
 
 @cli.group(name="schemas")
@@ -133,9 +134,7 @@ def _scenario_options(fn: click.decorators.FC) -> click.decorators.FC:
     return fn
 
 
-def _scenario(customers: int, days: int, seed: int, start: datetime | None, invalid_ratio: float) -> object:
-    from streams.simulator import Scenario
-
+def _scenario(customers: int, days: int, seed: int, start: datetime | None, invalid_ratio: float) -> Scenario:
     return Scenario(
         customers=customers,
         days=days,
@@ -170,10 +169,8 @@ def dev_command(
 ) -> None:
     """Run broker, Redis, worker and simulated traffic on this machine; print alerts and offers."""
     from streams.dev import DevOptions, run_dev
-    from streams.simulator import Scenario
 
     scenario = _scenario(customers, days, seed, start, invalid_ratio)
-    assert isinstance(scenario, Scenario)
     options = DevOptions(
         seconds, kafka_url, redis_url, scenario, rate or None, settings.partitions, rules_dir
     )
@@ -201,10 +198,9 @@ def simulate_command(
 ) -> None:
     """Generate realistic bank traffic: to Kafka (SIGNALBANK_KAFKA_URL) or to JSONL files."""
     from streams.admin import bootstrap_of
-    from streams.simulator import Scenario, generate, ground_truth, produce, write_jsonl
+    from streams.simulator import generate, ground_truth, produce, write_jsonl
 
     scenario = _scenario(customers, days, seed, start, invalid_ratio)
-    assert isinstance(scenario, Scenario)
     if out_dir is not None:
         counts = write_jsonl(generate(scenario), out_dir)
         (out_dir / "truth.json").write_text(json.dumps(ground_truth(scenario), default=str, indent=1))

@@ -42,7 +42,14 @@ class DevOptions:
 class WorkerProcess:
     """A ``signalbank worker`` child process with its own web port and log file."""
 
-    def __init__(self, kafka_url: str, redis_url: str, partitions: int, rules_dir: Path | None) -> None:
+    def __init__(
+        self,
+        kafka_url: str,
+        redis_url: str,
+        partitions: int,
+        rules_dir: Path | None,
+        app_id: str | None = None,
+    ) -> None:
         self.web_port = free_port()
         self.log_path = Path(tempfile.mkstemp(prefix="signalbank-worker-", suffix=".log")[1])
         self._env = {
@@ -52,7 +59,7 @@ class WorkerProcess:
             "SIGNALBANK_WEB_PORT": str(self.web_port),
             "SIGNALBANK_WEB_BIND": "127.0.0.1",
             "SIGNALBANK_PARTITIONS": str(partitions),
-            "SIGNALBANK_APP_ID": f"signalbank-dev-{os.getpid()}",
+            "SIGNALBANK_APP_ID": app_id or f"signalbank-dev-{os.getpid()}",
             "SIGNALBANK_DATA_DIR": tempfile.mkdtemp(prefix="signalbank-data-"),
         }
         if rules_dir is not None:
@@ -90,6 +97,13 @@ class WorkerProcess:
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no shutdown, no final offset commit."""
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            process.wait(timeout=10)
 
     def stop(self, timeout: float = 20.0) -> int | None:
         process, self._process = self._process, None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import time
 from collections.abc import Iterator
 
@@ -71,21 +70,17 @@ def test_sigkill_mid_stream_then_restart_gives_identical_profiles(
     sent = produce(own_broker.bootstrap, ((e.topic, e.key, e.value) for e in generate(SCENARIO)))
     app_id = f"crash-{os.getpid()}"
 
-    first = WorkerProcess(own_broker.url, worker_url, partitions=4, rules_dir=None)
-    first._env["SIGNALBANK_APP_ID"] = app_id
+    first = WorkerProcess(own_broker.url, worker_url, partitions=4, rules_dir=None, app_id=app_id)
     first.start()
     first.wait_ready()
     deadline = time.monotonic() + 90
     while total(scrape(first.metrics_url), "signalbank_events_total") < sent * 0.3:
         assert time.monotonic() < deadline, "first worker made no progress"
         time.sleep(0.05)
-    assert first._process is not None
-    first._process.send_signal(signal.SIGKILL)
-    first._process.wait(timeout=10)
+    first.kill()
     read_before_kill = sent * 0.3
 
-    second = WorkerProcess(own_broker.url, worker_url, partitions=4, rules_dir=None)
-    second._env["SIGNALBANK_APP_ID"] = app_id
+    second = WorkerProcess(own_broker.url, worker_url, partitions=4, rules_dir=None, app_id=app_id)
     second.start()
     try:
         second.wait_ready()

@@ -38,8 +38,9 @@ def worker(kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis) -> Iterator
     client.flushdb()
     client.close()
     create_topics(kafka_server.bootstrap, partitions=4)
-    process = WorkerProcess(kafka_server.url, redis_server.url, partitions=4, rules_dir=None)
-    process._env["SIGNALBANK_APP_ID"] = f"e2e-{os.getpid()}"
+    process = WorkerProcess(
+        kafka_server.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"e2e-{os.getpid()}"
+    )
     process.start()
     process.wait_ready()
     yield process

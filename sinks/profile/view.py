@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from schemas.inputs import Customer, InputEvent, Transaction
+from sinks.profile.delta import MS_PER_DAY
 from sinks.profile.fields import NEVER_DAYS
 from sinks.profile.layout import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
 
-MS_PER_DAY = 86_400_000
 MS_PER_HOUR = 3_600_000
 
 Profile = dict[str, Any]
