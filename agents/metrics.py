@@ -51,12 +51,18 @@ class Metrics:
             registry=r,
         )
         self.rules_fired = Counter(
-            "signalbank_rule_fired", "Churn rules that fired.", ["rule_id"], registry=r
+            "signalbank_rule_fired", "Rules whose condition held (before cooldowns).", ["rule_id"], registry=r
         )
         self.rule_errors = Counter(
             "signalbank_rule_errors", "Rule conditions that failed.", ["rule_id"], registry=r
         )
         self.alerts = Counter("signalbank_churn_alerts", "Churn alerts emitted.", ["level"], registry=r)
+        self.signals = Counter(
+            "signalbank_signals",
+            "Tag, care, risk and service signals emitted.",
+            ["kind", "rule_id"],
+            registry=r,
+        )
         self.offers = Counter("signalbank_offers", "Offers emitted.", ["offer_id", "strategy"], registry=r)
         self.offers_suppressed = Counter(
             "signalbank_offers_suppressed", "Eligible offers not sent, by reason.", ["reason"], registry=r

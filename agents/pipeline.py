@@ -2,7 +2,7 @@
 
 It knows nothing about Faust: the worker's agent feeds it consumed records and sends what it
 returns, and replay or tests can drive it directly. Two Redis round trips per batch: one applies
-every profile update, one claims every cooldown.
+every profile update, one claims every cooldown (churn alerts, signals, offers).
 """
 
 from __future__ import annotations
@@ -11,18 +11,19 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
-from rules.engine import Evaluation, evaluate
+from rules.engine import Evaluation, Fired, evaluate, level_rank, render
+from rules.model import RiskRule, ServiceRule, TagRule
 from rules.ruleset import Ruleset
-from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS
 from schemas.inputs import InputEvent
-from schemas.outputs import ChurnAlert, DeadLetter, NextBestOffer, Reason
+from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, Reason, SignalKind
 from sinks.profile.delta import build_update
 from sinks.profile.store import Claim, ProfileStore
 from sinks.profile.view import build_event_context, build_profile
@@ -51,14 +52,32 @@ def stable_id(*parts: str) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What made the rules run: an input event, or a silence check with no event."""
+
+    customer_id: str
+    event_id: str
+    ts_ms: int
+    occurred_at: datetime
+    channel: str  # where the customer acted; "" for master data and silence checks
+
+    @classmethod
+    def of(cls, event: InputEvent, ts_ms: int) -> Trigger:
+        return cls(
+            event.customer_id, event.event_id, ts_ms, event.occurred_at, str(getattr(event, "channel", ""))
+        )
+
+
 @dataclass(slots=True)
 class _Decided:
-    event: InputEvent
+    trigger: Trigger
     evaluation: Evaluation
     ruleset: Ruleset
     alert_id: str
-    churn_claims: list[int]
-    offer_claims: list[tuple[int, str]]  # (claim index, offer event id)
+    alert_claim: int | None = None
+    signal_claims: list[tuple[int, Fired, str]] = field(default_factory=list)  # (claim, rule, signal id)
+    offer_claims: list[tuple[int, str]] = field(default_factory=list)  # (claim index, offer event id)
 
 
 class Pipeline:
@@ -111,18 +130,27 @@ class Pipeline:
         stored = await self._store.apply(updates)
         self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
         ruleset = self._ruleset()
-        claims: list[Claim] = []
-        decided: list[_Decided] = []
+        evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         for (record, event), update, result in zip(events, updates, stored, strict=True):
             self._metrics.events.labels(record.topic, "duplicate" if result.duplicate else "processed").inc()
             self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
             profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
             profile = build_profile(event.customer_id, result.state, result.sums, profile_now)
             context = build_event_context(event, self._config.home_bank)
-            evaluation = evaluate(ruleset, profile, context)
-            decided.append(
-                self._claims_for(event, update.ts_ms, evaluation, ruleset, claims, result.duplicate)
+            evaluated.append(
+                (Trigger.of(event, update.ts_ms), evaluate(ruleset, profile, context), result.duplicate)
             )
+        return await self.decide(evaluated, ruleset)
+
+    async def decide(
+        self, evaluated: Sequence[tuple[Trigger, Evaluation, bool]], ruleset: Ruleset
+    ) -> list[OutputRecord]:
+        """Claim cooldowns for every evaluation in one round trip and build the outputs granted."""
+        claims: list[Claim] = []
+        decided = [
+            self._claims_for(trigger, evaluation, ruleset, claims, duplicate)
+            for trigger, evaluation, duplicate in evaluated
+        ]
         granted = await self._claim(claims)
         outputs: list[OutputRecord] = []
         for item in decided:
@@ -131,14 +159,13 @@ class Pipeline:
 
     def _claims_for(
         self,
-        event: InputEvent,
-        ts_ms: int,
+        trigger: Trigger,
         evaluation: Evaluation,
         ruleset: Ruleset,
         claims: list[Claim],
         duplicate: bool,
     ) -> _Decided:
-        """Queue cooldown claims for what this event would emit.
+        """Queue cooldown claims for what this evaluation would emit.
 
         A duplicate (re-delivered after a crash, or sent twice) may only re-emit outputs that were
         already decided for it, under the same ids; it never creates new ones.
@@ -147,39 +174,41 @@ class Pipeline:
             self._metrics.rule_errors.labels(rule_id).inc()
         for reason in evaluation.suppressed:
             self._metrics.offers_suppressed.labels(reason[1]).inc()
-        alert_id = stable_id("alert", event.customer_id, event.event_id, ruleset.version)
-        item = _Decided(event, evaluation, ruleset, alert_id, [], [])
-        if evaluation.level is not None:
-            for fired in evaluation.fired:
-                self._metrics.rules_fired.labels(fired.rule.id).inc()
-                until = ts_ms + int(fired.rule.cooldown.total_seconds() * 1000)
-                item.churn_claims.append(len(claims))
-                claims.append(
-                    Claim(
-                        event.customer_id,
-                        f"rule:{fired.rule.id}",
-                        alert_id,
-                        ts_ms,
-                        until,
-                        reemit_only=duplicate,
-                    )
-                )
-        group = f"offers:{event.event_id}"
-        for offer in evaluation.offers:
-            offer_event_id = stable_id("offer", event.customer_id, offer.id, event.event_id, ruleset.version)
-            until = ts_ms + int(offer.cooldown.total_seconds() * 1000)
-            item.offer_claims.append((len(claims), offer_event_id))
+        customer, ts_ms = trigger.customer_id, trigger.ts_ms
+        alert_id = stable_id("alert", customer, trigger.event_id, ruleset.version)
+        item = _Decided(trigger, evaluation, ruleset, alert_id)
+        for fired in (*evaluation.fired, *evaluation.signals):
+            self._metrics.rules_fired.labels(fired.rule.id).inc()
+        if evaluation.level is not None and evaluation.fired:
+            # One slot per customer: re-sent when the level rises or the top reason's cooldown ended.
+            cooldown = evaluation.fired[0].rule.cooldown
+            item.alert_claim = len(claims)
             claims.append(
                 Claim(
-                    event.customer_id,
-                    f"offer:{offer.id}",
-                    offer_event_id,
+                    customer,
+                    "alert",
+                    alert_id,
                     ts_ms,
-                    until,
-                    group,
-                    ruleset.contact_policy.max_offers_per_event,
-                    duplicate,
+                    ts_ms + _millis(cooldown),
+                    reemit_only=duplicate,
+                    rank=level_rank(evaluation.level),
                 )
+            )
+        for fired in evaluation.signals:
+            signal_id = stable_id("signal", customer, fired.rule.id, trigger.event_id, ruleset.version)
+            item.signal_claims.append((len(claims), fired, signal_id))
+            until = ts_ms + _millis(fired.rule.cooldown)
+            claims.append(
+                Claim(customer, f"rule:{fired.rule.id}", signal_id, ts_ms, until, reemit_only=duplicate)
+            )
+        group = f"offers:{trigger.event_id}"
+        for offer in evaluation.offers:
+            offer_event_id = stable_id("offer", customer, offer.id, trigger.event_id, ruleset.version)
+            until = ts_ms + _millis(offer.cooldown)
+            item.offer_claims.append((len(claims), offer_event_id))
+            capacity = ruleset.contact_policy.max_offers_per_event
+            claims.append(
+                Claim(customer, f"offer:{offer.id}", offer_event_id, ts_ms, until, group, capacity, duplicate)
             )
         return item
 
@@ -192,61 +221,97 @@ class Pipeline:
         return granted
 
     def _outputs(self, item: _Decided, granted: list[bool]) -> list[OutputRecord]:
-        event, evaluation, ruleset = item.event, item.evaluation, item.ruleset
-        key = event.customer_id.encode()
+        trigger, evaluation, ruleset = item.trigger, item.evaluation, item.ruleset
+        key = trigger.customer_id.encode()
+        context = evaluation.context
         outputs: list[OutputRecord] = []
-        if item.churn_claims and any(granted[i] for i in item.churn_claims) and evaluation.level is not None:
+        if item.alert_claim is not None and granted[item.alert_claim] and evaluation.level is not None:
             alert = ChurnAlert(
                 alert_id=item.alert_id,
-                customer_id=event.customer_id,
+                customer_id=trigger.customer_id,
                 score=evaluation.score,
                 level=evaluation.level,
                 reasons=[
-                    Reason(rule_id=f.rule.id, message=f.message, weight=f.rule.weight, evidence=f.evidence)
+                    Reason(
+                        rule_id=f.rule.id,
+                        message=f.message(context),
+                        weight=f.rule.weight,  # type: ignore[union-attr]
+                        evidence=f.evidence(context),
+                    )
                     for f in evaluation.fired
                 ],
                 suggested_action=evaluation.suggested_action,
-                trigger_event_id=event.event_id,
-                occurred_at=event.occurred_at,
+                trigger_event_id=trigger.event_id,
+                occurred_at=trigger.occurred_at,
                 ruleset_version=ruleset.version,
             )
             self._metrics.alerts.labels(alert.level.value).inc()
             log.info(
                 "churn alert %s customer=%s event=%s level=%s rules=%s",
                 alert.alert_id,
-                event.customer_id,
-                event.event_id,
+                trigger.customer_id,
+                trigger.event_id,
                 alert.level.value,
                 ",".join(r.rule_id for r in alert.reasons),
             )
             outputs.append(OutputRecord(CHURN_ALERTS, key, alert))
+        for index, fired, signal_id in item.signal_claims:
+            if granted[index]:
+                outputs.append(self._signal(trigger, fired, signal_id, evaluation, ruleset))
         for offer, (index, offer_event_id) in zip(evaluation.offers, item.offer_claims, strict=True):
             if not granted[index]:
                 self._metrics.offers_suppressed.labels("cooldown_or_cap").inc()
                 continue
-            event_channel = str(getattr(event, "channel", ""))
-            channel = event_channel if event_channel in offer.channels else offer.channels[0]
+            channel = trigger.channel if trigger.channel in offer.channels else offer.channels[0]
             nbo = NextBestOffer(
                 offer_event_id=offer_event_id,
-                customer_id=event.customer_id,
+                customer_id=trigger.customer_id,
                 offer_id=offer.id,
                 product=offer.product,
                 category=offer.category,
                 score=round(offer.value * offer.priority, 6),
                 channel=channel,
-                reasons=[evaluation.offer_reasons[offer.id], offer.description],
-                trigger_event_id=event.event_id,
-                occurred_at=event.occurred_at,
-                expires_at=event.occurred_at + offer.valid_for,
+                reasons=[render(offer.reason, context), offer.description],
+                trigger_event_id=trigger.event_id,
+                occurred_at=trigger.occurred_at,
+                expires_at=trigger.occurred_at + offer.valid_for,
                 ruleset_version=ruleset.version,
             )
             self._metrics.offers.labels(offer.id, nbo.strategy).inc()
             log.info(
                 "offer %s customer=%s event=%s offer=%s",
                 nbo.offer_event_id,
-                event.customer_id,
-                event.event_id,
+                trigger.customer_id,
+                trigger.event_id,
                 offer.id,
             )
             outputs.append(OutputRecord(OFFERS, key, nbo))
         return outputs
+
+    def _signal(
+        self, trigger: Trigger, fired: Fired, signal_id: str, evaluation: Evaluation, ruleset: Ruleset
+    ) -> OutputRecord:
+        rule = fired.rule
+        kind = SignalKind(rule.kind)
+        signal = CustomerSignal(
+            signal_id=signal_id,
+            customer_id=trigger.customer_id,
+            kind=kind,
+            rule_id=rule.id,
+            tag=rule.tag if isinstance(rule, TagRule) else None,
+            severity=rule.severity if isinstance(rule, RiskRule | ServiceRule) else None,
+            message=fired.message(evaluation.context),
+            action=getattr(rule, "action", ""),
+            evidence=fired.evidence(evaluation.context),
+            trigger_event_id=trigger.event_id,
+            occurred_at=trigger.occurred_at,
+            ruleset_version=ruleset.version,
+        )
+        self._metrics.signals.labels(kind.value, rule.id).inc()
+        log.info("%s signal %s customer=%s rule=%s", kind.value, signal_id, trigger.customer_id, rule.id)
+        topic = SERVICE_ALERTS if kind is SignalKind.SERVICE else SIGNALS
+        return OutputRecord(topic, trigger.customer_id.encode(), signal)
+
+
+def _millis(duration: timedelta) -> int:
+    return int(duration.total_seconds() * 1000)

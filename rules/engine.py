@@ -9,48 +9,52 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import cel
-
-from rules.expressions import references
-from rules.model import ChurnRule, Offer
-from rules.ruleset import Ruleset
+from rules.model import ChurnRule, Offer, SignalKindRule, TagRule
+from rules.ruleset import Condition, Ruleset
 from schemas.outputs import ChurnLevel, EvidenceValue
 
 log = logging.getLogger(__name__)
 _PLACEHOLDER = re.compile(r"\{(profile|event)\.([A-Za-z_][A-Za-z0-9_]*)\}")
-_LEVEL_ORDER = (ChurnLevel.WATCH, ChurnLevel.ELEVATED, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+LEVEL_ORDER = (ChurnLevel.WATCH, ChurnLevel.ELEVATED, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+
+Context = dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class FiredRule:
-    rule: ChurnRule
-    message: str
-    evidence: dict[str, EvidenceValue]
+class Fired:
+    """A rule whose condition held; message and evidence are rendered only when an output needs them."""
+
+    rule: ChurnRule | SignalKindRule
+    condition: Condition
+
+    def message(self, context: Context) -> str:
+        template = self.rule.reason if isinstance(self.rule, ChurnRule) else self.rule.message
+        return render(template, context)
+
+    def evidence(self, context: Context) -> dict[str, EvidenceValue]:
+        return {f"{root}.{name}": context[root].get(name) for root, name in self.condition.reads}
 
 
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """Everything the rules concluded for one event, before cooldowns are applied."""
 
-    fired: tuple[FiredRule, ...]
+    context: Context
+    results: tuple[bool, ...]  # per condition of the ruleset, in its order
+    fired: tuple[Fired, ...]  # churn rules, largest weight first
     score: float
     level: ChurnLevel | None
     suggested_action: str
+    signals: tuple[Fired, ...]  # tag, care, risk and service rules whose condition holds
     offers: tuple[Offer, ...]  # eligible, allowed by contact policy, best first
     suppressed: tuple[tuple[str, str], ...]  # (offer id, reason) removed by contact policy
     errors: tuple[str, ...]  # ids of rules whose condition failed to evaluate
-    offer_reasons: dict[str, str]  # offer id -> rendered reason text
 
-
-@lru_cache(maxsize=4096)
-def _read_fields(source: str) -> tuple[tuple[str, str], ...]:
-    seen: dict[tuple[str, str], None] = {}
-    for root, name, _ in references(source):
-        seen[(root, name)] = None
-    return tuple(seen)
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(sorted({f.rule.tag for f in self.signals if isinstance(f.rule, TagRule)}))
 
 
 def _format(value: Any) -> str:
@@ -61,89 +65,106 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-def render(template: str, context: dict[str, dict[str, Any]]) -> str:
+def render(template: str, context: Context) -> str:
     """Fill ``{profile.x}`` / ``{event.x}`` placeholders of a reason text."""
     return _PLACEHOLDER.sub(lambda m: _format(context[m.group(1)].get(m.group(2), "?")), template)
 
 
-def evidence(source: str, context: dict[str, dict[str, Any]]) -> dict[str, EvidenceValue]:
-    """The value of each field a condition reads, keyed ``profile.x`` / ``event.x``."""
-    return {f"{root}.{name}": context[root].get(name) for root, name in _read_fields(source)}
-
-
-def _results(ruleset: Ruleset, context: dict[str, dict[str, Any]]) -> tuple[list[bool], list[str]]:
-    # Only the fields some condition reads cross into CEL, wrapped in a Context (cheaper than a dict).
-    reduced = cel.Context(
-        {root: {name: context[root][name] for name in names} for root, names in ruleset.reads.items()}
-    )
+def _results(ruleset: Ruleset, context: Context) -> tuple[list[bool], list[str]]:
+    # Only the fields some condition reads cross into CEL, as flat variables (the cheapest shape).
+    variables = {flat: context[root][name] for flat, root, name in ruleset.variables}
     try:
-        return [bool(r) for r in ruleset.combined.execute(reduced)], []
+        return [r is True for r in ruleset.combined.execute(variables)], []
     except Exception:  # one bad condition: find it by running each on its own
-        programs = (*ruleset.churn_programs, *ruleset.offer_programs)
-        ids = [r.id for r in ruleset.churn_rules] + [o.id for o in ruleset.offers]
         results: list[bool] = []
         errors: list[str] = []
-        for rule_id, program in zip(ids, programs, strict=True):
+        for condition in ruleset.conditions:
             try:
-                results.append(bool(program.execute(reduced)))
+                results.append(condition.program.execute(variables) is True)
             except Exception as exc:
-                log.warning(
-                    "rule %s failed for customer %s: %s", rule_id, context["profile"].get("customer_id"), exc
-                )
+                customer = context["profile"].get("customer_id")
+                log.warning("rule %s failed for customer %s: %s", condition.rule_id, customer, exc)
                 results.append(False)
-                errors.append(rule_id)
+                errors.append(condition.rule_id)
         return results, errors
 
 
 def churn_level(ruleset: Ruleset, score: float) -> ChurnLevel | None:
     thresholds = ruleset.churn_policy.levels
-    level = None
-    for candidate in _LEVEL_ORDER:
-        if score >= getattr(thresholds, candidate.value):
-            level = candidate
-    return level
+    for threshold, level in (
+        (thresholds.critical, ChurnLevel.CRITICAL),
+        (thresholds.high, ChurnLevel.HIGH),
+        (thresholds.elevated, ChurnLevel.ELEVATED),
+        (thresholds.watch, ChurnLevel.WATCH),
+    ):
+        if score >= threshold:
+            return level
+    return None
 
 
-def _action(ruleset: Ruleset, level: ChurnLevel | None, top_rule: str | None) -> str:
+def level_rank(level: ChurnLevel | None) -> int:
+    """0 for no level, 1 for watch ... 4 for critical: alerts are re-sent when this rises."""
+    return 0 if level is None else LEVEL_ORDER.index(level) + 1
+
+
+def suggested_action(ruleset: Ruleset, level: ChurnLevel | None, top_rule: str | None) -> str:
+    """The YAML action for this level and top reason, else for this level alone, else none."""
     if level is None:
         return ""
-    actions = [a for a in ruleset.churn_policy.actions if a.level == level]
-    for action in actions:
-        if action.top_reason == top_rule:
-            return action.action
-    return next((a.action for a in actions if a.top_reason is None), "")
+    fallback = ""
+    for action in ruleset.churn_policy.actions:
+        if action.level is level:
+            if action.top_reason == top_rule:
+                return action.action
+            if action.top_reason is None and not fallback:
+                fallback = action.action
+    return fallback
 
 
 def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -> Evaluation:
-    """Run every rule and offer against ``profile`` and ``event``."""
+    """Run every rule and offer against ``profile`` and ``event`` in one CEL call."""
     context = {"profile": profile, "event": event}
     results, errors = _results(ruleset, context)
-    n_churn = len(ruleset.churn_rules)
-    fired = [
-        FiredRule(rule, render(rule.reason, context), evidence(rule.when, context))
-        for rule, hit in zip(ruleset.churn_rules, results[:n_churn], strict=True)
-        if hit
-    ]
-    fired.sort(key=lambda f: (-f.rule.weight, f.rule.id))
+    n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
+    conditions = ruleset.conditions
+    fired = [Fired(rule, conditions[i]) for i, rule in enumerate(ruleset.churn_rules) if results[i]]
+    fired.sort(key=lambda f: (-f.rule.weight, f.rule.id))  # type: ignore[union-attr]
     remaining = 1.0
     for f in fired:
-        remaining *= 1.0 - f.rule.weight
+        remaining *= 1.0 - f.rule.weight  # type: ignore[union-attr]
     score = round(1.0 - remaining, 6)
     level = churn_level(ruleset, score) if fired else None
-    action = _action(ruleset, level, fired[0].rule.id if fired else None)
-    eligible = [o for o, hit in zip(ruleset.offers, results[n_churn:], strict=True) if hit]
-    offers, suppressed = _contact_policy(ruleset, profile, event, level, eligible)
-    reasons = {o.id: render(o.reason, context) for o in offers}
-    return Evaluation(tuple(fired), score, level, action, offers, suppressed, tuple(errors), reasons)
+    action = suggested_action(ruleset, level, fired[0].rule.id if fired else None)
+    signals = tuple(
+        Fired(rule, conditions[n_churn + i])
+        for i, rule in enumerate(ruleset.signal_rules)
+        if results[n_churn + i]
+    )
+    first_offer = n_churn + n_signal
+    eligible = [o for i, o in enumerate(ruleset.offers) if results[first_offer + i]]
+    offers, suppressed = contact_policy(ruleset, profile, event, level, eligible)
+    return Evaluation(
+        context,
+        tuple(results),
+        tuple(fired),
+        score,
+        level,
+        action,
+        signals,
+        offers,
+        suppressed,
+        tuple(errors),
+    )
 
 
-def _contact_policy(
+def contact_policy(
     ruleset: Ruleset,
     profile: dict[str, Any],
     event: dict[str, Any],
     level: ChurnLevel | None,
     eligible: list[Offer],
 ) -> tuple[tuple[Offer, ...], tuple[tuple[str, str], ...]]:
+    """Drop offers not triggered by this event; suppress those the policy forbids; rank the rest."""
     policy = ruleset.contact_policy
     allowed: list[Offer] = []
     suppressed: list[tuple[str, str]] = []

@@ -11,6 +11,7 @@ from rules.durations import parse_duration
 from schemas.outputs import ChurnLevel
 
 Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
+Severity = Literal["low", "medium", "high"]
 RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=100)]
 Expression = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -23,13 +24,65 @@ class ChurnRule(Strict):
     """A condition that, when true, adds ``weight`` to the customer's churn score."""
 
     id: RuleId
-    kind: Literal["churn"] = "churn"
+    kind: Literal["churn"]
     description: str = Field(min_length=1, max_length=300)
     when: Expression
     weight: float = Field(gt=0, le=1)
     cooldown: Duration = timedelta(days=14)
     reason: str = Field(min_length=1, max_length=300)
     enabled: bool = True
+
+
+class SignalRule(Strict):
+    """Common shape of rules that emit a customer signal when their condition holds.
+
+    The signal is sent when the condition becomes true and again only after ``cooldown``.
+    """
+
+    id: RuleId
+    description: str = Field(min_length=1, max_length=300)
+    when: Expression
+    cooldown: Duration = timedelta(days=30)
+    message: str = Field(min_length=1, max_length=300)
+    enabled: bool = True
+
+
+class TagRule(SignalRule):
+    """A customer-360 tag (e.g. ``salary_payer``) held while the condition is true."""
+
+    kind: Literal["tag"]
+    tag: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    cooldown: Duration = timedelta(days=90)
+
+
+class CareRule(SignalRule):
+    """A customer care moment (birthday, anniversary, welcome): a suggested caring contact."""
+
+    kind: Literal["care"]
+    action: str = Field(min_length=1, max_length=300)
+    cooldown: Duration = timedelta(days=300)
+
+
+class RiskRule(SignalRule):
+    """A risk signal for the risk or fraud team (e.g. a large transfer right after a contact change)."""
+
+    kind: Literal["risk"]
+    severity: Severity = "medium"
+    action: str = Field(min_length=1, max_length=300)
+    cooldown: Duration = timedelta(days=7)
+
+
+class ServiceRule(SignalRule):
+    """A service-level breach (e.g. a complaint open past its SLA), sent to the service-alerts topic."""
+
+    kind: Literal["service"]
+    severity: Severity = "high"
+    action: str = Field(min_length=1, max_length=300)
+    cooldown: Duration = timedelta(days=30)
+
+
+AnyRule = Annotated[ChurnRule | TagRule | CareRule | RiskRule | ServiceRule, Field(discriminator="kind")]
+SignalKindRule = TagRule | CareRule | RiskRule | ServiceRule
 
 
 class Offer(Strict):
@@ -98,5 +151,5 @@ class RuleFile(Strict):
 
     churn_policy: ChurnPolicy | None = None
     contact_policy: ContactPolicy | None = None
-    rules: list[ChurnRule] = Field(default_factory=list)
+    rules: list[AnyRule] = Field(default_factory=list)
     offers: list[Offer] = Field(default_factory=list)

@@ -13,13 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cel
 import yaml
 from pydantic import ValidationError
 
-from rules.expressions import check_expression, references
-from rules.model import ChurnPolicy, ChurnRule, ContactPolicy, Offer, RuleFile
+from rules.expressions import check_expression, flat_name, flatten, references
+from rules.model import ChurnPolicy, ChurnRule, ContactPolicy, Offer, RuleFile, SignalKindRule
 from rules.problems import RuleProblem, RulesetError
 from rules.yaml_source import Position, YamlDocument, parse_yaml
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One compiled condition: which rule it belongs to and which fields it reads."""
+
+    rule_id: str
+    source: str
+    reads: tuple[tuple[str, str], ...]  # (root, field) in first-read order
+    program: Any  # compiled on flat variables, used alone only when the combined call fails
 
 
 @dataclass(frozen=True)
@@ -28,14 +39,19 @@ class Ruleset:
 
     version: str
     churn_rules: tuple[ChurnRule, ...]
+    signal_rules: tuple[SignalKindRule, ...]
     offers: tuple[Offer, ...]
     churn_policy: ChurnPolicy
     contact_policy: ContactPolicy
-    churn_programs: tuple[Any, ...]
-    offer_programs: tuple[Any, ...]
-    combined: Any  # one CEL program returning [churn results..., offer results...]
+    conditions: tuple[Condition, ...]  # churn rules, then signal rules, then offers
+    combined: Any  # one CEL program returning every condition's result, in ``conditions`` order
+    variables: tuple[tuple[str, str, str], ...]  # (flat variable, root, field) the conditions read
     files: tuple[str, ...]
-    reads: dict[str, frozenset[str]]  # root -> fields any condition reads: only these go to CEL
+    sources: tuple[tuple[str, str], ...]  # (file name, text): what was published or read
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.conditions)
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -59,13 +75,24 @@ def _expression_position(doc: YamlDocument, path: tuple[str | int, ...], line: i
     return Position(start.line + line - 1, column)
 
 
-def _load_file(path: Path, problems: list[RuleProblem]) -> tuple[RuleFile, YamlDocument] | None:
-    name = str(path)
+_KINDS = "churn, tag, care, risk, service"
+
+
+def _message(error: Any) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key {loc[-1]!r}"
+    if kind == "union_tag_not_found":
+        return f"missing 'kind': one of {_KINDS}"
+    if kind == "union_tag_invalid":
+        return f"unknown kind {error['ctx']['tag']!r}: one of {_KINDS}"
+    return str(error["msg"])
+
+
+def _parse_file(name: str, text: str, problems: list[RuleProblem]) -> tuple[RuleFile, YamlDocument] | None:
     try:
-        doc = parse_yaml(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        problems.append(RuleProblem(name, 1, 1, f"cannot read: {exc.strerror}"))
-        return None
+        doc = parse_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -79,25 +106,25 @@ def _load_file(path: Path, problems: list[RuleProblem]) -> tuple[RuleFile, YamlD
     except ValidationError as exc:
         for error in exc.errors():
             loc = tuple(error["loc"])
-            pos = doc.position(loc)
-            where = ".".join(str(p) for p in loc) or "file"
-            message = error["msg"]
-            if error["type"] == "extra_forbidden":
-                message = f"unknown key {loc[-1]!r}"
-            problems.append(RuleProblem(name, pos.line, pos.column, f"{where}: {message}"))
+            # a discriminated union adds the kind to the location: drop it to find the YAML node
+            tagged = len(loc) > 2 and loc[0] == "rules" and loc[2] in _KINDS.split(", ")
+            yaml_loc = loc[:2] + loc[3:] if tagged else loc
+            pos = doc.position(yaml_loc)
+            where = ".".join(str(p) for p in yaml_loc) or "file"
+            problems.append(RuleProblem(name, pos.line, pos.column, f"{where}: {_message(error)}"))
         return None
 
 
 def _compile(
     name: str, doc: YamlDocument, path: tuple[str | int, ...], source: str, problems: list[RuleProblem]
-) -> Any:
-    program, found = check_expression(source)
+) -> None:
+    """Check ``source`` against the catalogue, reporting problems at their place in the YAML file."""
+    _, found = check_expression(source)
     for problem in found:
         pos = _expression_position(doc, path, problem.line, problem.column)
         problems.append(
             RuleProblem(name, pos.line, pos.column, f"{'.'.join(map(str, path))}: {problem.message}")
         )
-    return program
 
 
 def _version(files: Sequence[RuleFile]) -> str:
@@ -105,82 +132,104 @@ def _version(files: Sequence[RuleFile]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def load_ruleset(paths: Iterable[Path]) -> Ruleset:
-    """Load, validate and compile; raise RulesetError listing every problem."""
+def read_sources(paths: Iterable[Path]) -> list[tuple[str, str]]:
+    """(file name, text) of every rule file under ``paths``, as ``load_sources`` takes them."""
     files = rule_files(paths)
-    problems: list[RuleProblem] = []
     if not files:
         raise RulesetError([RuleProblem("<rules>", 1, 1, "no rule files found")])
-    loaded: list[tuple[Path, RuleFile, YamlDocument]] = []
+    sources: list[tuple[str, str]] = []
+    problems: list[RuleProblem] = []
     for path in files:
-        result = _load_file(path, problems)
+        try:
+            sources.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(RuleProblem(str(path), 1, 1, f"cannot read: {exc}"))
+    if problems:
+        raise RulesetError(problems)
+    return sources
+
+
+def load_ruleset(paths: Iterable[Path]) -> Ruleset:
+    """Load, validate and compile the rule files under ``paths``; raise RulesetError listing every problem."""
+    return load_sources(read_sources(paths))
+
+
+Entry = ChurnRule | SignalKindRule | Offer
+
+
+def _entries(rule_file: RuleFile) -> list[tuple[str, int, Entry]]:
+    return [
+        *(("rules", i, r) for i, r in enumerate(rule_file.rules)),
+        *(("offers", i, o) for i, o in enumerate(rule_file.offers)),
+    ]
+
+
+def _condition_of(entry: Entry) -> tuple[str, str]:
+    return ("eligible", entry.eligible) if isinstance(entry, Offer) else ("when", entry.when)
+
+
+def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
+    """Validate and compile rule files given as (name, text): from disk or from the control topic."""
+    problems: list[RuleProblem] = []
+    if not sources:
+        raise RulesetError([RuleProblem("<rules>", 1, 1, "no rule files found")])
+    loaded: list[tuple[str, RuleFile, YamlDocument]] = []
+    for name, text in sources:
+        result = _parse_file(name, text, problems)
         if result:
-            loaded.append((path, *result))
-    churn: list[ChurnRule] = []
-    offers: list[Offer] = []
-    churn_programs: list[Any] = []
-    offer_programs: list[Any] = []
+            loaded.append((name, *result))
+    enabled: list[Entry] = []
     seen: dict[str, str] = {}
     policies: dict[str, tuple[str, Any]] = {}
-    for path, rule_file, doc in loaded:
-        name = str(path)
+    for name, rule_file, doc in loaded:
         for section in ("churn_policy", "contact_policy"):
             value = getattr(rule_file, section)
             if value is None:
                 continue
             if section in policies:
                 pos = doc.position((section,))
-                problems.append(
-                    RuleProblem(
-                        name, pos.line, pos.column, f"{section} is already defined in {policies[section][0]}"
-                    )
-                )
+                message = f"{section} is already defined in {policies[section][0]}"
+                problems.append(RuleProblem(name, pos.line, pos.column, message))
             policies[section] = (name, value)
-        entries: list[tuple[str, int, ChurnRule | Offer]] = [
-            *(("rules", i, r) for i, r in enumerate(rule_file.rules)),
-            *(("offers", i, o) for i, o in enumerate(rule_file.offers)),
-        ]
-        for kind, index, item in entries:
-            pos = doc.position((kind, index))
-            if item.id in seen:
-                problems.append(
-                    RuleProblem(
-                        name,
-                        pos.line,
-                        pos.column,
-                        f"duplicate id {item.id!r} (first defined in {seen[item.id]})",
-                    )
-                )
-            seen[item.id] = f"{name}:{pos.line}"
-            if not item.enabled:
-                continue
-            if isinstance(item, ChurnRule):
-                churn.append(item)
-                churn_programs.append(_compile(name, doc, (kind, index, "when"), item.when, problems))
-            else:
-                offers.append(item)
-                offer_programs.append(_compile(name, doc, (kind, index, "eligible"), item.eligible, problems))
-    if not problems and not churn and not offers:
-        problems.append(RuleProblem(str(files[0]), 1, 1, "the ruleset has no enabled rules or offers"))
+        for section, index, entry in _entries(rule_file):
+            pos = doc.position((section, index))
+            if entry.id in seen:
+                message = f"duplicate id {entry.id!r} (first defined in {seen[entry.id]})"
+                problems.append(RuleProblem(name, pos.line, pos.column, message))
+            seen[entry.id] = f"{name}:{pos.line}"
+            if entry.enabled:
+                key, source = _condition_of(entry)
+                _compile(name, doc, (section, index, key), source, problems)
+                enabled.append(entry)
+    if not problems and not enabled:
+        problems.append(RuleProblem(sources[0][0], 1, 1, "the ruleset has no enabled rules or offers"))
     if problems:
         raise RulesetError(problems)
-    conditions = [r.when for r in churn] + [o.eligible for o in offers]
-    combined = check_expression("[" + ",\n".join(f"({c})" for c in conditions) + "]", want_bool=False)[0]
+    churn = [e for e in enabled if isinstance(e, ChurnRule)]
+    signals = [e for e in enabled if not isinstance(e, ChurnRule | Offer)]
+    offers = [e for e in enabled if isinstance(e, Offer)]
+    conditions = tuple(_condition(e) for e in (*churn, *signals, *offers))
+    variables = {flat_name(root, field): (root, field) for c in conditions for root, field in c.reads}
+    combined = cel.compile("[" + ",\n".join(f"({flatten(c.source)})" for c in conditions) + "]")
     return Ruleset(
         version=_version([f for _, f, _ in loaded]),
         churn_rules=tuple(churn),
+        signal_rules=tuple(signals),
         offers=tuple(offers),
         churn_policy=policies.get("churn_policy", ("", ChurnPolicy()))[1],
         contact_policy=policies.get("contact_policy", ("", ContactPolicy()))[1],
-        churn_programs=tuple(churn_programs),
-        offer_programs=tuple(offer_programs),
+        conditions=conditions,
         combined=combined,
-        files=tuple(str(f) for f in files),
-        reads={
-            root: frozenset(name for c in conditions for r, name, _ in references(c) if r == root)
-            for root in ("profile", "event")
-        },
+        variables=tuple((flat, root, field) for flat, (root, field) in sorted(variables.items())),
+        files=tuple(name for name, _ in sources),
+        sources=tuple(sources),
     )
+
+
+def _condition(entry: Entry) -> Condition:
+    _, source = _condition_of(entry)
+    reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
+    return Condition(entry.id, source, reads, cel.compile(flatten(source)))
 
 
 def check_paths(paths: Iterable[Path]) -> list[RuleProblem]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from schemas.inputs import Customer, Interaction, Transaction
-from schemas.outputs import ChurnAlert, DeadLetter, NextBestOffer
+from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer
 
 TRANSACTIONS = "bank.transactions.v1"
 INTERACTIONS = "bank.interactions.v1"
 CUSTOMERS = "bank.customers.v1"
 CHURN_ALERTS = "signalbank.churn-alerts.v1"
 OFFERS = "signalbank.offers.v1"
+SIGNALS = "signalbank.signals.v1"
+SERVICE_ALERTS = "signalbank.service-alerts.v1"
 DEAD_LETTERS = "signalbank.deadletter.v1"
 
 INPUT_MODELS: dict[str, type[BaseModel]] = {
@@ -22,6 +24,8 @@ INPUT_MODELS: dict[str, type[BaseModel]] = {
 OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     CHURN_ALERTS: ChurnAlert,
     OFFERS: NextBestOffer,
+    SIGNALS: CustomerSignal,
+    SERVICE_ALERTS: CustomerSignal,
     DEAD_LETTERS: DeadLetter,
 }
 TOPIC_MODELS: dict[str, type[BaseModel]] = {**INPUT_MODELS, **OUTPUT_MODELS}

@@ -1,4 +1,4 @@
-"""Output topics: churn alerts, next-best offers and dead letters."""
+"""Output topics: churn alerts, next-best offers, customer signals, service alerts and dead letters."""
 
 from __future__ import annotations
 
@@ -60,6 +60,38 @@ class NextBestOffer(OutputModel):
     expires_at: AwareDatetime
     ruleset_version: str
     strategy: str = "champion"
+
+
+class SignalKind(StrEnum):
+    TAG = "tag"
+    CARE = "care"
+    RISK = "risk"
+    SERVICE = "service"
+
+
+class CustomerSignal(OutputModel):
+    """A tag gained, a care moment, a risk or a service-level breach, from a YAML rule.
+
+    Service breaches go to the service-alerts topic, every other kind to the signals topic.
+    """
+
+    type: Literal["customer_signal"] = "customer_signal"
+    signal_id: str = Field(
+        description="Deterministic: same customer, rule, trigger and ruleset give the same id."
+    )
+    customer_id: Identifier
+    kind: SignalKind
+    rule_id: str = Field(max_length=100)
+    tag: str | None = Field(None, description="For kind=tag: the tag the customer now holds.")
+    severity: Literal["low", "medium", "high"] | None = None
+    message: str = Field(max_length=500)
+    action: str = Field("", description="Suggested action for people (empty for tags).")
+    evidence: dict[str, EvidenceValue]
+    trigger_event_id: Identifier = Field(description="The event, or the silence check, that triggered it.")
+    occurred_at: AwareDatetime = Field(
+        description="Event time of the trigger (check time for silence checks)."
+    )
+    ruleset_version: str
 
 
 class DeadLetterReason(StrEnum):

@@ -80,6 +80,7 @@ def story() -> list[Message]:
     add(txn("DRIFT", "out1", 92, "transfer_out", "6000.00", "9000.00", bank="REVOLUT"))
     add(txn("DRIFT", "out2", 95, "transfer_out", "6000.00", "3000.00", bank="REVOLUT"))
     add(txn("DRIFT", "card", 99, "card_payment", "50.00", "2950.00"))
+    add(interaction("DRIFT", "nps", 100, "survey_response", score=2))
     for i, day in enumerate((1, 31, 61, 91)):
         add(txn("LOYAL", f"sal{i}", day, "salary_credit", "2500.00", f"{4000 + 100 * i}.00"))
     for day in range(2, 100, 4):
@@ -95,13 +96,18 @@ def encoded(message: Message) -> bytes:
 
 
 #: What the default ruleset must conclude from the story: (trigger event, level, rule ids).
+#: DRIFT-card is high again (salary stopped) but not higher than DRIFT-out2: no new alert.
 EXPECTED_ALERTS = [
     ("DRIFT-out1", "watch", ["churn.logins_dropping"]),
-    ("DRIFT-out2", "elevated", ["churn.balance_drain_other_bank", "churn.logins_dropping"]),
     (
-        "DRIFT-card",
+        "DRIFT-out2",
         "high",
-        ["churn.salary_stopped", "churn.balance_drain_other_bank", "churn.logins_dropping"],
+        ["churn.balance_drain_other_bank", "churn.large_transfer_other_bank", "churn.logins_dropping"],
+    ),
+    (
+        "DRIFT-nps",
+        "critical",
+        ["churn.salary_stopped", "churn.balance_drain_other_bank", "churn.logins_dropping", "churn.low_nps"],
     ),
     ("GRUMPY-login57", "watch", ["churn.complaint_open_too_long"]),
 ]

@@ -64,16 +64,25 @@ def test_story_gives_exactly_the_expected_alerts_and_offers(redis_url: str, rule
             assert alert.suggested_action
 
 
-def test_high_alert_carries_score_reasons_and_evidence(redis_url: str, ruleset: Ruleset) -> None:
+def test_critical_alert_carries_score_reasons_and_evidence(redis_url: str, ruleset: Ruleset) -> None:
     outputs = process(redis_url, ruleset, [records()])
-    high = next(o.value for o in outputs if isinstance(o.value, ChurnAlert) and o.value.level.value == "high")
-    assert high.score == round(1 - (1 - 0.45) * (1 - 0.4) * (1 - 0.25), 6)
-    salary = high.reasons[0]
+    alerts = [o.value for o in outputs if isinstance(o.value, ChurnAlert)]
+    critical = next(a for a in alerts if a.level.value == "critical")
+    assert critical.score == round(1 - (1 - 0.45) * (1 - 0.4) * (1 - 0.25) * (1 - 0.2), 6)
+    salary = critical.reasons[0]
     assert salary.rule_id == "churn.salary_stopped"
-    assert salary.evidence["profile.salary_count_90d"] == 2.0
-    assert salary.evidence["profile.days_since_salary"] == 38.0
-    assert salary.message == "No salary for 38 days after 2 salaries in 90 days"
-    assert high.suggested_action.startswith("Call to ask about the salary account")
+    assert salary.evidence["profile.salary_count_90d"] == 2
+    assert salary.evidence["profile.days_since_salary"] == 39
+    assert salary.message == "No salary for 39 days after 2 salaries in 90 days"
+    assert critical.suggested_action.startswith("Relationship manager calls within 24 hours")
+
+
+def test_alert_is_resent_only_when_the_level_rises(redis_url: str, ruleset: Ruleset) -> None:
+    outputs = process(redis_url, ruleset, [records()])
+    drift = [o.value for o in outputs if isinstance(o.value, ChurnAlert) and o.value.customer_id == "DRIFT"]
+    assert [a.level.value for a in drift] == ["watch", "high", "critical"]
+    # DRIFT-card evaluates to high again (salary stopped joined the reasons) inside the cooldown
+    assert "DRIFT-card" not in [a.trigger_event_id for a in drift]
 
 
 def test_reprocessing_after_a_crash_repeats_outputs_only_with_identical_ids(

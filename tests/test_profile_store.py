@@ -84,7 +84,7 @@ def test_windows_sum_by_event_time_day(redis_url: str) -> None:
     assert profile["outflow_30d"] == 1120.5
     assert profile["outflow_other_bank_30d"] == 1000.0  # the internal transfer is not "other bank"
     assert profile["salary_count_90d"] == 2.0
-    assert profile["days_since_salary"] == 30.2
+    assert profile["days_since_salary"] == 30  # whole days: 30.2 days ago
     assert profile["balance_last"] == 3879.5
     assert profile["card_spend_7d"] == 20.5
     assert profile["net_flow_90d"] == 6000.0 - 1120.5

@@ -17,6 +17,7 @@ from schemas.outputs import ChurnLevel
 GOOD_RULE = """\
 rules:
   - id: churn.quiet
+    kind: churn
     description: Quiet customer
     when: profile.days_since_activity > 30.0
     weight: 0.3
@@ -57,14 +58,14 @@ def test_unknown_field_is_reported_with_position_and_suggestion(tmp_path: Path) 
         tmp_path, ("r.yaml", GOOD_RULE.replace("days_since_activity > 30.0", "days_since_activty > 30.0"))
     )
     assert len(found) == 1
-    # line 4, column of "days_since_activty" inside `when: profile.days_since_activty`
-    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:4:19: ")
+    # line 5, column of "days_since_activty" inside `when: profile.days_since_activty`
+    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:5:19: ")
     assert "did you mean profile.days_since_activity?" in found[0]
 
 
 def test_syntax_error_points_inside_the_expression(tmp_path: Path) -> None:
     found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace("> 30.0", "> > 30.0")))
-    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:4:")
+    assert found[0].startswith(f"{tmp_path / 'r.yaml'}:5:")
     assert "syntax error" in found[0]
 
 
@@ -107,36 +108,37 @@ def context(**profile: Any) -> dict[str, dict[str, Any]]:
 
 def test_score_is_noisy_or_and_level_follows_thresholds(ruleset: Ruleset) -> None:
     ctx = context(
-        salary_count_90d=3.0,
-        days_since_salary=40.0,
-        complaints_open=1.0,
-        oldest_open_complaint_hours=200.0,
-        last_nps=-1.0,
+        salary_count_90d=3,
+        days_since_salary=40,
+        complaints_open=1,
+        oldest_open_complaint_hours=200,
+        last_nps=-1,
     )
     result = evaluate(ruleset, ctx["profile"], ctx["event"])
     assert [f.rule.id for f in result.fired] == ["churn.salary_stopped", "churn.complaint_open_too_long"]
     assert result.score == pytest.approx(1 - 0.55 * 0.7)
     assert result.level is ChurnLevel.HIGH
-    assert result.fired[0].evidence == {"profile.salary_count_90d": 3.0, "profile.days_since_salary": 40.0}
+    evidence = result.fired[0].evidence(result.context)
+    assert evidence == {"profile.salary_count_90d": 3, "profile.days_since_salary": 40}
 
 
 def test_nothing_fires_for_a_quiet_neutral_profile(ruleset: Ruleset) -> None:
-    ctx = context(last_nps=-1.0)
+    ctx = context(last_nps=-1)
     result = evaluate(ruleset, ctx["profile"], ctx["event"])
     assert result.fired == () and result.level is None and result.score == 0.0
 
 
 def test_contact_policy_blocks_sales_when_churn_is_high(ruleset: Ruleset) -> None:
     ctx = context(
-        salary_count_90d=3.0,
+        salary_count_90d=3,
         salary_amount_90d=9000.0,
-        days_since_salary=40.0,
+        days_since_salary=40,
         marketing_consent=True,
         outflow_other_bank_30d=5000.0,
         balance_last=10.0,
         balance_avg_90d=5000.0,
         inflow_90d=9000.0,
-        last_nps=-1.0,
+        last_nps=-1,
     )
     ctx["event"]["kind"] = "login"
     result = evaluate(ruleset, ctx["profile"], ctx["event"])
@@ -147,11 +149,11 @@ def test_contact_policy_blocks_sales_when_churn_is_high(ruleset: Ruleset) -> Non
 
 def test_contact_policy_needs_consent(ruleset: Ruleset) -> None:
     ctx = context(
-        salary_count_90d=3.0,
+        salary_count_90d=3,
         salary_amount_90d=9000.0,
-        days_since_salary=5.0,
+        days_since_salary=5,
         marketing_consent=False,
-        last_nps=-1.0,
+        last_nps=-1,
     )
     ctx["event"]["kind"] = "salary_credit"
     result = evaluate(ruleset, ctx["profile"], ctx["event"])

@@ -81,7 +81,8 @@ for u = 0, (#KEYS / 3) - 1 do
     end
   end
 
-  local ref_day = tonumber(redis.call("HGET", state_key, "ref_day")) or day
+  -- windows end at the latest event day, or later for a read "as of" a later day (silence checks)
+  local ref_day = math.max(tonumber(redis.call("HGET", state_key, "ref_day")) or day, day)
   local sums = {}
   for i = 1, #windows * M do sums[i] = 0 end
   local buckets = redis.call("HGETALL", days_key)

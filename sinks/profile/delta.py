@@ -79,6 +79,10 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
         ops.append(("mx", "salary_ts", str(ts)))
     if event.kind is TransactionKind.CARD_PAYMENT:
         inc[Metric.CARD_SPEND] = cents
+    elif event.kind is TransactionKind.LOAN_REPAYMENT:
+        inc[Metric.LOAN_REPAYMENT] = cents
+    elif event.kind is TransactionKind.FEE:
+        inc[Metric.FEES] = cents
     if event.balance_after is not None:
         balance = to_cents(event.balance_after)
         inc[Metric.BALANCE_SUM] = balance
@@ -104,6 +108,8 @@ def _interaction(event: Interaction, inc: list[int], ops: list[Op], ts: int) -> 
         ops.append(("sn", f"p:{event.product}", "0"))
     elif kind is InteractionKind.SURVEY_RESPONSE and event.score is not None:
         ops.append(("sn", "nps", str(event.score)))
+    elif kind is InteractionKind.CONTACT_UPDATE:
+        ops.append(("mx", "contact_ts", str(ts)))
 
 
 def _customer(event: Customer, ops: list[Op]) -> None:

@@ -11,8 +11,8 @@ from typing import Literal
 
 from sinks.profile.layout import WINDOWS
 
-FieldType = Literal["double", "string", "bool", "list"]
-NEVER_DAYS = 9999.0
+FieldType = Literal["int", "double", "string", "bool", "list"]
+NEVER_DAYS = 9999
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +22,21 @@ class FieldSpec:
     description: str
 
 
-_WINDOWED: tuple[tuple[str, str], ...] = (
-    ("txn_count", "number of transactions"),
-    ("inflow", "money in (salary, deposits, transfers in, interest, investment sales)"),
-    ("outflow", "money out (all other transaction kinds)"),
-    ("outflow_other_bank", "money out to a counterparty at another bank"),
-    ("net_flow", "inflow minus outflow"),
-    ("salary_count", "number of salary credits"),
-    ("salary_amount", "sum of salary credits"),
-    ("login_count", "number of logins"),
-    ("complaint_count", "complaints opened"),
-    ("card_spend", "card payments"),
-    ("interaction_count", "number of interactions (logins, calls, visits, ...)"),
-    ("balance_avg", "average of the balances reported by transactions (0 when none)"),
+_WINDOWED: tuple[tuple[str, FieldType, str], ...] = (
+    ("txn_count", "int", "number of transactions"),
+    ("inflow", "double", "money in (salary, deposits, transfers in, interest, investment sales)"),
+    ("outflow", "double", "money out (all other transaction kinds)"),
+    ("outflow_other_bank", "double", "money out to a counterparty at another bank"),
+    ("net_flow", "double", "inflow minus outflow"),
+    ("salary_count", "int", "number of salary credits"),
+    ("salary_amount", "double", "sum of salary credits"),
+    ("login_count", "int", "number of logins"),
+    ("complaint_count", "int", "complaints opened"),
+    ("card_spend", "double", "card payments"),
+    ("interaction_count", "int", "number of interactions (logins, calls, visits, ...)"),
+    ("loan_repayment", "double", "loan repayments (a large one is often an early payoff)"),
+    ("fees", "double", "fees charged"),
+    ("balance_avg", "double", "average of the balances reported by transactions (0 when none)"),
 )
 
 
@@ -45,27 +47,35 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("marketing_consent", "bool", "true when the customer agreed to sales offers"),
         FieldSpec("kyc_risk", "string", "KYC risk from master data: low, medium, high"),
         FieldSpec("household_id", "string", "household from master data, '' when none"),
-        FieldSpec("age_years", "double", "age in whole years at the profile's time, -1 when unknown"),
-        FieldSpec("tenure_days", "double", "days since the relationship opened, -1 when unknown"),
+        FieldSpec("age_years", "int", "age in whole years at the profile's time, -1 when unknown"),
+        FieldSpec("days_to_birthday", "int", "days until the next birthday, 0 on the day, -1 when unknown"),
+        FieldSpec("tenure_days", "int", "whole days since the relationship opened, -1 when unknown"),
         FieldSpec("balance_last", "double", "latest reported balance (by event time)"),
         FieldSpec(
-            "days_since_salary", "double", f"days since the last salary credit, {NEVER_DAYS:.0f} if never"
+            "days_since_salary", "int", f"whole days since the last salary credit, {NEVER_DAYS} if never"
         ),
-        FieldSpec("days_since_login", "double", f"days since the last login, {NEVER_DAYS:.0f} if never"),
-        FieldSpec("days_since_activity", "double", f"days since any event, {NEVER_DAYS:.0f} if never"),
-        FieldSpec("complaints_open", "double", "complaints opened and not resolved"),
+        FieldSpec("days_since_login", "int", f"whole days since the last login, {NEVER_DAYS} if never"),
+        FieldSpec("days_since_activity", "int", f"whole days since any event, {NEVER_DAYS} if never"),
         FieldSpec(
-            "oldest_open_complaint_hours", "double", "age in hours of the oldest open complaint, 0 if none"
+            "days_since_contact_update",
+            "int",
+            f"whole days since contact details (phone, e-mail, address) changed, {NEVER_DAYS} if never",
         ),
-        FieldSpec("last_nps", "double", "latest survey score 0-10, -1 if none"),
+        FieldSpec("complaints_open", "int", "complaints opened and not resolved"),
+        FieldSpec(
+            "oldest_open_complaint_hours",
+            "int",
+            "whole hours the oldest open complaint has been open, 0 if none",
+        ),
+        FieldSpec("last_nps", "int", "latest survey score 0-10, -1 if none"),
         FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
-        FieldSpec("product_count", "double", "number of products held"),
-        FieldSpec("login_count_prev60d", "double", "logins in the 60 days before the last 30"),
+        FieldSpec("product_count", "int", "number of products held"),
+        FieldSpec("login_count_prev60d", "int", "logins in the 60 days before the last 30"),
         FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30"),
     ]
-    for base, meaning in _WINDOWED:
+    for base, kind, meaning in _WINDOWED:
         for days in WINDOWS:
-            specs.append(FieldSpec(f"{base}_{days}d", "double", f"{meaning}, last {days} day(s)"))
+            specs.append(FieldSpec(f"{base}_{days}d", kind, f"{meaning}, last {days} day(s)"))
     return tuple(specs)
 
 
@@ -83,6 +93,6 @@ EVENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("to_other_bank", "bool", "true when money leaves for a counterparty at another bank"),
     FieldSpec("merchant_category", "string", "card merchant category code, '' when none"),
     FieldSpec("product", "string", "product code of an interaction, '' when none"),
-    FieldSpec("score", "double", "survey score 0-10, -1 when none"),
+    FieldSpec("score", "int", "survey score 0-10, -1 when none"),
     FieldSpec("reference", "string", "complaint or offer reference, '' when none"),
 )

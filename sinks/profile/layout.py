@@ -26,6 +26,8 @@ class Metric(IntEnum):
     BALANCE_N = 9
     CARD_SPEND = 10
     INTERACTION_COUNT = 11
+    LOAN_REPAYMENT = 12
+    FEES = 13
 
 
 METRIC_COUNT = len(Metric)
@@ -38,6 +40,8 @@ MONEY_METRICS = frozenset(
         Metric.SALARY_AMOUNT,
         Metric.BALANCE_SUM,
         Metric.CARD_SPEND,
+        Metric.LOAN_REPAYMENT,
+        Metric.FEES,
     }
 )
 

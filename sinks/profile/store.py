@@ -46,6 +46,7 @@ class Claim:
     group: str = ""
     capacity: int = 1
     reemit_only: bool = False  # for duplicates: never take a new slot, only re-emit what was decided
+    rank: int = 0  # a higher rank takes a slot still in cooldown (churn level rising)
 
 
 def connect(url: str, retries: int = 8) -> aioredis.Redis:
@@ -118,7 +119,9 @@ class ProfileStore:
         keys = [cooldown_key(c.customer_id) for c in claims]
         args: list[Any] = []
         for c in claims:
-            args.extend((c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity, int(c.reemit_only)))
+            args.extend(
+                (c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity, int(c.reemit_only), c.rank)
+            )
         replies = cast(list[int], await self._claim(keys=keys, args=args))
         return [bool(r) for r in replies]
 

@@ -1,6 +1,8 @@
 """Turn what the Redis script returns into the flat profile the rules read.
 
-All numbers are floats: CEL is strict about int versus double, so one numeric type avoids surprises.
+Types follow the field catalogue: counts, whole days and hours are ints, money is a float. CEL
+compares ints with doubles freely but does not mix them in arithmetic, and the catalogue says
+which is which (ints also cross into CEL five times faster than floats).
 """
 
 from __future__ import annotations
@@ -24,35 +26,56 @@ def _newest(raw: str) -> str:
     return raw.split("|", 1)[1] if "|" in raw else raw
 
 
-def _days_since(now_ms: int, raw: str | None) -> float:
+def _days_since(now_ms: int, raw: str | None) -> int:
+    """Whole days elapsed (a salary 35.9 days ago is 35 days ago), NEVER_DAYS when never."""
     if not raw:
         return NEVER_DAYS
-    return max(0.0, (now_ms - int(raw)) / MS_PER_DAY)
+    return max(0, (now_ms - int(raw)) // MS_PER_DAY)
 
 
-def _age_years(birth: str, now_ms: int) -> float:
-    if not birth:
-        return -1.0
-    born = date.fromisoformat(birth)
-    today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
-    return float(today.year - born.year - ((today.month, today.day) < (born.month, born.day)))
+def _today(now_ms: int) -> date:
+    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
+
+
+def _age_years(born: date | None, today: date) -> int:
+    if born is None:
+        return -1
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _days_to_birthday(born: date | None, today: date) -> int:
+    """Days until the next birthday (0 on the day itself; 29 February counts as 1 March)."""
+    if born is None:
+        return -1
+    for year in (today.year, today.year + 1):
+        try:
+            birthday = born.replace(year=year)
+        except ValueError:
+            birthday = date(year, 3, 1)
+        if birthday >= today:
+            return (birthday - today).days
+    return -1
 
 
 def build_profile(customer_id: str, state: Mapping[str, str], sums: Sequence[int], now_ms: int) -> Profile:
     """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time)."""
     profile: Profile = {"customer_id": customer_id}
     master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
+    today = _today(now_ms)
+    born = date.fromisoformat(master["birth_date"]) if master.get("birth_date") else None
     profile["segment"] = master.get("segment", "retail")
     profile["marketing_consent"] = master.get("marketing_consent") == "1"
     profile["kyc_risk"] = master.get("kyc_risk", "low")
     profile["household_id"] = master.get("household_id", "")
-    profile["age_years"] = _age_years(master.get("birth_date", ""), now_ms)
+    profile["age_years"] = _age_years(born, today)
+    profile["days_to_birthday"] = _days_to_birthday(born, today)
     opened = master.get("opened_ms", "")
-    profile["tenure_days"] = (now_ms - int(opened)) / MS_PER_DAY if opened else -1.0
+    profile["tenure_days"] = max(0, (now_ms - int(opened)) // MS_PER_DAY) if opened else -1
     profile["balance_last"] = int(_newest(state["balance"])) / 100 if "balance" in state else 0.0
     profile["days_since_salary"] = _days_since(now_ms, state.get("salary_ts"))
     profile["days_since_login"] = _days_since(now_ms, state.get("login_ts"))
     profile["days_since_activity"] = _days_since(now_ms, state.get("activity_ts"))
+    profile["days_since_contact_update"] = _days_since(now_ms, state.get("contact_ts"))
     open_since = [
         int(value[5:])
         for key, raw in state.items()
@@ -60,14 +83,14 @@ def build_profile(customer_id: str, state: Mapping[str, str], sums: Sequence[int
         for value in (_newest(raw),)
         if value.startswith("open:")
     ]
-    profile["complaints_open"] = float(len(open_since))
+    profile["complaints_open"] = len(open_since)
     profile["oldest_open_complaint_hours"] = (
-        max(0.0, (now_ms - min(open_since)) / MS_PER_HOUR) if open_since else 0.0
+        max(0, (now_ms - min(open_since)) // MS_PER_HOUR) if open_since else 0
     )
-    profile["last_nps"] = float(_newest(state["nps"])) if "nps" in state else -1.0
+    profile["last_nps"] = int(_newest(state["nps"])) if "nps" in state else -1
     products = sorted(k[2:] for k, v in state.items() if k.startswith("p:") and _newest(v) == "1")
     profile["products"] = products
-    profile["product_count"] = float(len(products))
+    profile["product_count"] = len(products)
     _windows(profile, sums)
     return profile
 
@@ -83,6 +106,8 @@ _WINDOW_NAMES: dict[Metric, str] = {
     Metric.COMPLAINT_COUNT: "complaint_count",
     Metric.CARD_SPEND: "card_spend",
     Metric.INTERACTION_COUNT: "interaction_count",
+    Metric.LOAN_REPAYMENT: "loan_repayment",
+    Metric.FEES: "fees",
 }
 
 
@@ -90,7 +115,7 @@ def _windows(profile: Profile, sums: Sequence[int]) -> None:
     for w, days in enumerate(WINDOWS):
         row = sums[w * METRIC_COUNT : (w + 1) * METRIC_COUNT]
         for metric, name in _WINDOW_NAMES.items():
-            value = float(row[metric])
+            value = row[metric]
             profile[f"{name}_{days}d"] = value / 100 if metric in MONEY_METRICS else value
         inflow, outflow = row[Metric.INFLOW], row[Metric.OUTFLOW]
         profile[f"net_flow_{days}d"] = (inflow - outflow) / 100
@@ -103,19 +128,7 @@ def _windows(profile: Profile, sums: Sequence[int]) -> None:
 
 def build_event_context(event: InputEvent, home_bank: str) -> dict[str, Any]:
     """Flat, fully populated event map for rules (absent fields get neutral defaults)."""
-    context: dict[str, Any] = {
-        "type": event.type,
-        "event_id": event.event_id,
-        "kind": "",
-        "amount": 0.0,
-        "channel": "",
-        "counterparty_bank": "",
-        "to_other_bank": False,
-        "merchant_category": "",
-        "product": "",
-        "score": -1.0,
-        "reference": "",
-    }
+    context = neutral_event(event.type, event.event_id)
     if isinstance(event, Customer):
         return context
     context["kind"] = event.kind.value
@@ -128,6 +141,23 @@ def build_event_context(event: InputEvent, home_bank: str) -> dict[str, Any]:
         context["merchant_category"] = event.merchant_category or ""
     else:
         context["product"] = event.product or ""
-        context["score"] = float(event.score) if event.score is not None else -1.0
+        context["score"] = event.score if event.score is not None else -1
         context["reference"] = event.reference or ""
     return context
+
+
+def neutral_event(event_type: str, event_id: str) -> dict[str, Any]:
+    """An event map with every field at its neutral value; a silence check uses it as it is."""
+    return {
+        "type": event_type,
+        "event_id": event_id,
+        "kind": "",
+        "amount": 0.0,
+        "channel": "",
+        "counterparty_bank": "",
+        "to_other_bank": False,
+        "merchant_category": "",
+        "product": "",
+        "score": -1,
+        "reference": "",
+    }
