@@ -68,6 +68,20 @@ def rules_check(paths: tuple[Path, ...]) -> None:
     )
 
 
+@rules_group.command(name="test")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def rules_test(rules_dir: Path | None, paths: tuple[Path, ...]) -> None:
+    """Run rule tests (default: the rules folder's tests/); PASS/FAIL per case, exit 1 on a failure."""
+    from rules.testing import run_suite
+
+    passed = run_suite(
+        rules_dir or settings.rules_dir, list(paths), lambda text, err: click.echo(text, err=err)
+    )
+    if not passed:
+        sys.exit(1)
+
+
 @cli.group(name="topics")
 def topics_group() -> None:
     """Kafka topics of the contract."""
