@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import RedisError
@@ -23,6 +23,7 @@ from streams.topics import input_topic, output_topics
 log = logging.getLogger(__name__)
 _outputs = output_topics(app, settings.partitions)
 _backoff = ExponentialWithJitterBackoff(base=0.1, cap=5.0)
+T = TypeVar("T")
 
 
 async def send_outputs(outputs: Sequence[OutputRecord]) -> None:
@@ -32,20 +33,25 @@ async def send_outputs(outputs: Sequence[OutputRecord]) -> None:
         await asyncio.gather(*pending)
 
 
-async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
-    """Run the pipeline, waiting out Redis outages with backoff instead of dropping the batch."""
+async def until_redis_answers(call: Callable[[], Awaitable[T]], what: str) -> T:
+    """Run ``call``, waiting out Redis outages with backoff instead of dropping the work."""
     failures = 0
     while True:
         try:
-            outputs = await runtime.pipeline.process(records)
+            result = await call()
             runtime.metrics.redis_up.set(1)
-            return outputs
+            return result
         except (RedisError, OSError) as exc:
             failures += 1
             runtime.metrics.redis_up.set(0)
             delay = _backoff.compute(failures)
-            log.warning("redis unavailable (%s); retrying batch of %d in %.1fs", exc, len(records), delay)
+            log.warning("redis unavailable (%s); retrying %s in %.1fs", exc, what, delay)
             await asyncio.sleep(delay)
+
+
+async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
+    """Run the pipeline on a batch until Redis lets it through."""
+    return await until_redis_answers(lambda: runtime.pipeline.process(records), f"batch of {len(records)}")
 
 
 @app.agent(input_topic(app, settings.partitions))

@@ -1,8 +1,14 @@
 """The batch pipeline: decode, update profiles, evaluate rules, claim cooldowns, build outputs.
 
 It knows nothing about Faust: the worker's agent feeds it consumed records and sends what it
-returns, and replay or tests can drive it directly. Two Redis round trips per batch: one applies
-every profile update, one claims every cooldown (churn alerts, signals, offers).
+returns, and replay or tests can drive it directly. Three Redis round trips per batch: one applies
+every profile update, one schedules each customer's next silence check, one claims every cooldown
+(churn alerts, signals, offers).
+
+Silence is a signal: a customer who stops transacting sends no events, so nothing would evaluate
+them again. ``check`` re-evaluates customers as of a given time with no event, through the same
+cooldown claims as events; a timer (or, in replay, the event-time watermark) drives it with the
+customers whose check is due. Time is always a parameter here, never read from a hidden clock.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
@@ -24,9 +31,12 @@ from rules.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS
 from schemas.inputs import InputEvent
 from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, Reason, SignalKind
-from sinks.profile.delta import build_update
+from sinks.profile.delta import MS_PER_DAY, build_update
 from sinks.profile.store import Claim, ProfileStore
-from sinks.profile.view import build_event_context, build_profile
+from sinks.profile.view import build_event_context, build_profile, neutral_event
+
+if TYPE_CHECKING:
+    from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +53,23 @@ class OutputRecord:
 
 @dataclass(frozen=True, slots=True)
 class PipelineConfig:
+    """What the pipeline needs from the settings (the check defaults are the settings' defaults)."""
+
     home_bank: str
     max_future: timedelta
+    check_after: timedelta = timedelta(days=1)  # quiet time before a check, then the re-check period
+    check_grace: timedelta = timedelta(hours=1)  # first check no sooner after processing an event
+    quiet_cap: timedelta = timedelta(days=400)  # quiet longer: no more checks until the next event
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelineConfig:
+        return cls(
+            home_bank=settings.home_bank,
+            max_future=timedelta(seconds=settings.max_future_skew_s),
+            check_after=timedelta(seconds=settings.check_after_s),
+            check_grace=timedelta(seconds=settings.check_grace_s),
+            quiet_cap=timedelta(days=settings.check_quiet_cap_days),
+        )
 
 
 def stable_id(*parts: str) -> str:
@@ -67,6 +92,32 @@ class Trigger:
         return cls(
             event.customer_id, event.event_id, ts_ms, event.occurred_at, str(getattr(event, "channel", ""))
         )
+
+
+@dataclass(frozen=True, slots=True)
+class DueChecks:
+    """Customers taken for a silence check, hidden from other takers until ``leased_until_ms``."""
+
+    customer_ids: tuple[str, ...]
+    leased_until_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """Outputs of silence checks, and each customer's next check (None: leaves the schedule)."""
+
+    outputs: list[OutputRecord]
+    next_checks: dict[str, int | None]
+
+
+def check_id(last_activity_ms: int, now_ms: int, check_after: timedelta) -> str:
+    """Id of the check made at ``now_ms``: ``check:<date>`` of the last whole check period since
+    the latest activity. A check retried within its period (after a crash, or by another worker)
+    gets the same id, so its outputs get the same ids and the cooldown claims re-grant them.
+    """
+    every = _millis(check_after)
+    anchor = last_activity_ms + max(0, (now_ms - last_activity_ms) // every) * every
+    return f"check:{datetime.fromtimestamp(anchor / 1000, tz=UTC):%Y-%m-%d}"
 
 
 @dataclass(slots=True)
@@ -131,16 +182,90 @@ class Pipeline:
         self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
+        latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
         for (record, event), update, result in zip(events, updates, stored, strict=True):
             self._metrics.events.labels(record.topic, "duplicate" if result.duplicate else "processed").inc()
             self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
             profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
+            latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
             profile = build_profile(event.customer_id, result.state, result.sums, profile_now)
             context = build_event_context(event, self._config.home_bank)
             evaluated.append(
                 (Trigger.of(event, update.ts_ms), evaluate(ruleset, profile, context), result.duplicate)
             )
+        await self._schedule(latest, now)
         return await self.decide(evaluated, ruleset)
+
+    async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
+        """Check each customer one check period after its latest activity, in one round trip.
+
+        Never sooner than the grace after ``now`` (processing time): a customer whose events arrive
+        late, from a backlog, is not judged silent before the rest of the backlog is in. A check
+        is only ever moved later, and customers quiet past the cap are not scheduled.
+        """
+        earliest = _ms(now) + _millis(self._config.check_grace)
+        every, cap = _millis(self._config.check_after), _millis(self._config.quiet_cap)
+        due = {c: max(last + every, earliest) for c, last in latest.items()}
+        due = {c: at for c, at in due.items() if at - latest[c] <= cap}
+        started = time.perf_counter()
+        await self._store.schedule(due)
+        self._metrics.redis.labels("schedule").observe(time.perf_counter() - started)
+
+    async def take_due(self, now: datetime, limit: int, lease: timedelta) -> DueChecks:
+        """Take up to ``limit`` customers whose check is due by ``now``, leased for ``lease``."""
+        leased_until = _ms(now) + _millis(lease)
+        started = time.perf_counter()
+        taken = await self._store.take_due(_ms(now), limit, leased_until)
+        self._metrics.redis.labels("take_due").observe(time.perf_counter() - started)
+        return DueChecks(tuple(taken), leased_until)
+
+    async def check(self, customer_ids: Sequence[str], now: datetime) -> CheckResult:
+        """Re-evaluate customers as of ``now`` with no event: silence is a signal.
+
+        Profiles are read as of ``now`` in one round trip and evaluated with a neutral "check"
+        event, then go through the same cooldown claims as events (with ``now`` as the trigger
+        time), so cooldowns, level rises and deterministic ids behave exactly as for events.
+        Customers with no profile left get no next check; the others get the next whole check
+        period after their latest activity, unless that is past the quiet cap.
+        """
+        now_ms = _ms(now)
+        started = time.perf_counter()
+        stored = await self._store.read_many(customer_ids, now_ms)
+        self._metrics.redis.labels("profile_read").observe(time.perf_counter() - started)
+        ruleset = self._ruleset()
+        every, cap = _millis(self._config.check_after), _millis(self._config.quiet_cap)
+        evaluated: list[tuple[Trigger, Evaluation, bool]] = []
+        next_checks: dict[str, int | None] = {}
+        for customer_id, result in zip(customer_ids, stored, strict=True):
+            if "last_ts" not in result.state:
+                log.info("customer=%s has no profile left: leaves the silence schedule", customer_id)
+                next_checks[customer_id] = None
+                continue
+            last = int(result.state["last_ts"])
+            check = check_id(last, now_ms, self._config.check_after)
+            profile = build_profile(customer_id, result.state, result.sums, now_ms)
+            evaluation = evaluate(ruleset, profile, neutral_event("check", check))
+            evaluated.append((Trigger(customer_id, check, now_ms, now, ""), evaluation, False))
+            following = last + (max(0, (now_ms - last) // every) + 1) * every
+            if following - last > cap:
+                log.info(
+                    "customer=%s check=%s quiet for %d days: last check until its next event",
+                    customer_id,
+                    check,
+                    (now_ms - last) // MS_PER_DAY,
+                )
+                next_checks[customer_id] = None
+            else:
+                next_checks[customer_id] = following
+        outputs = await self.decide(evaluated, ruleset)
+        log.debug("silence checks as of %s: %d customers, %d outputs", now, len(customer_ids), len(outputs))
+        return CheckResult(outputs, next_checks)
+
+    async def settle(self, result: CheckResult, leased_until_ms: int) -> None:
+        """After the outputs of checks taken with ``leased_until_ms`` were delivered: reschedule."""
+        started = time.perf_counter()
+        await self._store.settle(result.next_checks, leased_until_ms)
+        self._metrics.redis.labels("settle").observe(time.perf_counter() - started)
 
     async def decide(
         self, evaluated: Sequence[tuple[Trigger, Evaluation, bool]], ruleset: Ruleset
@@ -315,3 +440,8 @@ class Pipeline:
 
 def _millis(duration: timedelta) -> int:
     return int(duration.total_seconds() * 1000)
+
+
+def _ms(moment: datetime) -> int:
+    """Epoch milliseconds of an aware datetime."""
+    return int(moment.timestamp() * 1000)

@@ -35,3 +35,29 @@ class Settings(BaseSettings):
     retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")
     max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")
+    # Silence checks: customers who stop transacting send no events, so a timer re-evaluates them.
+    check_after_s: float = Field(
+        86_400.0,
+        ge=86_400.0,
+        description="Quiet time after a customer's latest event before the rules re-run without one, "
+        "and the period of re-checks while the customer stays quiet (a day or more: check ids are per day).",
+    )
+    check_grace_s: float = Field(
+        3_600.0,
+        ge=0,
+        description="A customer's first check comes no sooner than this after one of its events was "
+        "processed, so a backlog being caught up is not judged as silence half-way through.",
+    )
+    check_quiet_cap_days: int = Field(
+        400,
+        ge=1,
+        description="Customers quiet for longer leave the check schedule (a year of birthdays and "
+        "anniversaries, plus margin); their next event schedules them again.",
+    )
+    check_interval_s: float = Field(5.0, gt=0, description="Period of the silence-check timer (wall clock).")
+    check_batch: int = Field(500, ge=1, description="Customers taken per round of silence checks.")
+    check_lease_s: float = Field(
+        60.0,
+        gt=0,
+        description="Taken customers are hidden from other workers this long; a failed check retries then.",
+    )

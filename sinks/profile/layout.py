@@ -55,3 +55,10 @@ def customer_keys(customer_id: str) -> tuple[str, str, str]:
 def cooldown_key(customer_id: str) -> str:
     """Hash of cooldowns (rule or offer id -> until|output id) of one customer."""
     return f"sb:{{{customer_id}}}:cooldown"
+
+
+#: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
+#: One global key (due customers must be found by score across all of them): in Redis Cluster it
+#: lives on one node, so the schedule scripts touch only this key. Shard it (``sb:schedule:<n>``
+#: by a hash of the id) if that node ever becomes the bottleneck.
+SCHEDULE_KEY = "sb:schedule"

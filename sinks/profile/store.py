@@ -1,12 +1,15 @@
 """Redis profile store: one scripted round trip applies a whole batch and returns every profile.
 
+It also keeps the silence-check schedule (``SCHEDULE_KEY``): when each customer is next re-evaluated
+without an event, taken by workers under a lease so that no two check the same customer at once.
+
 Retries with exponential backoff come from redis-py's own ``Retry``; a batch is only acknowledged
 to Kafka after this call succeeded, so a Redis outage delays processing but loses nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, cast
@@ -18,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sinks.profile.delta import MS_PER_DAY, ProfileUpdate
-from sinks.profile.layout import METRIC_COUNT, WINDOWS, cooldown_key, customer_keys
+from sinks.profile.layout import METRIC_COUNT, SCHEDULE_KEY, WINDOWS, cooldown_key, customer_keys
 
 
 def _script(name: str) -> str:
@@ -72,6 +75,8 @@ class ProfileStore:
         self._dedupe_capacity = dedupe_capacity
         self._update = client.register_script(_script("profile_update.lua"))
         self._claim = client.register_script(_script("claim.lua"))
+        self._take = client.register_script(_script("schedule_take.lua"))
+        self._settle = client.register_script(_script("schedule_settle.lua"))
 
     @property
     def client(self) -> aioredis.Redis:
@@ -99,18 +104,30 @@ class ProfileStore:
         return [_stored(reply) for reply in replies]
 
     async def read(self, customer_id: str, now_ms: int | None = None) -> StoredProfile:
-        """Read one profile without changing it (windows relative to its latest event day)."""
-        keys = list(customer_keys(customer_id))
+        """Read one profile without changing it (see ``read_many``)."""
+        return (await self.read_many([customer_id], now_ms))[0]
+
+    async def read_many(self, customer_ids: Sequence[str], now_ms: int | None = None) -> list[StoredProfile]:
+        """Read profiles in one round trip, windows as of ``now_ms`` (default: each one's latest event day).
+
+        A profile with no state is empty (never seen, or expired). Reading as of a day later than a
+        profile's latest event also trims its buckets older than the retention as of that day.
+        """
+        if not customer_ids:
+            return []
         day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
+        keys: list[str] = []
         args: list[Any] = [
             METRIC_COUNT,
             self._retention_days,
             self._dedupe_capacity,
             ",".join(map(str, WINDOWS)),
         ]
-        args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
+        for customer_id in customer_ids:
+            keys.extend(customer_keys(customer_id))
+            args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
-        return _stored(replies[0])
+        return [_stored(reply) for reply in replies]
 
     async def claim(self, claims: Sequence[Claim]) -> list[bool]:
         """Occupy cooldown slots; True where the output may be emitted."""
@@ -124,6 +141,29 @@ class ProfileStore:
             )
         replies = cast(list[int], await self._claim(keys=keys, args=args))
         return [bool(r) for r in replies]
+
+    async def schedule(self, next_checks: Mapping[str, int]) -> None:
+        """Set customers' next silence check (ms), only ever moving a check later, never earlier."""
+        if next_checks:
+            await self._client.zadd(SCHEDULE_KEY, dict(next_checks), gt=True)
+
+    async def take_due(self, now_ms: int, limit: int, leased_until_ms: int) -> list[str]:
+        """Take up to ``limit`` customers due by ``now_ms``, leased until ``leased_until_ms``."""
+        return cast(list[str], await self._take(keys=[SCHEDULE_KEY], args=[now_ms, limit, leased_until_ms]))
+
+    async def settle(self, next_checks: Mapping[str, int | None], leased_until_ms: int) -> None:
+        """After checks taken with ``leased_until_ms``: reschedule each customer, or drop it (None)."""
+        if not next_checks:
+            return
+        args: list[Any] = [leased_until_ms]
+        for customer_id, next_ms in next_checks.items():
+            args.extend((customer_id, "" if next_ms is None else next_ms))
+        await self._settle(keys=[SCHEDULE_KEY], args=args)
+
+    async def next_check(self, customer_id: str) -> int | None:
+        """When ``customer_id`` is next checked (ms), None when it is not scheduled."""
+        score = await self._client.zscore(SCHEDULE_KEY, customer_id)
+        return None if score is None else int(score)
 
     async def ping(self) -> bool:
         return bool(await self._client.ping())
