@@ -70,4 +70,14 @@ class Metrics:
         self.ruleset = Gauge(
             "signalbank_ruleset_info", "Active ruleset version (1 = active).", ["version"], registry=r
         )
+        self.ruleset_updates = Counter(
+            "signalbank_ruleset_updates",
+            "Switches to a ruleset published on the control topic (at startup or live).",
+            registry=r,
+        )
+        self.ruleset_rejected = Counter(
+            "signalbank_ruleset_rejected",
+            "Published rulesets refused as invalid; the last good ruleset stayed active.",
+            registry=r,
+        )
         self.redis_up = Gauge("signalbank_redis_up", "1 when the last Redis call succeeded.", registry=r)

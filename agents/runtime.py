@@ -7,6 +7,7 @@ does not connect to Redis or load rules.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from functools import cached_property
 
@@ -20,9 +21,18 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
+    """The worker's store, pipeline and active ruleset.
+
+    The active ruleset is one attribute, replaced whole by ``use_ruleset`` (from the rules follower
+    thread) and read once per batch by the pipeline: a batch runs entirely on one ruleset, and a
+    swap lands between two batches.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        self._active: Ruleset | None = None
+        self._swap_lock = threading.Lock()  # serialises swaps and the first load, never the readers
 
     @cached_property
     def store(self) -> ProfileStore:
@@ -30,20 +40,51 @@ class Runtime:
             connect(self.settings.redis_url), self.settings.retention_days, self.settings.dedupe_capacity
         )
 
-    @cached_property
+    @property
     def ruleset(self) -> Ruleset:
-        ruleset = load_ruleset([self.settings.rules_dir])
-        self.metrics.ruleset.labels(ruleset.version).set(1)
-        log.info(
-            "ruleset %s loaded: %d churn rules, %d offers",
-            ruleset.version,
-            len(ruleset.churn_rules),
-            len(ruleset.offers),
-        )
-        return ruleset
+        """The active ruleset: the last one applied, else the rules folder's (loaded on first use)."""
+        active = self._active
+        if active is not None:
+            return active
+        with self._swap_lock:
+            if self._active is None:
+                self._activate(load_ruleset([self.settings.rules_dir]), f"folder {self.settings.rules_dir}")
+            assert self._active is not None
+            return self._active
+
+    @property
+    def has_ruleset(self) -> bool:
+        """Whether a ruleset is active yet (without loading the folder's)."""
+        return self._active is not None
 
     def active_ruleset(self) -> Ruleset:
         return self.ruleset
+
+    def use_ruleset(self, ruleset: Ruleset, origin: str) -> bool:
+        """Make ``ruleset`` the active one; False (and nothing changes) if its version already is."""
+        with self._swap_lock:
+            previous = self._active
+            if previous is not None and previous.version == ruleset.version:
+                return False
+            self._activate(ruleset, origin)
+            self.metrics.ruleset_updates.inc()
+            return True
+
+    def _activate(self, ruleset: Ruleset, origin: str) -> None:
+        previous = self._active
+        self._active = ruleset  # the swap: one assignment, readers see the old or the new ruleset
+        self.metrics.ruleset.labels(ruleset.version).set(1)
+        if previous is not None and previous.version != ruleset.version:
+            self.metrics.ruleset.remove(previous.version)
+        log.info(
+            "ruleset %s active (was %s), from %s: %d churn rules, %d signal rules, %d offers",
+            ruleset.version,
+            previous.version if previous else "none",
+            origin,
+            len(ruleset.churn_rules),
+            len(ruleset.signal_rules),
+            len(ruleset.offers),
+        )
 
     @cached_property
     def pipeline(self) -> Pipeline:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from schemas.control import RulesetPublication
 from schemas.inputs import Customer, Interaction, Transaction
 from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer
 
@@ -15,6 +16,7 @@ OFFERS = "signalbank.offers.v1"
 SIGNALS = "signalbank.signals.v1"
 SERVICE_ALERTS = "signalbank.service-alerts.v1"
 DEAD_LETTERS = "signalbank.deadletter.v1"
+RULES_CONTROL = "signalbank.rules.v1"
 
 INPUT_MODELS: dict[str, type[BaseModel]] = {
     TRANSACTIONS: Transaction,
@@ -28,6 +30,9 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     SERVICE_ALERTS: CustomerSignal,
     DEAD_LETTERS: DeadLetter,
 }
-TOPIC_MODELS: dict[str, type[BaseModel]] = {**INPUT_MODELS, **OUTPUT_MODELS}
+#: Topics that steer the workers (read by every worker, outside the consumer group).
+CONTROL_MODELS: dict[str, type[BaseModel]] = {RULES_CONTROL: RulesetPublication}
+TOPIC_MODELS: dict[str, type[BaseModel]] = {**INPUT_MODELS, **OUTPUT_MODELS, **CONTROL_MODELS}
 INPUT_TOPICS: tuple[str, ...] = tuple(INPUT_MODELS)
 OUTPUT_TOPICS: tuple[str, ...] = tuple(OUTPUT_MODELS)
+CONTROL_TOPICS: tuple[str, ...] = tuple(CONTROL_MODELS)

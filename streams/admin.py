@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.catalog import INPUT_TOPICS, OUTPUT_TOPICS
-from streams.topics import COMPACTED_TOPICS
+from schemas.catalog import CONTROL_TOPICS, INPUT_TOPICS, OUTPUT_TOPICS
+from streams.topics import COMPACTED_TOPICS, FIXED_PARTITIONS
+
+#: Every topic of the contract, in creation order.
+ALL_TOPICS: tuple[str, ...] = (*INPUT_TOPICS, *OUTPUT_TOPICS, *CONTROL_TOPICS)
 
 
 def bootstrap_of(url: str) -> str:
@@ -18,8 +22,25 @@ def bootstrap_of(url: str) -> str:
     return ",".join(p.split("://", 1)[-1] for p in parts)
 
 
-def create_topics(bootstrap: str, partitions: int, replication: int = 1, timeout: float = 30.0) -> list[str]:
-    """Create every input and output topic that does not exist yet; return the ones created."""
+def new_topic(name: str, partitions: int, replication: int) -> NewTopic:
+    """The topic as the contract wants it: control topics keep their fixed partition count."""
+    return NewTopic(
+        name,
+        FIXED_PARTITIONS.get(name, partitions),
+        replication,
+        topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
+    )
+
+
+def create_topics(
+    bootstrap: str,
+    partitions: int,
+    replication: int = 1,
+    timeout: float = 30.0,
+    names: Sequence[str] = ALL_TOPICS,
+) -> list[str]:
+    """Create every topic in ``names`` (default: all of the contract) that does not exist yet;
+    return the ones created."""
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -31,16 +52,7 @@ def create_topics(bootstrap: str, partitions: int, replication: int = 1, timeout
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(
-                name,
-                partitions,
-                replication,
-                topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
-            )
-            for name in (*INPUT_TOPICS, *OUTPUT_TOPICS)
-            if name not in existing
-        ]
+        wanted = [new_topic(name, partitions, replication) for name in names if name not in existing]
         created = []
         for topic in wanted:
             try:

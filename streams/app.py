@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+import asyncio
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import faust
 
 from agents.runtime import Runtime
 from streams.settings import Settings
 
+StartupHook = Callable[[], None]
 
-def create_app(settings: Settings) -> faust.App:
+
+class App(faust.App):
+    """Faust's app plus ``before_consuming`` hooks.
+
+    They run in the worker once, after logging is set up and before the app's consumer starts (so
+    before the group join and the first event); not for other commands, unlike ``on_worker_init``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._startup_hooks: list[StartupHook] = []
+
+    def before_consuming(self, hook: StartupHook) -> StartupHook:
+        """Decorator: run ``hook`` (blocking work is fine: in a thread) before consuming starts."""
+        self._startup_hooks.append(hook)
+        return hook
+
+    async def on_first_start(self) -> None:
+        await super().on_first_start()
+        for hook in self._startup_hooks:
+            await asyncio.to_thread(hook)
+
+
+def create_app(settings: Settings) -> App:
     """Faust app configured for at-least-once processing with short group timeouts."""
-    return faust.App(
+    return App(
         settings.app_id,
         broker=settings.kafka_url,
         store="memory://",
@@ -41,15 +67,19 @@ runtime = Runtime(settings)
 
 def main() -> NoReturn:
     """Console entry point: registers agents, pages and commands, then runs Faust's CLI."""
-    import sys
-
     import agents.ingest
+    import agents.rules_sync
+    import agents.timer
     import streams.cli
     import streams.web
 
-    # Importing registers the agent, the web pages and our commands with Faust.
-    registered = (agents.ingest.ingest, streams.web.metrics, streams.cli.dev_command)
+    # Importing registers the agents, the worker hooks, the web pages and our commands with Faust.
+    registered = (
+        agents.ingest.ingest,
+        agents.rules_sync.follow_published_rules,
+        agents.timer.timer,
+        streams.web.metrics,
+        streams.cli.dev_command,
+    )
     assert all(registered)
-    if "worker" in sys.argv[1:2]:
-        runtime.ruleset  # noqa: B018  (fail fast, before joining the group, if the rules are invalid)
     app.main()

@@ -1,8 +1,9 @@
 """``signalbank dev``: the whole pipeline on embedded servers, with simulated traffic, in one command.
 
 The worker runs as a real ``signalbank worker`` subprocess (exactly what production runs); the
-simulator and the output printer are threads of this process. The summary comes from the worker's
-own /metrics page, so what it prints is what operators would see.
+simulator, the output printer and the rules-folder watcher are threads of this process. Rule edits
+reach the worker the production way: published to the control topic, no restart. The summary comes
+from the worker's own /metrics page, so what it prints is what operators would see.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ import tempfile
 import threading
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rules.problems import RulesetError
+from rules.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
 from streams.admin import bootstrap_of, create_topics
 from streams.console import OutputPrinter
 from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
+from streams.rules_control import load_paths, publication_of, publish
+from streams.rules_watch import RulesWatcher
 from streams.scrape import scrape, total
 from streams.simulator import Scenario, generate, produce
 
@@ -142,11 +147,39 @@ def _wait_drained(worker: WorkerProcess, produced: int, timeout: float) -> dict[
     return counts
 
 
+def _rules_folder(options: DevOptions) -> Path:
+    if options.rules_dir is not None:
+        return options.rules_dir
+    from streams.app import settings  # the settings the command line was started with
+
+    return settings.rules_dir
+
+
+def _publish_folder(folder: Path, bootstrap: str, emit: Callable[[str], None]) -> RulesWatcher | None:
+    """Publish the folder's rules (so the worker runs exactly them) and return its watcher;
+    None, after printing every problem, if the folder is invalid."""
+    try:
+        ruleset, sources = load_paths([folder])
+    except RulesetError as exc:
+        for problem in exc.problems:
+            emit(str(problem))
+        emit(f"{len(exc.problems)} problem(s) in {folder}: fix them and start again")
+        return None
+
+    def publish_ruleset(ruleset: Ruleset, sources: Sequence[tuple[str, str]]) -> None:
+        publish(bootstrap, publication_of(ruleset, sources))
+
+    publish_ruleset(ruleset, sources)
+    emit(f"rules: published {ruleset.version} from {folder} (edits there are published as you save)")
+    return RulesWatcher(folder, publish_ruleset, emit, published=sources, version=ruleset.version)
+
+
 def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
     """Run until ``seconds`` pass or Ctrl-C; return the exit code (non-zero if the pipeline failed)."""
     servers: list[EmbeddedKafka | EmbeddedRedis] = []
     worker: WorkerProcess | None = None
     printer: OutputPrinter | None = None
+    watcher: RulesWatcher | None = None
     stop = threading.Event()
     produced: dict[str, int] = {}
     try:
@@ -164,10 +197,17 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
             emit(f"embedded Redis on {redis_url}")
         bootstrap = bootstrap_of(kafka_url)
         create_topics(bootstrap, options.partitions)
-        worker = WorkerProcess(kafka_url, redis_url, options.partitions, options.rules_dir)
+        if options.kafka_url is not None:
+            emit("note: rules are published to this broker's signalbank.rules.v1: every worker on it follows")
+        folder = _rules_folder(options)
+        watcher = _publish_folder(folder, bootstrap, emit)
+        if watcher is None:
+            return 1
+        worker = WorkerProcess(kafka_url, redis_url, options.partitions, folder)
         worker.start()
         worker.wait_ready()
         emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
+        watcher.start()
         printer = OutputPrinter(bootstrap, emit)
         printer.start()
 
@@ -202,6 +242,9 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         with contextlib.suppress(Exception):
             if printer is not None and printer.is_alive():
                 printer.stop()
+        with contextlib.suppress(Exception):
+            if watcher is not None and watcher.is_alive():
+                watcher.stop()
         if worker is not None:
             worker.stop()
         for server in reversed(servers):

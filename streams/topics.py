@@ -6,7 +6,7 @@ from typing import Any
 
 import faust
 
-from schemas.catalog import CUSTOMERS, INPUT_TOPICS, OUTPUT_TOPICS
+from schemas.catalog import CUSTOMERS, INPUT_TOPICS, OUTPUT_TOPICS, RULES_CONTROL
 
 
 def input_topic(app: faust.App, partitions: int) -> Any:
@@ -36,4 +36,7 @@ def output_topics(app: faust.App, partitions: int) -> dict[str, Any]:
 
 
 #: Topics whose cleanup policy is compaction (latest record per key is what matters).
-COMPACTED_TOPICS = frozenset({CUSTOMERS})
+COMPACTED_TOPICS = frozenset({CUSTOMERS, RULES_CONTROL})
+
+#: Topics with a fixed partition count: the control topic has one, so its records are totally ordered.
+FIXED_PARTITIONS: dict[str, int] = {RULES_CONTROL: 1}
