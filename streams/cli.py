@@ -82,6 +82,35 @@ def rules_test(rules_dir: Path | None, paths: tuple[Path, ...]) -> None:
         sys.exit(1)
 
 
+@rules_group.command(name="publish")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def rules_publish(paths: tuple[Path, ...]) -> None:
+    """Validate rule files, then publish them to every worker (signalbank.rules.v1); no restart."""
+    from kafka.errors import KafkaError
+
+    from rules.problems import RulesetError
+    from streams.admin import bootstrap_of
+    from streams.rules_control import load_paths, publication_of, publish
+
+    try:
+        ruleset, sources = load_paths(list(paths) or [settings.rules_dir])
+    except RulesetError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; nothing published", err=True)
+        sys.exit(1)
+    publication = publication_of(ruleset, sources)
+    try:
+        bootstrap = bootstrap_of(settings.kafka_url)
+        offset = publish(bootstrap, publication, replication=settings.replication_factor)
+    except KafkaError as exc:
+        raise click.ClickException(f"could not publish ruleset {ruleset.version}: {exc!r}") from exc
+    click.echo(
+        f"published ruleset {ruleset.version} ({len(ruleset.conditions)} rules and offers "
+        f"in {len(sources)} file(s), offset {offset})"
+    )
+
+
 @cli.group(name="topics")
 def topics_group() -> None:
     """Kafka topics of the contract."""
