@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit compose-check schemas rules-check clean
+.PHONY: dev test lint typecheck unit compose-check schemas rules-check bench-rules clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ compose-check:
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench-rules: $(STAMP)
+	$(BIN)/python -m bench.rule_cost --naive $(ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/signalbank schemas export

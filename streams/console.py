@@ -1,4 +1,4 @@
-"""Print output topics as one readable line per alert or offer, as they are emitted."""
+"""Print output topics as one readable line per alert, offer or signal, as they are emitted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS, SIGNALS
 
 
 def describe(topic: str, value: dict[str, Any]) -> str:
@@ -26,6 +26,10 @@ def describe(topic: str, value: dict[str, Any]) -> str:
             f"OFFER  {value['customer_id']:<10} {value['product']:<18} via {value['channel']:<11} "
             f"score={value['score']:.0f}  {value['reasons'][0]}"
         )
+    if topic in (SIGNALS, SERVICE_ALERTS):
+        label = value["tag"] if value["kind"] == "tag" else value["rule_id"]
+        action = f"  -> {value['action']}" if value["action"] else ""
+        return f"{value['kind'].upper():<6} {value['customer_id']:<10} {label:<24} {value['message']}{action}"
     if topic == DEAD_LETTERS:
         errors = "; ".join(f"{e['loc']}: {e['message']}" for e in value["errors"][:2])
         return f"DEAD   {value['source_topic']}@{value['source_offset']} {value['reason']}: {errors}"
