@@ -133,7 +133,8 @@ def main() -> None:
     fired = sum(1 for s in samples if evaluate(ruleset, s.profile, s.event).fired)
     print(
         f"rule cost: ruleset {ruleset.version}: {ruleset.rule_count} conditions "
-        f"({len(ruleset.churn_rules)} churn, {len(ruleset.signal_rules)} signal, {len(ruleset.offers)} offers) "
+        f"({len(ruleset.churn_rules)} churn, {len(ruleset.signal_rules)} signal, "
+        f"{len(ruleset.offers)} offers) "
         f"reading {len(ruleset.variables)} fields"
     )
     print(
