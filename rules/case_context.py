@@ -21,7 +21,7 @@ from sinks.profile.view import Profile, build_profile, neutral_event
 NEUTRAL_NOW_MS = 1_735_689_600_000
 TEST_CUSTOMER = "test-customer"
 #: Event type of a check with no new event (a silence check): every event field is neutral.
-SILENCE = "silence"
+SILENCE = "check"  # as agents.pipeline evaluates a silence check
 EVENT_TYPES = ("transaction", "interaction", "customer", SILENCE)
 
 _KIND_TYPE = {

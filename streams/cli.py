@@ -111,6 +111,38 @@ def rules_publish(paths: tuple[Path, ...]) -> None:
     )
 
 
+@rules_group.command(name="explain")
+@click.argument("customer_id")
+@click.option("--at", "at", default=None, help="As of this ISO time (default: now), e.g. 2026-03-01T09:00Z.")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_json: bool) -> None:
+    """Why the rules conclude what they do for a customer now (a silence check, no cooldowns)."""
+    from rules.explain import Explanation, explain_customer, parse_at, render_text
+    from rules.problems import RulesetError
+    from rules.ruleset import load_ruleset
+    from sinks.profile.store import ProfileStore, connect
+
+    try:
+        now_ms = parse_at(at)
+        ruleset = load_ruleset([rules_dir or settings.rules_dir])
+    except (ValueError, RulesetError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    async def read() -> Explanation | None:
+        client = connect(settings.redis_url)
+        try:
+            store = ProfileStore(client, settings.retention_days, settings.dedupe_capacity)
+            return await explain_customer(store, ruleset, customer_id, now_ms)
+        finally:
+            await client.aclose()
+
+    explanation = asyncio.run(read())
+    if explanation is None:
+        raise click.ClickException(f"no profile for {customer_id}")
+    click.echo(json.dumps(explanation.as_json(), indent=2) if as_json else render_text(explanation))
+
+
 @cli.group(name="topics")
 def topics_group() -> None:
     """Kafka topics of the contract."""

@@ -1,4 +1,4 @@
-"""Web endpoints on the worker's Faust web server: metrics, health and a profile lookup."""
+"""Web endpoints on the worker's Faust web server: metrics, health, a profile lookup and its explanation."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
+from rules.explain import explain_customer, parse_at
 from sinks.profile.view import build_profile
 from streams.app import app, runtime
 
@@ -39,3 +40,16 @@ async def customer(web: Any, request: Any, customer_id: str) -> Any:
         return web.json({"error": f"no profile for {customer_id}"}, status=404)
     now_ms = int(stored.state.get("last_ts", "0"))
     return web.json(build_profile(customer_id, stored.state, stored.sums, now_ms))
+
+
+@app.page("/customers/{customer_id}/explain")
+async def customer_explain(web: Any, request: Any, customer_id: str) -> Any:
+    """Every rule with the values it read, as a silence check now (or at ``?at=ISO``) would see it."""
+    try:
+        now_ms = parse_at(request.query.get("at"))
+    except ValueError as exc:
+        return web.json({"error": str(exc)}, status=400)
+    explanation = await explain_customer(runtime.store, runtime.active_ruleset(), customer_id, now_ms)
+    if explanation is None:
+        return web.json({"error": f"no profile for {customer_id}"}, status=404)
+    return web.json(explanation.as_json())

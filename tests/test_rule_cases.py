@@ -89,7 +89,7 @@ def test_defaults_are_a_customer_with_no_history() -> None:
     assert profile["days_since_activity"] == NEVER_DAYS and profile["last_nps"] == -1
     assert profile["age_years"] == -1 and profile["tenure_days"] == -1
     assert profile["login_count_30d"] == 0 and profile["balance_last"] == 0.0
-    assert complete_event({})["type"] == "silence"
+    assert complete_event({})["type"] == "check"
     assert neutral_profile() == profile
 
 

@@ -1,0 +1,231 @@
+"""Why the rules conclude what they do for one customer: every rule, the values it read, the outcome.
+
+Analysts and support staff ask "why did (or didn't) this customer get an alert or an offer?"; this
+answers from the same ``evaluate`` the worker runs, so the explanation cannot drift from behaviour.
+Cooldowns are not applied: they say whether an output is *sent again*, not what the rules conclude.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rules.case_context import SILENCE
+from rules.engine import Evaluation, evaluate, render
+from rules.model import ChurnRule, Offer, SignalKindRule, TagRule
+from rules.ruleset import Condition, Ruleset
+from sinks.profile.store import ProfileStore
+from sinks.profile.view import build_profile, neutral_event
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    """One churn or signal rule: whether it fired and the values its condition read."""
+
+    id: str
+    kind: str
+    fired: bool
+    detail: str  # churn: weight; tag: the tag; care/risk/service: severity or action
+    reads: dict[str, Any]
+    message: str  # the rendered reason or message, only when fired
+
+
+@dataclass(frozen=True, slots=True)
+class OfferVerdict:
+    """One offer: eligible or not, whether this event may trigger it, and the policy's decision."""
+
+    id: str
+    product: str
+    category: str
+    eligible: bool
+    triggered: bool
+    decision: str  # chosen, allowed, suppressed, not triggered, not eligible
+    suppressed_reason: str
+    rank_value: float  # value x priority: the best allowed offer is chosen
+    reads: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    customer_id: str
+    ruleset_version: str
+    event: dict[str, Any]
+    score: float
+    level: str  # "none" below watch
+    action: str
+    top_reason: str
+    churn: tuple[RuleVerdict, ...]
+    signals: tuple[RuleVerdict, ...]
+    tags: tuple[str, ...]
+    offers: tuple[OfferVerdict, ...]
+    chosen: tuple[str, ...]  # offers that would be sent, best first, before cooldowns
+    errors: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _reads(condition: Condition, evaluation: Evaluation) -> dict[str, Any]:
+    return {f"{root}.{name}": evaluation.context[root].get(name) for root, name in condition.reads}
+
+
+def _detail(rule: ChurnRule | SignalKindRule) -> str:
+    if isinstance(rule, ChurnRule):
+        return f"weight {rule.weight:g}"
+    if isinstance(rule, TagRule):
+        return f"tag {rule.tag}"
+    severity = getattr(rule, "severity", "")
+    return f"{severity} severity" if severity else rule.action
+
+
+def _rule(rule: ChurnRule | SignalKindRule, condition: Condition, fired: bool, ev: Evaluation) -> RuleVerdict:
+    template = rule.reason if isinstance(rule, ChurnRule) else rule.message
+    message = render(template, ev.context) if fired else ""
+    return RuleVerdict(rule.id, rule.kind, fired, _detail(rule), _reads(condition, ev), message)
+
+
+def _offer(
+    offer: Offer, condition: Condition, eligible: bool, ev: Evaluation, chosen: set[str]
+) -> OfferVerdict:
+    triggered = not offer.triggers or ev.context["event"].get("kind") in offer.triggers
+    suppressed = dict(ev.suppressed).get(offer.id, "")
+    if not eligible:
+        decision = "not eligible"
+    elif not triggered:
+        decision = "not triggered"
+    elif suppressed:
+        decision = "suppressed"
+    else:
+        decision = "chosen" if offer.id in chosen else "allowed"
+    reads = _reads(condition, ev)
+    return OfferVerdict(
+        offer.id,
+        offer.product,
+        offer.category,
+        eligible,
+        triggered,
+        decision,
+        suppressed,
+        offer.value * offer.priority,
+        reads,
+    )
+
+
+def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -> Explanation:
+    """Evaluate ``profile`` and ``event`` and explain every rule and offer of ``ruleset``."""
+    ev = evaluate(ruleset, profile, event)
+    n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
+    at = ruleset.conditions
+    held = ev.results
+    churn = [_rule(r, at[i], held[i], ev) for i, r in enumerate(ruleset.churn_rules)]
+    signals = [_rule(r, at[n_churn + i], held[n_churn + i], ev) for i, r in enumerate(ruleset.signal_rules)]
+    chosen = tuple(o.id for o in ev.offers[: ruleset.contact_policy.max_offers_per_event])
+    first = n_churn + n_signal
+    offers = tuple(
+        _offer(o, at[first + i], held[first + i], ev, set(chosen)) for i, o in enumerate(ruleset.offers)
+    )
+    return Explanation(
+        customer_id=str(profile.get("customer_id", "")),
+        ruleset_version=ruleset.version,
+        event=dict(event),
+        score=ev.score,
+        level=ev.level.value if ev.level else "none",
+        action=ev.suggested_action,
+        top_reason=ev.fired[0].rule.id if ev.fired else "",
+        churn=tuple(sorted(churn, key=lambda v: not v.fired)),
+        signals=tuple(sorted(signals, key=lambda v: not v.fired)),
+        tags=ev.tags,
+        offers=offers,
+        chosen=chosen,
+        errors=ev.errors,
+    )
+
+
+def parse_at(text: str | None) -> int:
+    """Milliseconds of an ISO time (naive means UTC), or of the wall clock when ``text`` is None."""
+    if text is None:
+        return int(datetime.now(UTC).timestamp() * 1000)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"bad time {text!r}: write ISO 8601, e.g. 2026-03-01T09:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+async def explain_customer(
+    store: ProfileStore, ruleset: Ruleset, customer_id: str, now_ms: int
+) -> Explanation | None:
+    """Explain a stored customer as a silence check at ``now_ms`` would see them; None if unknown."""
+    stored = await store.read(customer_id, now_ms)
+    if "last_ts" not in stored.state:
+        return None
+    profile = build_profile(customer_id, stored.state, stored.sums, now_ms)
+    return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)  # 9000.0: shows the reader it is a double
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return (
+        str(value).lower()
+        if isinstance(value, bool)
+        else repr(value)
+        if isinstance(value, str)
+        else str(value)
+    )
+
+
+def _values(reads: dict[str, Any]) -> str:
+    return "  ".join(f"{name}={_value(value)}" for name, value in reads.items())
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in rows
+    ]
+
+
+def render_text(x: Explanation) -> str:
+    """A table for the terminal: fired rules first, then the rest, with the values each read."""
+    event = "silence check (no event)" if x.event.get("type") == SILENCE else f"event {x.event.get('kind')}"
+    lines = [
+        f"customer {x.customer_id}, ruleset {x.ruleset_version}, {event}",
+        f"churn score {x.score:.4f}, level {x.level}"
+        + (f", top reason {x.top_reason}" if x.top_reason else ""),
+        f"action: {x.action or 'none'}",
+        "",
+        "CHURN RULES",
+        *_table([("FIRED" if v.fired else "-", v.id, v.detail, _values(v.reads)) for v in x.churn]),
+        "",
+        "SIGNAL RULES",
+        *_table([("FIRED" if v.fired else "-", v.id, v.kind, _values(v.reads)) for v in x.signals]),
+        "",
+        "OFFERS",
+        *_table(
+            [
+                (
+                    v.decision.upper() + (f" ({v.suppressed_reason})" if v.suppressed_reason else ""),
+                    v.id,
+                    f"{v.category} {v.rank_value:g}",
+                    _values(v.reads),
+                )
+                for v in x.offers
+            ]
+        ),
+        "",
+        f"tags: {', '.join(x.tags) or 'none'}",
+        f"offer: {', '.join(x.chosen) or 'none'} (before cooldowns)",
+    ]
+    fired = [v for v in (*x.churn, *x.signals) if v.fired]
+    if fired:
+        lines += ["", "WHY", *(f"  {v.id}: {v.message}" for v in fired)]
+    if x.errors:
+        lines += ["", f"rules that failed to evaluate: {', '.join(x.errors)}"]
+    return "\n".join(lines)
