@@ -1,0 +1,51 @@
+"""Tag, care, risk and service rules end as signals on their topics, once per cooldown, with evidence."""
+
+from __future__ import annotations
+
+from agents.decode import RawRecord
+from agents.pipeline import stable_id
+from rules.ruleset import Ruleset
+from schemas.catalog import SERVICE_ALERTS, SIGNALS
+from schemas.outputs import CustomerSignal, SignalKind
+from tests.story import encoded, interaction
+from tests.test_pipeline import process, records
+
+
+def signals(outputs: list[object], topic: str) -> list[CustomerSignal]:
+    found = [o.value for o in outputs if getattr(o, "topic", None) == topic]  # type: ignore[attr-defined]
+    assert all(isinstance(s, CustomerSignal) for s in found)
+    return found
+
+
+def test_complaint_past_its_sla_gives_one_service_alert(redis_url: str, ruleset: Ruleset) -> None:
+    outputs = process(redis_url, ruleset, [records()])
+    service = signals(outputs, SERVICE_ALERTS)
+    # GRUMPY's complaint (day 50) is still open at his next event (day 57): 170 hours > 48
+    assert [(s.customer_id, s.rule_id, s.trigger_event_id) for s in service] == [
+        ("GRUMPY", "service.complaint_sla_breached", "GRUMPY-login57")
+    ]
+    alert = service[0]
+    assert alert.kind is SignalKind.SERVICE and alert.severity == "high"
+    assert alert.evidence["profile.oldest_open_complaint_hours"] == 7 * 24
+    assert alert.message == "Complaint open for 168 hours (SLA 48 hours)"
+    assert alert.signal_id == stable_id("signal", "GRUMPY", alert.rule_id, "GRUMPY-login57", ruleset.version)
+
+
+def test_tags_are_announced_once_per_cooldown(redis_url: str, ruleset: Ruleset) -> None:
+    outputs = process(redis_url, ruleset, [records()])
+    tags = [(s.customer_id, s.tag, s.trigger_event_id) for s in signals(outputs, SIGNALS) if s.kind == "tag"]
+    # The second salary makes both paid customers salary payers; later salaries stay within the cooldown.
+    assert ("DRIFT", "salary_payer", "DRIFT-sal1") in tags
+    assert ("LOYAL", "salary_payer", "LOYAL-sal1") in tags
+    assert len([t for t in tags if t[1] == "salary_payer"]) == 2
+
+
+def test_care_signal_follows_a_resolved_complaint(redis_url: str, ruleset: Ruleset) -> None:
+    resolved = interaction("GRUMPY", "fix", 58, "complaint_resolved", reference="CMP-7")
+    extra = [r for r in records() if r.key == b"GRUMPY"]
+    batch = [*extra, RawRecord(resolved[0], 0, 999, b"GRUMPY", encoded(resolved))]
+    care = [s for s in signals(process(redis_url, ruleset, [batch]), SIGNALS) if s.kind == "care"]
+    assert [(s.rule_id, s.trigger_event_id) for s in care] == [
+        ("care.complaint_resolved_follow_up", "GRUMPY-fix")
+    ]
+    assert care[0].action.startswith("Call within 2 days")
