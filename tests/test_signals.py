@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.decode import RawRecord
-from agents.pipeline import stable_id
+from agents.pipeline import OutputRecord, stable_id
 from rules.ruleset import Ruleset
 from schemas.catalog import SERVICE_ALERTS, SIGNALS
 from schemas.outputs import CustomerSignal, SignalKind
@@ -11,10 +11,10 @@ from tests.story import encoded, interaction
 from tests.test_pipeline import process, records
 
 
-def signals(outputs: list[object], topic: str) -> list[CustomerSignal]:
-    found = [o.value for o in outputs if getattr(o, "topic", None) == topic]  # type: ignore[attr-defined]
+def signals(outputs: list[OutputRecord], topic: str) -> list[CustomerSignal]:
+    found = [o.value for o in outputs if o.topic == topic]
     assert all(isinstance(s, CustomerSignal) for s in found)
-    return found
+    return [s for s in found if isinstance(s, CustomerSignal)]
 
 
 def test_complaint_past_its_sla_gives_one_service_alert(redis_url: str, ruleset: Ruleset) -> None:
