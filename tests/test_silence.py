@@ -11,10 +11,11 @@ from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, check_id, stable_id
 from rules.ruleset import Ruleset
-from schemas.outputs import ChurnAlert
+from schemas.catalog import OFFERS
+from schemas.outputs import ChurnAlert, NextBestOffer
 from sinks.profile.store import ProfileStore
 from tests.conftest import make_store
-from tests.story import BASE, encoded, txn
+from tests.story import BASE, encoded, master, txn
 
 T = TypeVar("T")
 DAY = timedelta(days=1)
@@ -121,6 +122,21 @@ def test_quiet_customer_gets_salary_stopped_then_dormant_alerts_from_checks_alon
         assert [r.rule_id for r in dormant.reasons] == ["churn.salary_stopped", "churn.dormant"]
         assert dormant.level.value == "high"
         assert dormant.trigger_event_id == f"check:{later.date()}"
+
+    with_store(redis_url, body)
+
+
+def test_a_check_can_send_a_retention_offer_with_no_trigger_event(redis_url: str, ruleset: Ruleset) -> None:
+    async def body(store: ProfileStore) -> None:
+        pipeline = make(store, ruleset)
+        topic, consent = master("QUIET", consent=True)
+        consenting = RawRecord(topic, 0, 99, b"QUIET", encoded((topic, consent)))
+        await pipeline.process([consenting, *salary_records()])
+        now = LAST + timedelta(days=40)
+        [offer] = [o.value for o in (await pipeline.check(["QUIET"], now)).outputs if o.topic == OFFERS]
+        assert isinstance(offer, NextBestOffer)
+        assert (offer.offer_id, offer.channel) == ("offer.retention_fee_waiver", "call_centre")
+        assert offer.trigger_event_id == "check:2026-04-15" and offer.expires_at == now + timedelta(days=30)
 
     with_store(redis_url, body)
 
