@@ -143,6 +143,30 @@ def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_j
     click.echo(json.dumps(explanation.as_json(), indent=2) if as_json else render_text(explanation))
 
 
+@rules_group.command(name="docs")
+@click.option("--check", is_flag=True, help="Fail if the document differs from the generated content.")
+@click.option("--file", "path", type=click.Path(path_type=Path), default=None, help="Default: docs/rules.md.")
+def rules_docs(check: bool, path: Path | None) -> None:
+    """Regenerate the field and key tables of the rule authors' guide from the catalogue and models."""
+    from rules.catalogue import DOC_PATH, REGENERATE, update_document
+
+    path = path or DOC_PATH
+    text = path.read_text(encoding="utf-8")
+    try:
+        updated = update_document(text)
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+    if check:
+        if updated != text:
+            raise click.ClickException(f"{path} is stale: run `{REGENERATE}`")
+        click.echo(f"{path} is up to date")
+    elif updated != text:
+        path.write_text(updated, encoding="utf-8")
+        click.echo(f"wrote {path}")
+    else:
+        click.echo(f"{path} is up to date")
+
+
 @cli.group(name="topics")
 def topics_group() -> None:
     """Kafka topics of the contract."""
