@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from rules.case_context import complete_event, complete_profile
 from rules.engine import evaluate
 from rules.expressions import default_context
 from rules.problems import RulesetError
@@ -101,9 +102,14 @@ def test_empty_ruleset_and_yaml_syntax_errors(tmp_path: Path) -> None:
 
 
 def context(**profile: Any) -> dict[str, dict[str, Any]]:
+    """A customer with no history (as rule tests use) with ``profile`` fields set."""
+    return {"profile": complete_profile(profile), "event": complete_event({})}
+
+
+def test_default_context_gives_every_catalogued_field(ruleset: Ruleset) -> None:
     ctx = default_context()
-    ctx["profile"].update(profile)
-    return ctx
+    assert set(ctx["profile"]) == set(context()["profile"])
+    assert set(ctx["event"]) == set(context()["event"])
 
 
 def test_score_is_noisy_or_and_level_follows_thresholds(ruleset: Ruleset) -> None:
