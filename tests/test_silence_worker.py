@@ -1,4 +1,8 @@
-"""A real worker alerts on a customer who went quiet, though no event about them arrives any more."""
+"""A real worker alerts on a customer who went quiet, though no event about them arrives any more.
+
+On a broker of its own: the end-to-end test counts every input and output on the session broker,
+and this worker would read that test's story too.
+"""
 
 from __future__ import annotations
 
@@ -48,16 +52,22 @@ def wait_for(condition: Any, what: str, timeout: float = 30.0) -> Any:
 
 
 @pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    with EmbeddedKafka() as broker:
+        yield broker
+
+
+@pytest.fixture
 def worker(
-    kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+    own_broker: EmbeddedKafka, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[WorkerProcess]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
-    create_topics(kafka_server.bootstrap, partitions=4)
+    create_topics(own_broker.bootstrap, partitions=4)
     monkeypatch.setenv("SIGNALBANK_CHECK_INTERVAL_S", "0.5")  # the worker copies the environment
     process = WorkerProcess(
-        kafka_server.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"silence-{os.getpid()}"
+        own_broker.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"silence-{os.getpid()}"
     )
     process.start()
     process.wait_ready()
@@ -66,11 +76,11 @@ def worker(
 
 
 def test_worker_timer_alerts_when_the_salary_stopped_40_days_ago(
-    kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis, worker: WorkerProcess
+    own_broker: EmbeddedKafka, redis_server: EmbeddedRedis, worker: WorkerProcess
 ) -> None:
     now = datetime.now(UTC)
     last = now - timedelta(days=40)  # paid twice a month, then nothing at all for 40 days
-    sent = produce(kafka_server.bootstrap, [salary(n, last - timedelta(days=15 * (4 - n))) for n in range(5)])
+    sent = produce(own_broker.bootstrap, [salary(n, last - timedelta(days=15 * (4 - n))) for n in range(5)])
     wait_for(lambda: total(scrape(worker.metrics_url), "signalbank_events_total") >= sent, "events read")
 
     client = redis.Redis.from_url(redis_server.url)
@@ -82,7 +92,7 @@ def test_worker_timer_alerts_when_the_salary_stopped_40_days_ago(
         client.zadd(SCHEDULE_KEY, {CUSTOMER: time.time() * 1000}, xx=True)
 
         seen = collect(
-            kafka_server.bootstrap,
+            own_broker.bootstrap,
             lambda seen: any(a["customer_id"] == CUSTOMER for a in seen[CHURN_ALERTS]),
             timeout=30.0,
             settle=1.0,
