@@ -4,7 +4,8 @@
 -- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days, ARGV[3] = dedupe capacity,
 -- ARGV[4] = comma-separated window lengths in days (ascending), then per update:
 --   event_id, ts_ms, day, M bucket increments, op count N, then N triples (op, field, value).
--- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older.
+-- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older,
+-- "ad" count an active day (fields <name>_first, <name>_last, <name>_repeat).
 -- An empty event_id reads the profile without changing it.
 -- Reply per update: {duplicate 0/1, state hash flat, window sums flat (windows x M)}.
 local M = tonumber(ARGV[1])
@@ -32,6 +33,20 @@ local function apply_op(state_key, op, field, value, ts)
     local new = tonumber(value)
     if current == nil or (op == "mx" and new > current) or (op == "mn" and new < current) then
       redis.call("HSET", state_key, field, value)
+    end
+  elseif op == "ad" then
+    -- active days for the BG/NBD model: first and last active day, and repeat active days (a late
+    -- event on a day between the first and the last is not counted: a slight underestimate)
+    local day = tonumber(value)
+    local last = tonumber(redis.call("HGET", state_key, field .. "_last"))
+    if last == nil then
+      redis.call("HSET", state_key, field .. "_first", value, field .. "_last", value, field .. "_repeat", 0)
+    elseif day > last then
+      redis.call("HSET", state_key, field .. "_last", value)
+      redis.call("HINCRBY", state_key, field .. "_repeat", 1)
+    elseif day < tonumber(redis.call("HGET", state_key, field .. "_first")) then
+      redis.call("HSET", state_key, field .. "_first", value)
+      redis.call("HINCRBY", state_key, field .. "_repeat", 1)
     end
   elseif op == "sn" then
     local current = redis.call("HGET", state_key, field)

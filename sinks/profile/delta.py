@@ -49,6 +49,17 @@ def event_millis(event: InputEvent) -> int:
     return int(event.occurred_at.timestamp() * 1000)
 
 
+#: Bank-initiated postings: they say nothing about whether the customer is still active.
+PASSIVE_KINDS = frozenset({TransactionKind.SALARY_CREDIT, TransactionKind.FEE, TransactionKind.INTEREST})
+
+
+def is_customer_activity(event: InputEvent) -> bool:
+    """True for what the customer did (the BG/NBD model counts these days), not the bank or employer."""
+    if isinstance(event, Transaction):
+        return event.kind not in PASSIVE_KINDS
+    return isinstance(event, Interaction)
+
+
 def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
     """Return the bucket increments and state operations for ``event``."""
     increments = [0] * METRIC_COUNT
@@ -60,6 +71,8 @@ def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
         _interaction(event, increments, ops, ts)
     else:
         _customer(event, ops)
+    if is_customer_activity(event):
+        ops.append(("ad", "act", str(ts // MS_PER_DAY)))
     return ProfileUpdate(event.customer_id, event.event_id, ts, tuple(increments), tuple(ops))
 
 

@@ -71,6 +71,22 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
         FieldSpec("product_count", "int", "number of products held"),
         FieldSpec("login_count_prev60d", "int", "logins in the 60 days before the last 30"),
+        FieldSpec(
+            "active_days",
+            "int",
+            "distinct days with customer activity (not salary, fees or interest) since the first one",
+        ),
+        FieldSpec(
+            "p_alive",
+            "double",
+            "BG/NBD probability (0-1) that the customer is still active, judged by their own rhythm; "
+            "1 before a second active day",
+        ),
+        FieldSpec(
+            "expected_active_days_30d",
+            "double",
+            "BG/NBD expected active days in the next 30 days, -1 without a fitted model or history",
+        ),
         FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30"),
     ]
     for base, kind, meaning in _WINDOWED:

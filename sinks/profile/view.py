@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from rules.bgnbd import BgNbdParams, expected_active_days, p_alive
 from schemas.inputs import Customer, InputEvent, Transaction
 from sinks.profile.delta import MS_PER_DAY
 from sinks.profile.fields import NEVER_DAYS
@@ -57,8 +58,36 @@ def _days_to_birthday(born: date | None, today: date) -> int:
     return -1
 
 
-def build_profile(customer_id: str, state: Mapping[str, str], sums: Sequence[int], now_ms: int) -> Profile:
-    """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time)."""
+def _activity(profile: Profile, state: Mapping[str, str], now_ms: int, model: BgNbdParams | None) -> None:
+    """Active days and the BG/NBD estimates: O(1) from three numbers kept in the state hash."""
+    if "act_first" not in state:
+        profile["active_days"] = 0
+        profile["p_alive"] = 1.0
+        profile["expected_active_days_30d"] = -1.0
+        return
+    first, last = int(state["act_first"]), int(state["act_last"])
+    repeat = int(state.get("act_repeat", "0"))
+    age = max(now_ms // MS_PER_DAY, last) - first
+    profile["active_days"] = repeat + 1
+    if model is None:
+        profile["p_alive"] = 1.0
+        profile["expected_active_days_30d"] = -1.0
+        return
+    profile["p_alive"] = round(p_alive(model, repeat, last - first, age), 6)
+    profile["expected_active_days_30d"] = round(expected_active_days(model, 30, repeat, last - first, age), 3)
+
+
+def build_profile(
+    customer_id: str,
+    state: Mapping[str, str],
+    sums: Sequence[int],
+    now_ms: int,
+    model: BgNbdParams | None = None,
+) -> Profile:
+    """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time).
+
+    ``model``: fitted BG/NBD parameters; without them ``p_alive`` is 1 and the expectation -1.
+    """
     profile: Profile = {"customer_id": customer_id}
     master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
     today = _today(now_ms)
@@ -91,6 +120,7 @@ def build_profile(customer_id: str, state: Mapping[str, str], sums: Sequence[int
     products = sorted(k[2:] for k, v in state.items() if k.startswith("p:") and _newest(v) == "1")
     profile["products"] = products
     profile["product_count"] = len(products)
+    _activity(profile, state, now_ms, model)
     _windows(profile, sums)
     return profile
 

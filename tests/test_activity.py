@@ -1,0 +1,47 @@
+"""Active days in Redis feed the BG/NBD fields: counted per distinct day, passive postings ignored."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from rules.bgnbd import BgNbdParams, p_alive
+from schemas.inputs import InputEvent, TransactionKind
+from sinks.profile.delta import MS_PER_DAY
+from sinks.profile.view import build_profile
+from tests.conftest import make_store
+from tests.test_profile_store import DAY0, apply, login, tx
+
+MODEL = BgNbdParams(r=0.8, alpha=10.0, a=0.9, b=3.0)
+
+
+def test_active_days_count_distinct_customer_days_only(redis_url: str) -> None:
+    events: list[InputEvent] = [
+        tx(1, 0, TransactionKind.SALARY_CREDIT, "3000.00"),  # employer's posting: not activity
+        login(1, 1),
+        tx(2, 1.2, TransactionKind.CARD_PAYMENT, "20.00"),  # same day as the login
+        login(2, 5),
+        login(3, 5),  # duplicate day
+        tx(3, 6, TransactionKind.FEE, "2.00"),  # bank's posting
+        login(4, 3),  # late, between first and last: not counted (documented underestimate)
+    ]
+    stored = asyncio.run(apply(make_store(redis_url), events))[-1]
+    first_day = int(DAY0.timestamp() * 1000) // MS_PER_DAY + 1
+    state = stored.state
+    assert (state["act_first"], state["act_last"], state["act_repeat"]) == (
+        str(first_day),
+        str(first_day + 4),
+        "1",
+    )
+    now_ms = int((DAY0 + timedelta(days=30)).timestamp() * 1000)
+    profile = build_profile("C1", state, stored.sums, now_ms, MODEL)
+    assert profile["active_days"] == 2
+    age = now_ms // MS_PER_DAY - first_day
+    assert profile["p_alive"] == round(p_alive(MODEL, 1, 4, age), 6)
+    assert 0.0 < profile["expected_active_days_30d"] < 30
+
+
+def test_without_model_or_history_the_estimates_are_neutral(redis_url: str) -> None:
+    stored = asyncio.run(apply(make_store(redis_url), [tx(1, 0, TransactionKind.SALARY_CREDIT, "10.00")]))[0]
+    profile = build_profile("C1", stored.state, stored.sums, 0, MODEL)
+    assert (profile["active_days"], profile["p_alive"], profile["expected_active_days_30d"]) == (0, 1.0, -1.0)
