@@ -13,6 +13,7 @@ from rules.case_context import NEUTRAL_NOW_MS, complete_event, complete_profile,
 from rules.ruleset import Ruleset, load_ruleset
 from rules.testing import LoadedCase, check_case, load_cases, read_cases
 from sinks.profile.fields import NEVER_DAYS
+from sinks.profile.layout import METRIC_COUNT, WINDOWS
 from sinks.profile.view import build_profile
 from tests.conftest import RULES_DIR
 
@@ -85,7 +86,7 @@ def cases_of(ruleset: Ruleset, text: str) -> tuple[list[LoadedCase], list[str]]:
 
 def test_defaults_are_a_customer_with_no_history() -> None:
     profile = complete_profile({})
-    assert profile == build_profile("test-customer", {}, [0] * 56, NEUTRAL_NOW_MS)
+    assert profile == build_profile("test-customer", {}, [0] * (len(WINDOWS) * METRIC_COUNT), NEUTRAL_NOW_MS)
     assert profile["days_since_activity"] == NEVER_DAYS and profile["last_nps"] == -1
     assert profile["age_years"] == -1 and profile["tenure_days"] == -1
     assert profile["login_count_30d"] == 0 and profile["balance_last"] == 0.0
