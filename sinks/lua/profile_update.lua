@@ -104,8 +104,10 @@ for u = 0, (#KEYS / 3) - 1 do
   for b = 1, #buckets, 2 do
     local age = ref_day - tonumber(buckets[b])
     if age >= retention then
-      redis.call("HDEL", days_key, buckets[b])
-    else
+      -- only an applied event trims: a read "as of" a later day (a silence check while a backlog
+      -- is still being consumed) must not delete history that later events will still be read with
+      if event_id ~= "" then redis.call("HDEL", days_key, buckets[b]) end
+    elseif age >= 0 then
       local values = parse_bucket(buckets[b + 1])
       for w = 1, #windows do
         if age < windows[w] then
