@@ -15,8 +15,10 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from agents.runtime import Runtime
+from rules.problems import RulesetError
 from rules.ruleset import Ruleset, load_sources
 from schemas.catalog import RULES_CONTROL
+from schemas.control import RuleSource
 from streams.embedded import EmbeddedKafka
 from streams.rules_control import (
     RULESET_KEY,
@@ -120,11 +122,9 @@ def publish_text(bootstrap: str, topic: str, *files: tuple[str, str]) -> str:
     """Publish files as-is (even invalid ones, as a buggy publisher might); return their version."""
     try:
         version = load_sources(list(files)).version
-    except Exception:
+    except RulesetError:
         version = "invalid"
     valid = publication_of(ruleset_of(("seen.yaml", SEEN)), [("seen.yaml", SEEN)])
-    from schemas.control import RuleSource
-
     record = valid.model_copy(
         update={"version": version, "files": [RuleSource(name=n, text=t) for n, t in files]}
     )
