@@ -26,6 +26,8 @@ typecheck: $(STAMP)
 
 rules-check: $(STAMP)
 	$(BIN)/signalbank rules check rules
+	$(BIN)/signalbank rules test
+	$(BIN)/signalbank rules docs --check
 
 compose-check:
 	bash .ci/validate-compose

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
+from rules.bgnbd import BgNbdParams
 from rules.engine import Evaluation, Fired, evaluate, level_rank, render
 from rules.model import RiskRule, ServiceRule, TagRule
 from rules.ruleset import Ruleset
@@ -60,10 +61,12 @@ class PipelineConfig:
     check_after: timedelta = timedelta(days=1)  # quiet time before a check, then the re-check period
     check_grace: timedelta = timedelta(hours=1)  # first check no sooner after processing an event
     quiet_cap: timedelta = timedelta(days=400)  # quiet longer: no more checks until the next event
+    churn_model: BgNbdParams | None = None  # fitted BG/NBD parameters behind profile.p_alive
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PipelineConfig:
+    def from_settings(cls, settings: Settings, churn_model: BgNbdParams | None = None) -> PipelineConfig:
         return cls(
+            churn_model=churn_model,
             home_bank=settings.home_bank,
             max_future=timedelta(seconds=settings.max_future_skew_s),
             check_after=timedelta(seconds=settings.check_after_s),
@@ -141,7 +144,10 @@ class Pipeline:
         metrics: Metrics,
         config: PipelineConfig,
         clock: Callable[[], datetime] = utc_now,
+        observe: Callable[[Trigger, Evaluation], None] | None = None,
     ) -> None:
+        """``observe`` sees every evaluation before cooldowns (replay scores rules with it)."""
+        self._observe = observe
         self._store = store
         self._ruleset = ruleset
         self._metrics = metrics
@@ -188,7 +194,8 @@ class Pipeline:
             self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
             profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
             latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
-            profile = build_profile(event.customer_id, result.state, result.sums, profile_now)
+            model = self._config.churn_model
+            profile = build_profile(event.customer_id, result.state, result.sums, profile_now, model)
             context = build_event_context(event, self._config.home_bank)
             evaluated.append(
                 (Trigger.of(event, update.ts_ms), evaluate(ruleset, profile, context), result.duplicate)
@@ -243,7 +250,7 @@ class Pipeline:
                 continue
             last = int(result.state["last_ts"])
             check = check_id(last, now_ms, self._config.check_after)
-            profile = build_profile(customer_id, result.state, result.sums, now_ms)
+            profile = build_profile(customer_id, result.state, result.sums, now_ms, self._config.churn_model)
             evaluation = evaluate(ruleset, profile, neutral_event("check", check))
             evaluated.append((Trigger(customer_id, check, now_ms, now, ""), evaluation, False))
             following = last + (max(0, (now_ms - last) // every) + 1) * every
@@ -271,6 +278,10 @@ class Pipeline:
         self, evaluated: Sequence[tuple[Trigger, Evaluation, bool]], ruleset: Ruleset
     ) -> list[OutputRecord]:
         """Claim cooldowns for every evaluation in one round trip and build the outputs granted."""
+        if self._observe is not None:
+            for trigger, evaluation, duplicate in evaluated:
+                if not duplicate:
+                    self._observe(trigger, evaluation)
         claims: list[Claim] = []
         decided = [
             self._claims_for(trigger, evaluation, ruleset, claims, duplicate)

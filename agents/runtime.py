@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 from functools import cached_property
 
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
+from rules.bgnbd import BgNbdParams
 from rules.ruleset import Ruleset, load_ruleset
 from sinks.profile.store import ProfileStore, connect
 from streams.settings import Settings
@@ -87,9 +87,17 @@ class Runtime:
         )
 
     @cached_property
+    def churn_model(self) -> BgNbdParams | None:
+        """The fitted BG/NBD parameters, or None (then ``p_alive`` is 1) when none are configured."""
+        path = self.settings.churn_model
+        if path is None or not path.is_file():
+            log.warning("no churn model at %s: profile.p_alive stays 1", path)
+            return None
+        model = BgNbdParams.load(path)
+        log.info("churn model %s: fitted on %d customers", path, model.customers)
+        return model
+
+    @cached_property
     def pipeline(self) -> Pipeline:
-        config = PipelineConfig(
-            home_bank=self.settings.home_bank,
-            max_future=timedelta(seconds=self.settings.max_future_skew_s),
-        )
+        config = PipelineConfig.from_settings(self.settings, self.churn_model)
         return Pipeline(self.store, self.active_ruleset, self.metrics, config)

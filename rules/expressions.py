@@ -22,6 +22,13 @@ _MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 
 _DEFAULTS: dict[str, Any] = {"int": 0, "double": 0.0, "string": "", "bool": False, "list": []}
+#: More dry-run values: CEL skips the right side of ``false && x``, so a type mistake there only
+#: shows when the left side is true. Large and negative values flip most comparisons.
+_PROBES: tuple[dict[str, Any], ...] = (
+    _DEFAULTS,
+    {"int": 1_000_000, "double": 1e6, "string": "", "bool": True, "list": []},
+    {"int": -1, "double": -1.0, "string": "", "bool": True, "list": []},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +100,15 @@ def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[Exp
             )
     if problems:
         return None, problems
-    try:
-        result = program.execute(default_context())
-    except Exception as exc:  # CEL raises TypeError/KeyError/ValueError for type mistakes
-        return None, [ExpressionProblem(1, 1, f"does not evaluate: {_first_line(exc)}")]
-    if want_bool and not isinstance(result, bool):
-        return None, [ExpressionProblem(1, 1, f"must be true or false, but gives {type(result).__name__}")]
+    for probe in _PROBES:
+        context = {root: {spec.name: probe[spec.type] for spec in specs} for root, specs in ROOTS.items()}
+        try:
+            result = program.execute(context)
+        except Exception as exc:  # CEL raises TypeError/KeyError/ValueError for type mistakes
+            return None, [ExpressionProblem(1, 1, f"does not evaluate: {_first_line(exc)}")]
+        if want_bool and not isinstance(result, bool):
+            message = f"must be true or false, but gives {type(result).__name__}"
+            return None, [ExpressionProblem(1, 1, message)]
     return program, []
 
 

@@ -71,6 +71,7 @@ def main() -> NoReturn:
     import agents.rules_sync
     import agents.timer
     import streams.cli
+    import streams.cli_backtest
     import streams.web
 
     # Importing registers the agents, the worker hooks, the web pages and our commands with Faust.
@@ -80,6 +81,7 @@ def main() -> NoReturn:
         agents.timer.timer,
         streams.web.metrics,
         streams.cli.dev_command,
+        streams.cli_backtest.churn_group,
     )
     assert all(registered)
     app.main()

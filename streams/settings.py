@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
+DEFAULT_CHURN_MODEL = DEFAULT_RULES_DIR / "churn_model.json"
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,10 @@ class Settings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="Events taken from the stream per batch.")
     batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
     rules_dir: Path = Field(DEFAULT_RULES_DIR, description="Folder of YAML rule files.")
+    churn_model: Path | None = Field(
+        DEFAULT_CHURN_MODEL,
+        description="BG/NBD parameters (from `signalbank churn fit`) behind profile.p_alive; empty: none.",
+    )
     home_bank: str = Field("SIGNALBANK", description="Our own bank code in counterparty_bank.")
     dedupe_capacity: int = Field(256, ge=16, description="Event ids remembered per customer.")
     retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")

@@ -24,12 +24,12 @@ def test_rules_check_accepts_the_shipped_rules() -> None:
 def test_rules_check_prints_file_line_column_and_fails(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "rules:\n  - id: churn.x\n    description: d\n    when: profile.nope > 1.0\n"
+        "rules:\n  - id: churn.x\n    kind: churn\n    description: d\n    when: profile.nope > 1.0\n"
         "    weight: 0.2\n    reason: r\n"
     )
     result = signalbank("rules", "check", str(bad))
     assert result.returncode == 1
-    assert f"{bad}:4:19: rules.0.when: unknown field profile.nope" in result.stderr
+    assert f"{bad}:5:19: rules.0.when: unknown field profile.nope" in result.stderr
 
 
 def test_schemas_export_check_passes_on_a_clean_tree() -> None:

@@ -75,6 +75,13 @@ def test_comparing_number_with_string_is_rejected(tmp_path: Path) -> None:
     assert "does not evaluate" in found[0]
 
 
+def test_type_mistake_behind_a_false_left_side_is_still_found(tmp_path: Path) -> None:
+    # neutral values make the left side false, so CEL would never look at the bad multiplication
+    condition = "profile.login_count_30d > 5 && profile.card_spend_30d * 4 < 1.0"
+    found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace("profile.days_since_activity > 30.0", condition)))
+    assert "float * int" in found[0], found
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

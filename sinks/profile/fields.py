@@ -98,7 +98,7 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
 PROFILE_FIELDS: tuple[FieldSpec, ...] = _profile_fields()
 
 EVENT_FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("type", "string", "transaction, interaction or customer"),
+    FieldSpec("type", "string", "transaction, interaction, customer, or check (a silence check: no event)"),
     FieldSpec("event_id", "string", "the event's id"),
     FieldSpec(
         "kind", "string", "transaction or interaction kind, e.g. salary_credit, login ('' for customer)"
