@@ -21,11 +21,17 @@ from schemas.catalog import CUSTOMERS, INPUT_MODELS, INPUT_TOPICS, INTERACTIONS,
 from schemas.inputs import INFLOW_KINDS, Customer, Interaction, Transaction
 from streams import simulator
 from streams.simulator import (
+    AFFLUENT,
+    COMPETITOR_BANKS,
     COMPLAINER,
+    DORMANT,
     DRIFTING,
     HOME_BANK,
     LOYAL,
+    NEW,
+    PERSONA_WEIGHTS,
     PERSONAS,
+    YOUNG,
     ProduceError,
     Scenario,
     SimEvent,
@@ -154,14 +160,20 @@ def test_stream_order_is_non_decreasing(events: list[SimEvent]) -> None:
     assert times[0] >= START and times[-1] < END
 
 
-def test_each_customer_starts_with_master_data(parsed: dict[str, list[Any]]) -> None:
+def test_each_customer_starts_with_master_data(
+    parsed: dict[str, list[Any]], truth: dict[str, simulator.GroundTruth]
+) -> None:
     assert len(parsed) == SCENARIO.customers
     consent = 0
-    for models in parsed.values():
+    for cid, models in parsed.items():
         first = models[0]
         assert isinstance(first, Customer)
-        assert first.occurred_at == START
-        assert first.opened_at is not None and first.opened_at < START
+        assert first.opened_at is not None
+        if truth[cid]["persona"] == NEW:  # master data arrives when the account is opened
+            assert START < first.opened_at == first.occurred_at < END
+        else:
+            assert first.occurred_at == START
+            assert first.opened_at < START
         assert first.birth_date is not None and first.birth_date < date(2007, 1, 1)
         assert not any(isinstance(m, Customer) for m in models[1:])
         consent += first.marketing_consent
@@ -181,87 +193,134 @@ def test_balance_after_is_a_running_balance(parsed: dict[str, list[Any]]) -> Non
             last[tx.account_id] = tx.balance_after
 
 
-# --------------------------------------------------------------------------- personas
+# --------------------------------------------------------------------------- ground truth
 
 
-def test_ground_truth_covers_every_customer(
+def _day(truth: dict[str, simulator.GroundTruth], cid: str, field: str) -> datetime:
+    value = truth[cid][field]  # type: ignore[literal-required]
+    assert isinstance(value, date)
+    return datetime.combine(value, datetime.min.time(), UTC)
+
+
+def test_ground_truth_covers_every_customer_consistently(
     truth: dict[str, simulator.GroundTruth], events: list[SimEvent]
 ) -> None:
     assert set(truth) == {e.customer_id for e in events}
     assert len(truth) == SCENARIO.customers
     assert {facts["persona"] for facts in truth.values()} == set(PERSONAS)
+    assert abs(sum(PERSONA_WEIGHTS) - 1.0) < 1e-9
+    lost = 0
     for facts in truth.values():
         if facts["persona"] in (DRIFTING, COMPLAINER):
             assert facts["signal_on"] is not None and facts["lost_on"] is not None
-            assert START.date() <= facts["signal_on"] < facts["lost_on"] < END.date()
-        else:
-            assert facts["signal_on"] is None and facts["lost_on"] is None
+        if facts["lost_on"] is None:
+            assert facts["signal_on"] is None
+            continue
+        lost += 1
+        assert facts["persona"] in (DRIFTING, COMPLAINER, DORMANT)
+        assert facts["signal_on"] is not None
+        assert START.date() <= facts["signal_on"] <= facts["lost_on"] < END.date()
+    assert 0.08 < lost / len(truth) < 0.25  # churners plus lapsing dormant customers
+    lapsing = [c for c in _of(truth, DORMANT) if truth[c]["lost_on"] is not None]
+    assert lapsing and len(lapsing) < len(_of(truth, DORMANT)) / 2
+    # no simulation needed, and independent of the population size
+    small = ground_truth(replace(SCENARIO, customers=30))
+    assert small == {c: facts for c, facts in truth.items() if c <= "C000030"}
 
 
-def test_loyal_customers_get_a_salary_in_every_month(
+# --------------------------------------------------------------------------- personas
+
+
+def _kind(models: list[Any], kind: str) -> list[Any]:
+    return [m for m in models if getattr(m, "kind", None) == kind]
+
+
+def _per_day(models: list[Any], kind: str, since: datetime, until: datetime) -> float:
+    days = max(1, (until - since).days)
+    count: int = sum(since <= m.occurred_at < until for m in _kind(models, kind))
+    return count / days
+
+
+def test_loyal_customers_are_paid_monthly_mostly_on_the_last_business_day(
     truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
 ) -> None:
     full_months = {(2025, 1), (2025, 2), (2025, 3), (2025, 4)}  # 2025-01-01 + 120 days = 2025-05-01
     loyal = _of(truth, LOYAL)
     assert len(loyal) > 60
+    every_month = last_business_day = paid = 0
+    payers: dict[str, set[str | None]] = {}
     for cid in loyal:
-        salaries = [t for t in _transactions(parsed[cid]) if t.kind == "salary_credit"]
+        salaries = _kind(parsed[cid], "salary_credit")
         months = {(t.occurred_at.year, t.occurred_at.month) for t in salaries}
-        assert months == full_months, cid
-        assert len(salaries) == len(full_months)
-        assert all(t.occurred_at.day >= 20 for t in salaries)
-        assert all(Decimal(500) < t.amount < Decimal(20_000) for t in salaries)
-        logins = [i for i in _interactions(parsed[cid]) if i.kind == "login"]
-        assert len(logins) >= 10  # several a week for most; never near zero
-    amounts = sorted(
-        t.amount for cid in loyal for t in _transactions(parsed[cid]) if t.kind == "salary_credit"
-    )
-    assert Decimal(2000) < amounts[len(amounts) // 2] < Decimal(4000)
+        every_month += months == full_months and len(salaries) == 4
+        assert len(months) >= 2, cid  # an employer change costs at most a month or two
+        payers[cid] = {t.counterparty_bank for t in salaries}
+        for t in salaries:
+            paid += 1
+            day = t.occurred_at.date()
+            following = day + timedelta(days=1)
+            while following.weekday() >= 5:
+                following += timedelta(days=1)
+            last_business_day += following.month != day.month
+        assert len(_kind(parsed[cid], "login")) >= 1
+    assert every_month > 0.85 * len(loyal)
+    assert 0.5 < last_business_day / paid < 0.75  # the others: a fixed day or the first business day
+    assert any(len(banks) == 2 for banks in payers.values())  # somebody changed employer
+    amounts = sorted(t.amount for cid in loyal for t in _kind(parsed[cid], "salary_credit"))
+    assert Decimal(1800) < amounts[len(amounts) // 2] < Decimal(4000)
     assert len(set(amounts)) > len(amounts) * 0.9  # drawn, not constant
+    logins = sorted(len(_kind(parsed[cid], "login")) for cid in loyal)
+    assert 20 < logins[len(logins) // 2] < 150
+    assert logins[0] < 20 < 80 < logins[-1]  # per-customer rates differ a lot
 
 
-def _signal(truth: dict[str, simulator.GroundTruth], cid: str) -> datetime:
-    signal_on = truth[cid]["signal_on"]
-    assert signal_on is not None
-    return datetime.combine(signal_on, datetime.min.time(), UTC)
-
-
-def test_drifting_customers_stop_salary_drain_to_other_banks_and_fade(
+def test_drifting_customers_move_salary_and_balance_away_then_fall_silent(
     truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
 ) -> None:
     drifting = _of(truth, DRIFTING)
     assert len(drifting) >= 10
-    last_36 = END - timedelta(days=36)
-    rates: dict[str, list[float]] = defaultdict(list)
+    before: dict[str, float] = defaultdict(float)
+    after: dict[str, float] = defaultdict(float)
+    durations = []
     for cid in drifting:
-        signal = _signal(truth, cid)
-        txs = _transactions(parsed[cid])
-        salaries = [t.occurred_at for t in txs if t.kind == "salary_credit"]
-        assert salaries, cid
-        assert max(salaries) < last_36
-        assert [m for m in parsed[cid] if m.occurred_at > max(salaries) + timedelta(days=36)], cid
-        exits = [
-            t
-            for t in txs
-            if t.kind == "transfer_out"
-            and t.counterparty_bank not in (None, HOME_BANK)
-            and t.occurred_at >= signal
-        ]
-        assert exits, cid
-        current = [
-            t.balance_after for t in txs if t.account_id.endswith("-1") and t.balance_after is not None
-        ]
-        assert current[-1] < max(current) * Decimal("0.2")
+        signal, lost = _day(truth, cid, "signal_on"), _day(truth, cid, "lost_on")
+        durations.append((lost - signal).days)
+        models = parsed[cid]
+        txs = _transactions(models)
+        assert all(t.occurred_at < lost for t in _kind(models, "salary_credit")), cid
+        exits = [t for t in txs if t.kind == "transfer_out" and t.counterparty_bank in COMPETITOR_BANKS]
+        moved = sum((t.amount for t in exits if t.occurred_at >= signal), Decimal(0))
+        assert moved > 5 * sum((t.amount for t in exits if t.occurred_at < signal), Decimal(0)), cid
+        biggest = max(exits, key=lambda t: t.amount)  # peer transfers are small
+        assert signal <= biggest.occurred_at < lost + timedelta(days=1), cid
+        current = [t.balance_after for t in txs if t.account_id.endswith("-1")]
+        assert current[-1] is not None and current[-1] < max(b for b in current if b) * Decimal("0.2"), cid
         for kind in ("login", "card_payment"):
-            times = [m.occurred_at for m in parsed[cid] if getattr(m, "kind", None) == kind]
-            rates[f"{kind} before"].append(sum(signal - timedelta(days=30) <= t < signal for t in times) / 30)
-            late = signal + timedelta(days=14)
-            rates[f"{kind} after"].append(sum(t >= late for t in times) / (END - late).days)
+            before[kind] += _per_day(models, kind, START, signal)
+            if (END - lost).days >= 10:
+                after[kind] += _per_day(models, kind, lost + timedelta(days=1), END)
     for kind in ("login", "card_payment"):
-        assert sum(rates[f"{kind} after"]) < 0.2 * sum(rates[f"{kind} before"]), kind
+        assert after[kind] < 0.15 * before[kind], kind
+    assert min(durations) < 21 and max(durations) > 45  # fast and slow drifters
 
 
-def test_complainers_never_get_their_complaint_resolved(
+def test_some_drifting_customers_repay_their_loan_early_before_leaving(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    early = 0
+    for cid in _of(truth, DRIFTING):
+        repayments = _kind(parsed[cid], "loan_repayment")
+        if repayments and max(r.amount for r in repayments) > 4 * min(r.amount for r in repayments):
+            payoff = max(repayments, key=lambda r: r.amount)
+            assert payoff.occurred_at < _day(truth, cid, "lost_on") + timedelta(days=1)
+            assert not [r for r in repayments if r.occurred_at > payoff.occurred_at]
+            early += 1
+    assert early >= 1
+    monthly = [cid for cid in _of(truth, LOYAL) if len(_kind(parsed[cid], "loan_repayment")) >= 4]
+    assert 0.1 * len(_of(truth, LOYAL)) < len(monthly) < 0.45 * len(_of(truth, LOYAL))
+
+
+def test_complainers_are_left_unanswered_score_low_and_leave(
     truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
 ) -> None:
     complainers = _of(truth, COMPLAINER)
@@ -269,24 +328,170 @@ def test_complainers_never_get_their_complaint_resolved(
     unhappy = 0
     for cid in complainers:
         interactions = _interactions(parsed[cid])
-        opened = [i for i in interactions if i.kind == "complaint_opened"]
+        opened = _kind(interactions, "complaint_opened")
         assert opened and opened[0].occurred_at.date() == truth[cid]["signal_on"]
         assert all(i.reference is not None and i.reference.startswith("CMP-") for i in opened)
-        assert not [i for i in interactions if i.kind == "complaint_resolved"]
-        complaint_day = opened[0].occurred_at.date()
-        after = [
-            i for i in interactions if i.kind == "survey_response" and i.occurred_at.date() >= complaint_day
+        lost = _day(truth, cid, "lost_on")
+        assert not [i for i in _kind(interactions, "complaint_resolved") if i.occurred_at < lost]
+        scores = [
+            i.score for i in _kind(interactions, "survey_response") if i.occurred_at >= opened[0].occurred_at
         ]
-        assert all(i.score is not None and 0 <= i.score <= 4 for i in after)
-        unhappy += bool(after)
+        assert all(s is not None and s <= 4 for s in scores)
+        unhappy += bool(scores)
+        assert _per_day(parsed[cid], "card_payment", lost + timedelta(days=1), END) < 0.3
     assert unhappy >= len(complainers) // 2
-    references = [
-        i.reference
-        for models in parsed.values()
-        for i in _interactions(models)
-        if i.kind == "complaint_opened"
-    ]
+    references = [i.reference for models in parsed.values() for i in _kind(models, "complaint_opened")]
     assert len(references) == len(set(references))
+
+
+def test_customers_who_stay_include_resolved_complaints_and_big_one_off_payments(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    stayers = [cid for cid, facts in truth.items() if facts["lost_on"] is None]
+    resolved = [cid for cid in stayers if _kind(parsed[cid], "complaint_resolved")]
+    assert resolved
+    for cid in resolved:
+        opened = {i.reference: i.occurred_at for i in _kind(parsed[cid], "complaint_opened")}
+        for done in _kind(parsed[cid], "complaint_resolved"):
+            assert opened[done.reference] < done.occurred_at
+    big = [
+        cid
+        for cid in stayers
+        for t in _kind(parsed[cid], "transfer_out")
+        if t.amount >= 5000 and t.counterparty_bank not in (None, HOME_BANK)
+    ]
+    assert big
+    assert all(truth[cid]["persona"] in (LOYAL, AFFLUENT) for cid in big)
+    updates = [cid for cid in parsed if _kind(parsed[cid], "contact_update")]
+    assert 0.05 * len(parsed) < len(updates) < 0.6 * len(parsed)
+
+
+def test_young_digital_customers_are_mobile_busy_and_small_spenders(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    young = _of(truth, YOUNG)
+    assert len(young) >= 10
+    loyal = _of(truth, LOYAL)
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    mobile = [i.channel == "mobile" for cid in young for i in _kind(parsed[cid], "login")]
+    assert sum(mobile) / len(mobile) > 0.9
+    logins = median([len(_kind(parsed[cid], "login")) for cid in young])
+    assert logins > 2 * median([len(_kind(parsed[cid], "login")) for cid in loyal])
+    cards = median([len(_kind(parsed[cid], "card_payment")) for cid in young])
+    assert cards > 1.5 * median([len(_kind(parsed[cid], "card_payment")) for cid in loyal])
+    amounts = [float(t.amount) for cid in young for t in _kind(parsed[cid], "card_payment")]
+    assert median(amounts) < 15
+    for cid in young:
+        assert parsed[cid][0].birth_date > (START - timedelta(days=30 * 366)).date()
+        assert not [i for i in _kind(parsed[cid], "branch_visit")]
+        pay = [t.amount for t in _kind(parsed[cid], "salary_credit")]
+        assert len(pay) <= 5 and all(p < 5000 for p in pay)  # small and irregular, if any
+
+
+def test_new_customers_open_inside_the_scenario_with_an_onboarding_burst(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    new = _of(truth, NEW)
+    assert len(new) >= 5
+    switched = 0
+    for cid in new:
+        first = parsed[cid][0]
+        assert isinstance(first, Customer) and first.opened_at is not None
+        opened = first.opened_at
+        assert all(m.occurred_at >= opened for m in parsed[cid])
+        products = [
+            i.product
+            for i in _kind(parsed[cid], "product_opened")
+            if i.occurred_at < opened + timedelta(days=5)
+        ]
+        assert "CURRENT_ACCOUNT" in products and "DEBIT_CARD" in products
+        assert _per_day(parsed[cid], "login", opened, opened + timedelta(days=1)) >= 2
+        salaries = _kind(parsed[cid], "salary_credit")
+        assert all(t.occurred_at > opened + timedelta(days=20) for t in salaries)
+        switched += bool(salaries)
+    assert 0 < switched < len(new)
+
+
+def test_dormant_and_affluent_customers_look_their_part(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    for cid in _of(truth, DORMANT):
+        if truth[cid]["lost_on"] is None:  # dormant from the start: a handful of doings at most
+            own = [m for m in parsed[cid][1:] if m.kind not in ("fee", "interest", "salary_credit")]
+            assert len(own) < 25, cid
+    affluent = _of(truth, AFFLUENT)
+    assert affluent
+    for cid in affluent:
+        assert parsed[cid][0].segment == "private"
+        assert _kind(parsed[cid], "investment_buy")
+    logins = [i.channel for cid in affluent for i in _kind(parsed[cid], "login")]
+    assert logins.count("web") > logins.count("mobile") * 0.6
+
+
+def test_fees_and_month_end_postings(
+    truth: dict[str, simulator.GroundTruth], parsed: dict[str, list[Any]]
+) -> None:
+    fees = [t for models in parsed.values() for t in _kind(models, "fee")]
+    assert len({t.customer_id for t in fees}) > 0.5 * len(parsed)
+    assert any(t.amount > 20 for t in fees)  # annual card fees next to small monthly ones
+    interest = [t for models in parsed.values() for t in _kind(models, "interest")]
+    assert interest and all(t.account_id.endswith("-2") for t in interest)
+
+
+# --------------------------------------------------------------------------- seasonality
+
+SEASONS = Scenario(customers=120, days=214, seed=3, start=datetime(2024, 6, 1, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def seasons() -> list[Transaction]:
+    """June to December, card payments and salaries only (validated)."""
+    return [
+        tx
+        for e in generate(SEASONS)
+        if e.topic == TRANSACTIONS
+        for tx in [Transaction.model_validate_json(e.value)]
+        if tx.kind in ("card_payment", "salary_credit")
+    ]
+
+
+def test_card_spend_peaks_on_weekends_in_december_and_travel_in_summer(seasons: list[Transaction]) -> None:
+    spend: dict[date, Decimal] = defaultdict(Decimal)
+    travel: dict[int, int] = defaultdict(int)
+    count: dict[int, int] = defaultdict(int)
+    for tx in seasons:
+        if tx.kind == "card_payment":
+            spend[tx.occurred_at.date()] += tx.amount
+            count[tx.occurred_at.month] += 1
+            travel[tx.occurred_at.month] += tx.merchant_category in ("7011", "4511", "4722")
+
+    def daily(days: list[date]) -> Decimal:
+        return sum((spend[d] for d in days), Decimal(0)) / len(days)
+
+    every = [SEASONS.start.date() + timedelta(days=d) for d in range(SEASONS.days)]  # type: ignore[union-attr]
+    weekend = [d for d in every if d.weekday() == 5]
+    weekdays = [d for d in every if d.weekday() < 4]
+    assert daily(weekend) > Decimal("1.2") * daily(weekdays)
+    october_november = [d for d in every if d.month in (10, 11)]
+    before_christmas = [d for d in every if d.month == 12 and 10 <= d.day <= 23]
+    assert daily(before_christmas) > Decimal("1.3") * daily(october_november)
+    summer = (travel[7] + travel[8]) / (count[7] + count[8])
+    assert summer > 2 * (travel[10] + travel[11]) / (count[10] + count[11])
+
+
+def test_salary_day_spend_bump_and_christmas_bonus(seasons: list[Transaction]) -> None:
+    salaries = [t for t in seasons if t.kind == "salary_credit"]
+    by_customer: dict[str, list[Transaction]] = defaultdict(list)
+    for t in salaries:
+        by_customer[t.customer_id].append(t)
+    bonus = 0
+    for paid in by_customer.values():
+        usual = sorted(t.amount for t in paid)[len(paid) // 2]
+        bonus += any(t.amount > Decimal("1.3") * usual and t.occurred_at.month in (11, 12) for t in paid)
+    assert 0.1 * len(by_customer) < bonus < 0.6 * len(by_customer)
 
 
 # --------------------------------------------------------------------------- broken messages
