@@ -195,7 +195,9 @@ class Pipeline:
             profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
             latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
             model = self._config.churn_model
-            profile = build_profile(event.customer_id, result.state, result.sums, profile_now, model)
+            profile = build_profile(
+                event.customer_id, result.state, result.sums, profile_now, model, result.active_days
+            )
             context = build_event_context(event, self._config.home_bank)
             evaluated.append(
                 (Trigger.of(event, update.ts_ms), evaluate(ruleset, profile, context), result.duplicate)
@@ -250,7 +252,9 @@ class Pipeline:
                 continue
             last = int(result.state["last_ts"])
             check = check_id(last, now_ms, self._config.check_after)
-            profile = build_profile(customer_id, result.state, result.sums, now_ms, self._config.churn_model)
+            profile = build_profile(
+                customer_id, result.state, result.sums, now_ms, self._config.churn_model, result.active_days
+            )
             evaluation = evaluate(ruleset, profile, neutral_event("check", check))
             evaluated.append((Trigger(customer_id, check, now_ms, now, ""), evaluation, False))
             following = last + (max(0, (now_ms - last) // every) + 1) * every

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rules.bgnbd import BgNbdParams
 from rules.case_context import SILENCE
 from rules.engine import Evaluation, evaluate, render
 from rules.model import ChurnRule, Offer, SignalKindRule, TagRule
@@ -156,13 +157,17 @@ def parse_at(text: str | None) -> int:
 
 
 async def explain_customer(
-    store: ProfileStore, ruleset: Ruleset, customer_id: str, now_ms: int
+    store: ProfileStore,
+    ruleset: Ruleset,
+    customer_id: str,
+    now_ms: int,
+    churn_model: BgNbdParams | None = None,
 ) -> Explanation | None:
     """Explain a stored customer as a silence check at ``now_ms`` would see them; None if unknown."""
     stored = await store.read(customer_id, now_ms)
     if "last_ts" not in stored.state:
         return None
-    profile = build_profile(customer_id, stored.state, stored.sums, now_ms)
+    profile = build_profile(customer_id, stored.state, stored.sums, now_ms, churn_model, stored.active_days)
     return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"))
 
 

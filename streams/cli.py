@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from faust.cli.base import cli
 
-from streams.app import settings
+from streams.app import runtime, settings
 from streams.simulator import Scenario
 
 
@@ -133,7 +133,7 @@ def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_j
         client = connect(settings.redis_url)
         try:
             store = ProfileStore(client, settings.retention_days, settings.dedupe_capacity)
-            return await explain_customer(store, ruleset, customer_id, now_ms)
+            return await explain_customer(store, ruleset, customer_id, now_ms, runtime.churn_model)
         finally:
             await client.aclose()
 
@@ -199,7 +199,10 @@ def profile_command(customer_id: str) -> None:
             await client.aclose()
         if not stored.state:
             return None
-        return build_profile(customer_id, stored.state, stored.sums, int(stored.state.get("last_ts", "0")))
+        now_ms = int(stored.state.get("last_ts", "0"))
+        return build_profile(
+            customer_id, stored.state, stored.sums, now_ms, runtime.churn_model, stored.active_days
+        )
 
     profile = asyncio.run(read())
     if profile is None:

@@ -38,3 +38,60 @@ def churn_fit(files: tuple[Path, ...], out: Path) -> None:
         f"r={p.r:.4g} alpha={p.alpha:.4g} a={p.a:.4g} b={p.b:.4g} log-likelihood={p.log_likelihood:.1f}"
     )
     click.echo(f"wrote {out}")
+
+
+@cli.command(name="replay")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write outputs here.")
+@click.option("--truth", type=click.Path(exists=True, path_type=Path), default=None, help="Score against it.")
+@click.option(
+    "--compare",
+    "compare_dir",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="A second rules folder scored on the same events.",
+)
+@click.option("--redis", "redis_url", default=None, help="Redis to use (default: an embedded one).")
+@click.option("--flush", is_flag=True, help="Empty the --redis database first (it must be empty otherwise).")
+@click.option(
+    "--min-level",
+    type=click.Choice(["watch", "elevated", "high", "critical"]),
+    default="high",
+    show_default=True,
+    help="Alert level that counts as a churn prediction in the scorecard.",
+)
+@click.option("--no-checks", is_flag=True, help="Skip silence checks (only event-triggered outputs).")
+def replay_command(
+    files: tuple[Path, ...],
+    rules_dir: Path | None,
+    out_dir: Path | None,
+    truth: Path | None,
+    compare_dir: Path | None,
+    redis_url: str | None,
+    flush: bool,
+    min_level: str,
+    no_checks: bool,
+) -> None:
+    """Run event files (JSONL, merged in event time) through the rules, without Kafka; score them."""
+    from streams.app import runtime, settings
+    from streams.backtest import BacktestRun, run_backtest
+
+    run = BacktestRun(
+        files=files,
+        rules_dirs=(rules_dir or settings.rules_dir, *((compare_dir,) if compare_dir else ())),
+        out_dir=out_dir,
+        truth=truth,
+        redis_url=redis_url,
+        flush=flush,
+        min_level=min_level,
+        checks=not no_checks,
+        home_bank=settings.home_bank,
+        churn_model=runtime.churn_model,
+    )
+    try:
+        run_backtest(run, click.echo)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc

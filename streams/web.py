@@ -39,7 +39,10 @@ async def customer(web: Any, request: Any, customer_id: str) -> Any:
     if not stored.state:
         return web.json({"error": f"no profile for {customer_id}"}, status=404)
     now_ms = int(stored.state.get("last_ts", "0"))
-    return web.json(build_profile(customer_id, stored.state, stored.sums, now_ms))
+    profile = build_profile(
+        customer_id, stored.state, stored.sums, now_ms, runtime.churn_model, stored.active_days
+    )
+    return web.json(profile)
 
 
 @app.page("/customers/{customer_id}/explain")
@@ -49,7 +52,9 @@ async def customer_explain(web: Any, request: Any, customer_id: str) -> Any:
         now_ms = parse_at(request.query.get("at"))
     except ValueError as exc:
         return web.json({"error": str(exc)}, status=400)
-    explanation = await explain_customer(runtime.store, runtime.active_ruleset(), customer_id, now_ms)
+    explanation = await explain_customer(
+        runtime.store, runtime.active_ruleset(), customer_id, now_ms, runtime.churn_model
+    )
     if explanation is None:
         return web.json({"error": f"no profile for {customer_id}"}, status=404)
     return web.json(explanation.as_json())

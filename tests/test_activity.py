@@ -1,4 +1,4 @@
-"""Active days in Redis feed the BG/NBD fields: counted per distinct day, passive postings ignored."""
+"""Active days in Redis feed the BG/NBD fields: distinct days, in any order, passive postings ignored."""
 
 from __future__ import annotations
 
@@ -23,22 +23,34 @@ def test_active_days_count_distinct_customer_days_only(redis_url: str) -> None:
         login(2, 5),
         login(3, 5),  # duplicate day
         tx(3, 6, TransactionKind.FEE, "2.00"),  # bank's posting
-        login(4, 3),  # late, between first and last: not counted (documented underestimate)
+        login(4, 3),  # late, between the first and the last active day: still a new day
     ]
     stored = asyncio.run(apply(make_store(redis_url), events))[-1]
     first_day = int(DAY0.timestamp() * 1000) // MS_PER_DAY + 1
     state = stored.state
-    assert (state["act_first"], state["act_last"], state["act_repeat"]) == (
+    assert (state["act_first"], state["act_last"], stored.active_days) == (
         str(first_day),
         str(first_day + 4),
-        "1",
+        3,
     )
     now_ms = int((DAY0 + timedelta(days=30)).timestamp() * 1000)
-    profile = build_profile("C1", state, stored.sums, now_ms, MODEL)
-    assert profile["active_days"] == 2
+    profile = build_profile("C1", state, stored.sums, now_ms, MODEL, stored.active_days)
+    assert profile["active_days"] == 3
     age = now_ms // MS_PER_DAY - first_day
-    assert profile["p_alive"] == round(p_alive(MODEL, 1, 4, age), 6)
-    assert 0.0 < profile["expected_active_days_30d"] < 30
+    assert profile["p_alive"] == round(p_alive(MODEL, 2, 4, age), 6)
+
+
+def test_active_days_do_not_depend_on_arrival_order(redis_url: str) -> None:
+    # late arrivals, each within the retention of the latest day seen; day 130 trims days 1 to 11
+    days = [3.0, 10.0, 1.0, 7.0, 10.5, 60.0, 130.0, 120.0]
+    forward = [login(i, d) for i, d in enumerate(sorted(days))]
+    shuffled = [login(i, d, customer="C2") for i, d in enumerate(days)]
+    one = asyncio.run(apply(make_store(redis_url), forward))[-1]
+    two = asyncio.run(apply(make_store(redis_url), shuffled))[-1]
+    assert [int(s.state.get("act_trimmed", "0")) + s.active_days for s in (one, two)] == [8, 8]
+    assert int(two.state["act_trimmed"]) == 5  # days 1, 3, 7, 10, 11 left the 90 days: still counted
+    profile = build_profile("C2", two.state, two.sums, int(two.state["last_ts"]), MODEL, two.active_days)
+    assert profile["active_days"] == 8
 
 
 def test_without_model_or_history_the_estimates_are_neutral(redis_url: str) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from rules.bgnbd import BgNbdParams
 from rules.case_context import complete_event, complete_profile
 from rules.explain import Explanation, explain, parse_at, render_text
 from rules.ruleset import Ruleset
@@ -178,6 +179,7 @@ class _Runtime:
 
     store: ProfileStore
     ruleset: Ruleset
+    churn_model: BgNbdParams | None = None
 
     def active_ruleset(self) -> Ruleset:
         return self.ruleset

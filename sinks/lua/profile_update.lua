@@ -4,10 +4,13 @@
 -- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days, ARGV[3] = dedupe capacity,
 -- ARGV[4] = comma-separated window lengths in days (ascending), then per update:
 --   event_id, ts_ms, day, M bucket increments, op count N, then N triples (op, field, value).
--- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older,
--- "ad" count an active day (fields <name>_first, <name>_last, <name>_repeat).
+-- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older.
+-- ARGV[5] = position (1-based) of the bucket metric counting customer activity: days with activity
+-- are counted for the BG/NBD model, order-independently: active buckets in retention, plus those
+-- trimmed so far (state field act_trimmed).
 -- An empty event_id reads the profile without changing it.
--- Reply per update: {duplicate 0/1, state hash flat, window sums flat (windows x M)}.
+-- Reply per update: {duplicate 0/1, state hash flat, window sums flat (windows x M), active days in
+-- the retained buckets}.
 local M = tonumber(ARGV[1])
 local retention = tonumber(ARGV[2])
 local capacity = tonumber(ARGV[3])
@@ -34,20 +37,6 @@ local function apply_op(state_key, op, field, value, ts)
     if current == nil or (op == "mx" and new > current) or (op == "mn" and new < current) then
       redis.call("HSET", state_key, field, value)
     end
-  elseif op == "ad" then
-    -- active days for the BG/NBD model: first and last active day, and repeat active days (a late
-    -- event on a day between the first and the last is not counted: a slight underestimate)
-    local day = tonumber(value)
-    local last = tonumber(redis.call("HGET", state_key, field .. "_last"))
-    if last == nil then
-      redis.call("HSET", state_key, field .. "_first", value, field .. "_last", value, field .. "_repeat", 0)
-    elseif day > last then
-      redis.call("HSET", state_key, field .. "_last", value)
-      redis.call("HINCRBY", state_key, field .. "_repeat", 1)
-    elseif day < tonumber(redis.call("HGET", state_key, field .. "_first")) then
-      redis.call("HSET", state_key, field .. "_first", value)
-      redis.call("HINCRBY", state_key, field .. "_repeat", 1)
-    end
   elseif op == "sn" then
     local current = redis.call("HGET", state_key, field)
     local current_ts = current and tonumber(string.match(current, "^([^|]+)|")) or nil
@@ -57,8 +46,9 @@ local function apply_op(state_key, op, field, value, ts)
   end
 end
 
+local active_metric = tonumber(ARGV[5])
 local replies = {}
-local pos = 5
+local pos = 6
 for u = 0, (#KEYS / 3) - 1 do
   local state_key, days_key, seen_key = KEYS[u * 3 + 1], KEYS[u * 3 + 2], KEYS[u * 3 + 3]
   local event_id = ARGV[pos]
@@ -99,6 +89,7 @@ for u = 0, (#KEYS / 3) - 1 do
   -- windows end at the latest event day, or later for a read "as of" a later day (silence checks)
   local ref_day = math.max(tonumber(redis.call("HGET", state_key, "ref_day")) or day, day)
   local sums = {}
+  local active_days = 0
   for i = 1, #windows * M do sums[i] = 0 end
   local buckets = redis.call("HGETALL", days_key)
   for b = 1, #buckets, 2 do
@@ -106,9 +97,15 @@ for u = 0, (#KEYS / 3) - 1 do
     if age >= retention then
       -- only an applied event trims: a read "as of" a later day (a silence check while a backlog
       -- is still being consumed) must not delete history that later events will still be read with
-      if event_id ~= "" then redis.call("HDEL", days_key, buckets[b]) end
+      if event_id ~= "" then
+        if parse_bucket(buckets[b + 1])[active_metric] > 0 then
+          redis.call("HINCRBY", state_key, "act_trimmed", 1)
+        end
+        redis.call("HDEL", days_key, buckets[b])
+      end
     elseif age >= 0 then
       local values = parse_bucket(buckets[b + 1])
+      if values[active_metric] > 0 then active_days = active_days + 1 end
       for w = 1, #windows do
         if age < windows[w] then
           local base = (w - 1) * M
@@ -117,6 +114,6 @@ for u = 0, (#KEYS / 3) - 1 do
       end
     end
   end
-  replies[#replies + 1] = {duplicate, redis.call("HGETALL", state_key), sums}
+  replies[#replies + 1] = {duplicate, redis.call("HGETALL", state_key), sums, active_days}
 end
 return replies

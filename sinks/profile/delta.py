@@ -72,7 +72,9 @@ def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
     else:
         _customer(event, ops)
     if is_customer_activity(event):
-        ops.append(("ad", "act", str(ts // MS_PER_DAY)))
+        increments[Metric.ACTIVE] = 1
+        day = str(ts // MS_PER_DAY)
+        ops.extend((("mn", "act_first", day), ("mx", "act_last", day)))
     return ProfileUpdate(event.customer_id, event.event_id, ts, tuple(increments), tuple(ops))
 
 

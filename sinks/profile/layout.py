@@ -28,6 +28,7 @@ class Metric(IntEnum):
     INTERACTION_COUNT = 11
     LOAN_REPAYMENT = 12
     FEES = 13
+    ACTIVE = 14  # customer activity events (not salary, fees, interest): > 0 makes an active day
 
 
 METRIC_COUNT = len(Metric)

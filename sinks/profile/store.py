@@ -21,7 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from sinks.profile.delta import MS_PER_DAY, ProfileUpdate
-from sinks.profile.layout import METRIC_COUNT, SCHEDULE_KEY, WINDOWS, cooldown_key, customer_keys
+from sinks.profile.layout import METRIC_COUNT, SCHEDULE_KEY, WINDOWS, Metric, cooldown_key, customer_keys
 
 
 def _script(name: str) -> str:
@@ -35,6 +35,7 @@ class StoredProfile:
     duplicate: bool
     state: dict[str, str]
     sums: tuple[int, ...]
+    active_days: int = 0  # days with customer activity in the retained buckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +83,17 @@ class ProfileStore:
     def client(self) -> aioredis.Redis:
         return self._client
 
+    def _header(self) -> list[Any]:
+        """Arguments every call of the update script starts with (see the script's header)."""
+        windows = ",".join(map(str, WINDOWS))
+        return [METRIC_COUNT, self._retention_days, self._dedupe_capacity, windows, Metric.ACTIVE + 1]
+
     async def apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
         """Apply ``updates`` in order (idempotent by event id) and return each resulting profile."""
         if not updates:
             return []
         keys: list[str] = []
-        args: list[Any] = [
-            METRIC_COUNT,
-            self._retention_days,
-            self._dedupe_capacity,
-            ",".join(map(str, WINDOWS)),
-        ]
+        args = self._header()
         for update in updates:
             keys.extend(customer_keys(update.customer_id))
             args.extend((update.event_id, update.ts_ms, update.day))
@@ -111,18 +112,14 @@ class ProfileStore:
         """Read profiles in one round trip, windows as of ``now_ms`` (default: each one's latest event day).
 
         A profile with no state is empty (never seen, or expired). Reading as of a day later than a
-        profile's latest event also trims its buckets older than the retention as of that day.
+        profile's latest event leaves buckets older than the retention as of that day out of the
+        sums but does not delete them (only applied events trim).
         """
         if not customer_ids:
             return []
         day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
         keys: list[str] = []
-        args: list[Any] = [
-            METRIC_COUNT,
-            self._retention_days,
-            self._dedupe_capacity,
-            ",".join(map(str, WINDOWS)),
-        ]
+        args = self._header()
         for customer_id in customer_ids:
             keys.extend(customer_keys(customer_id))
             args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
@@ -172,4 +169,6 @@ class ProfileStore:
 def _stored(reply: list[Any]) -> StoredProfile:
     flat = reply[1]
     state = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
-    return StoredProfile(duplicate=bool(reply[0]), state=state, sums=tuple(int(v) for v in reply[2]))
+    return StoredProfile(
+        duplicate=bool(reply[0]), state=state, sums=tuple(int(v) for v in reply[2]), active_days=int(reply[3])
+    )

@@ -58,15 +58,17 @@ def _days_to_birthday(born: date | None, today: date) -> int:
     return -1
 
 
-def _activity(profile: Profile, state: Mapping[str, str], now_ms: int, model: BgNbdParams | None) -> None:
-    """Active days and the BG/NBD estimates: O(1) from three numbers kept in the state hash."""
+def _activity(
+    profile: Profile, state: Mapping[str, str], active_days: int, now_ms: int, model: BgNbdParams | None
+) -> None:
+    """Active days and the BG/NBD estimates: O(1) from the first and last active day and the count."""
     if "act_first" not in state:
         profile["active_days"] = 0
         profile["p_alive"] = 1.0
         profile["expected_active_days_30d"] = -1.0
         return
     first, last = int(state["act_first"]), int(state["act_last"])
-    repeat = int(state.get("act_repeat", "0"))
+    repeat = max(0, int(state.get("act_trimmed", "0")) + active_days - 1)
     age = max(now_ms // MS_PER_DAY, last) - first
     profile["active_days"] = repeat + 1
     if model is None:
@@ -83,10 +85,12 @@ def build_profile(
     sums: Sequence[int],
     now_ms: int,
     model: BgNbdParams | None = None,
+    active_days: int = 0,
 ) -> Profile:
     """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time).
 
     ``model``: fitted BG/NBD parameters; without them ``p_alive`` is 1 and the expectation -1.
+    ``active_days``: days with customer activity in the retained day buckets (from the store).
     """
     profile: Profile = {"customer_id": customer_id}
     master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
@@ -120,7 +124,7 @@ def build_profile(
     products = sorted(k[2:] for k, v in state.items() if k.startswith("p:") and _newest(v) == "1")
     profile["products"] = products
     profile["product_count"] = len(products)
-    _activity(profile, state, now_ms, model)
+    _activity(profile, state, active_days, now_ms, model)
     _windows(profile, sums)
     return profile
 
