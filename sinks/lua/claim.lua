@@ -1,7 +1,7 @@
 -- Claim cooldown slots for outputs (churn alerts, signals, offers) in one round trip.
 --
--- KEYS: one cooldown hash per claim. ARGV per claim: field, output_id, now_ms, until_ms, group, capacity,
--- reemit_only, rank.
+-- KEYS: one cooldown hash per claim. ARGV: one per claim, tab-separated: field, output_id, now_ms,
+-- until_ms, group, capacity, reemit_only, rank (one argument per claim keeps client packing cheap).
 -- A claim succeeds when the slot is free, expired, already held by the same output id, or held with
 -- a lower rank than this claim's (a churn alert whose level rose goes out despite the cooldown).
 -- "Held by the same id" makes re-processing after a crash re-emit the identical output, never a new
@@ -12,12 +12,13 @@
 local replies = {}
 local granted_in_group = {}
 for i = 1, #KEYS do
-  local base = (i - 1) * 8
-  local field, output_id = ARGV[base + 1], ARGV[base + 2]
-  local now, until_ms = tonumber(ARGV[base + 3]), ARGV[base + 4]
-  local group, capacity = ARGV[base + 5], tonumber(ARGV[base + 6])
-  local reemit_only = ARGV[base + 7] == "1"
-  local rank = tonumber(ARGV[base + 8])
+  local a = {}
+  for piece in string.gmatch(ARGV[i], "([^\t]*)\t?") do a[#a + 1] = piece end
+  local field, output_id = a[1], a[2]
+  local now, until_ms = tonumber(a[3]), a[4]
+  local group, capacity = a[5], tonumber(a[6])
+  local reemit_only = a[7] == "1"
+  local rank = tonumber(a[8])
   local granted = 1
   if group ~= "" and (granted_in_group[group] or 0) >= capacity then granted = 0 end
   local current = redis.call("HGET", KEYS[i], field)

@@ -1,119 +1,224 @@
 -- Apply a batch of profile updates atomically and return, per update, the profile the rules need.
 --
 -- KEYS: 3 per update: state hash, day-bucket hash, dedupe sorted set (all hash-tagged {customer}).
--- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days, ARGV[3] = dedupe capacity,
--- ARGV[4] = comma-separated window lengths in days (ascending), then per update:
---   event_id, ts_ms, day, M bucket increments, op count N, then N triples (op, field, value).
+-- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days (>= the longest window),
+-- ARGV[3] = dedupe capacity, ARGV[4] = comma-separated window lengths in days (ascending),
+-- ARGV[5] = position (1-based) of the bucket metric counting customer activity, then one argument
+-- per update, tab-separated (ids and values never contain tabs): event_id, ts_ms, day, the M bucket
+-- increments comma-separated, then (op, field, value) triples. One argument per update keeps the
+-- client's command packing cheap.
 -- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older.
--- ARGV[5] = position (1-based) of the bucket metric counting customer activity: days with activity
--- are counted for the BG/NBD model, order-independently: active buckets in retention, plus those
--- trimmed so far (state field act_trimmed).
--- An empty event_id reads the profile without changing it.
--- Reply per update: {duplicate 0/1, state hash flat, window sums flat (windows x M), active days in
--- the retained buckets}.
+-- An empty event_id reads the profile "as of" the given day without changing anything.
+--
+-- Window sums are kept incrementally in the state hash ("w:<days>" = M comma-separated integers,
+-- relative to the latest event day "ref_day"): an event adds its increments to the windows that
+-- contain its day; when ref_day advances, the day buckets that fall out of a window are subtracted
+-- (and buckets past the retention deleted). So an event costs O(windows x M), not O(days x M).
+-- "act_days" counts days whose bucket first became active (the BG/NBD frequency), whatever the
+-- order the events arrive in (within the retention).
+-- Reply per update: {duplicate 0/1, state hash flat, window sums (windows x M) as one
+-- comma-separated string, act_days}.
 local M = tonumber(ARGV[1])
 local retention = tonumber(ARGV[2])
 local capacity = tonumber(ARGV[3])
 local windows = {}
 for w in string.gmatch(ARGV[4], "[^,]+") do windows[#windows + 1] = tonumber(w) end
+local active_metric = tonumber(ARGV[5])
+local WINDOW_FIELDS = {}
+for w = 1, #windows do WINDOW_FIELDS[w] = "w:" .. windows[w] end
 
-local function parse_bucket(text)
-  local values = {}
-  for v in string.gmatch(text, "[^,]+") do values[#values + 1] = tonumber(v) end
+-- Buckets and window sums are stored as MessagePack arrays (packed in C by Redis' cmsgpack: far
+-- cheaper than formatting numbers, and smaller); comma-separated text is still read (arguments,
+-- and profiles written by earlier versions).
+local function parse(text)
+  local values
+  if text and #text > 0 and string.byte(text, 1) >= 0x90 then
+    values = cmsgpack.unpack(text)
+  else
+    values = {}
+    if text then
+      for v in string.gmatch(text, "[^,]+") do values[#values + 1] = tonumber(v) end
+    end
+  end
   for i = #values + 1, M do values[i] = 0 end
   return values
 end
 
-local function format_bucket(values)
-  local parts = {}
-  for i = 1, M do parts[i] = string.format("%.0f", values[i]) end
-  return table.concat(parts, ",")
+local function format(values)
+  return cmsgpack.pack(values)
 end
 
-local function apply_op(state_key, op, field, value, ts)
+-- The state hash is read once per update into `st`; changes go to `st` and `dirty`, and are written
+-- back with one HSET: a handful of Redis calls per event instead of two per field.
+local function apply_op(st, dirty, op, field, value, ts)
   if op == "mx" or op == "mn" then
-    local current = tonumber(redis.call("HGET", state_key, field))
+    local current = tonumber(st[field])
     local new = tonumber(value)
     if current == nil or (op == "mx" and new > current) or (op == "mn" and new < current) then
-      redis.call("HSET", state_key, field, value)
+      st[field] = value
+      dirty[field] = value
     end
   elseif op == "sn" then
-    local current = redis.call("HGET", state_key, field)
+    local current = st[field]
     local current_ts = current and tonumber(string.match(current, "^([^|]+)|")) or nil
     if current_ts == nil or ts >= current_ts then
-      redis.call("HSET", state_key, field, string.format("%.0f", ts) .. "|" .. value)
+      local stamped = string.format("%.0f", ts) .. "|" .. value
+      st[field] = stamped
+      dirty[field] = stamped
     end
   end
 end
 
-local active_metric = tonumber(ARGV[5])
+-- Buckets of the days first..last (inclusive) that exist, parsed.
+local function buckets_between(days_key, first, last)
+  local result = {}
+  if last < first then return result end
+  local fields = {}
+  for d = first, last do fields[#fields + 1] = tostring(d) end
+  local values = redis.call("HMGET", days_key, unpack(fields))
+  for i = 1, #fields do
+    if values[i] then result[#result + 1] = parse(values[i]) end
+  end
+  return result
+end
+
+-- Full recomputation from the buckets: profiles written before the incremental sums existed.
+local function rebuild(days_key, ref_day)
+  local sums = {}
+  for w = 1, #windows do sums[w] = parse(nil) end
+  local all = redis.call("HGETALL", days_key)
+  for b = 1, #all, 2 do
+    local age = ref_day - tonumber(all[b])
+    local values = parse(all[b + 1])
+    for w = 1, #windows do
+      if age >= 0 and age < windows[w] then
+        for i = 1, M do sums[w][i] = sums[w][i] + values[i] end
+      end
+    end
+  end
+  return sums
+end
+
+-- Window sums as of `to_day` from sums as of `from_day` (to_day > from_day): subtract leaving days.
+local function advance(sums, days_key, from_day, to_day)
+  for w = 1, #windows do
+    local width = windows[w]
+    if to_day - from_day >= width then
+      sums[w] = parse(nil)
+    else
+      for _, values in ipairs(buckets_between(days_key, from_day - width + 1, to_day - width)) do
+        for i = 1, M do sums[w][i] = sums[w][i] - values[i] end
+      end
+    end
+  end
+end
+
+local function load_sums(st, days_key, ref_day)
+  if ref_day == nil then
+    local zeros = {}
+    for w = 1, #windows do zeros[w] = parse(nil) end
+    return zeros
+  end
+  if st[WINDOW_FIELDS[#windows]] == nil and redis.call("EXISTS", days_key) == 1 then
+    return rebuild(days_key, ref_day)
+  end
+  local sums = {}
+  for w = 1, #windows do sums[w] = parse(st[WINDOW_FIELDS[w]]) end
+  return sums
+end
+
 local replies = {}
-local pos = 6
 for u = 0, (#KEYS / 3) - 1 do
   local state_key, days_key, seen_key = KEYS[u * 3 + 1], KEYS[u * 3 + 2], KEYS[u * 3 + 3]
-  local event_id = ARGV[pos]
-  local ts = tonumber(ARGV[pos + 1])
-  local day = tonumber(ARGV[pos + 2])
-  local increments = {}
-  for i = 1, M do increments[i] = tonumber(ARGV[pos + 2 + i]) end
-  local nops = tonumber(ARGV[pos + 3 + M])
-  local ops_pos = pos + 4 + M
-  pos = ops_pos + nops * 3
+  local parts = {}
+  for piece in string.gmatch(ARGV[6 + u], "([^\t]*)\t?") do parts[#parts + 1] = piece end
+  local event_id = parts[1]
+  local ts = tonumber(parts[2])
+  local day = tonumber(parts[3])
+  local increments = parse(parts[4])
+  local nops = math.floor((#parts - 4) / 3)
 
+  local raw = redis.call("HGETALL", state_key)
+  local st = {}
+  for i = 1, #raw, 2 do st[raw[i]] = raw[i + 1] end
+  local dirty = {}
+  local stored_ref = tonumber(st["ref_day"])
   local duplicate = 0
+  local sums
   if event_id == "" then
-    duplicate = 0 -- a read: nothing to apply
+    -- a read as of `day`: windows move on with time, nothing is written
+    sums = load_sums(st, days_key, stored_ref)
+    if stored_ref ~= nil and day > stored_ref then advance(sums, days_key, stored_ref, day) end
   elseif redis.call("ZSCORE", seen_key, event_id) then
     duplicate = 1
+    sums = load_sums(st, days_key, stored_ref)
   else
     redis.call("ZADD", seen_key, ts, event_id)
     if redis.call("ZCARD", seen_key) > capacity then
       redis.call("ZREMRANGEBYRANK", seen_key, 0, -(capacity + 1))
     end
     for i = 0, nops - 1 do
-      apply_op(state_key, ARGV[ops_pos + i * 3], ARGV[ops_pos + i * 3 + 1], ARGV[ops_pos + i * 3 + 2], ts)
+      apply_op(st, dirty, parts[5 + i * 3], parts[6 + i * 3], parts[7 + i * 3], ts)
     end
-    apply_op(state_key, "mx", "ref_day", tostring(day), ts)
-    apply_op(state_key, "mx", "last_ts", string.format("%.0f", ts), ts)
-    apply_op(state_key, "mn", "first_ts", string.format("%.0f", ts), ts)
-    local ref_day = tonumber(redis.call("HGET", state_key, "ref_day"))
-    if day > ref_day - retention then
-      local field = tostring(day)
-      local current = redis.call("HGET", days_key, field)
-      local values = current and parse_bucket(current) or parse_bucket("")
-      for i = 1, M do values[i] = values[i] + increments[i] end
-      redis.call("HSET", days_key, field, format_bucket(values))
-    end
-  end
-
-  -- windows end at the latest event day, or later for a read "as of" a later day (silence checks)
-  local ref_day = math.max(tonumber(redis.call("HGET", state_key, "ref_day")) or day, day)
-  local sums = {}
-  local active_days = 0
-  for i = 1, #windows * M do sums[i] = 0 end
-  local buckets = redis.call("HGETALL", days_key)
-  for b = 1, #buckets, 2 do
-    local age = ref_day - tonumber(buckets[b])
-    if age >= retention then
-      -- only an applied event trims: a read "as of" a later day (a silence check while a backlog
-      -- is still being consumed) must not delete history that later events will still be read with
-      if event_id ~= "" then
-        if parse_bucket(buckets[b + 1])[active_metric] > 0 then
-          redis.call("HINCRBY", state_key, "act_trimmed", 1)
-        end
-        redis.call("HDEL", days_key, buckets[b])
+    apply_op(st, dirty, "mx", "last_ts", string.format("%.0f", ts), ts)
+    apply_op(st, dirty, "mn", "first_ts", string.format("%.0f", ts), ts)
+    local ref_day = stored_ref or day
+    sums = load_sums(st, days_key, ref_day)
+    if day > ref_day then
+      advance(sums, days_key, ref_day, day)
+      -- buckets past the retention are deleted for good
+      if day - ref_day >= retention then
+        redis.call("DEL", days_key)
+      else
+        local old = {}
+        for d = ref_day - retention + 1, day - retention do old[#old + 1] = tostring(d) end
+        if #old > 0 then redis.call("HDEL", days_key, unpack(old)) end
       end
-    elseif age >= 0 then
-      local values = parse_bucket(buckets[b + 1])
-      if values[active_metric] > 0 then active_days = active_days + 1 end
+      ref_day = day
+    end
+    if stored_ref ~= ref_day then dirty["ref_day"] = tostring(ref_day) end
+    local age = ref_day - day
+    if age < retention then
+      local field = tostring(day)
+      local values = parse(redis.call("HGET", days_key, field) or nil)
+      local was_active = values[active_metric] > 0
+      for i = 1, M do values[i] = values[i] + increments[i] end
+      redis.call("HSET", days_key, field, format(values))
+      if not was_active and values[active_metric] > 0 then
+        local count = tostring((tonumber(st["act_days"]) or 0) + 1)
+        st["act_days"] = count
+        dirty["act_days"] = count
+      end
       for w = 1, #windows do
         if age < windows[w] then
-          local base = (w - 1) * M
-          for i = 1, M do sums[base + i] = sums[base + i] + values[i] end
+          for i = 1, M do sums[w][i] = sums[w][i] + increments[i] end
         end
       end
     end
+    for w = 1, #windows do
+      -- windows the event or the advance changed (after an advance every window changed)
+      if age < windows[w] or st[WINDOW_FIELDS[w]] == nil then dirty[WINDOW_FIELDS[w]] = format(sums[w]) end
+    end
+    local fields = {}
+    for field, value in pairs(dirty) do
+      fields[#fields + 1] = field
+      fields[#fields + 1] = value
+      st[field] = value
+    end
+    if #fields > 0 then redis.call("HSET", state_key, unpack(fields)) end
   end
-  replies[#replies + 1] = {duplicate, redis.call("HGETALL", state_key), sums, active_days}
+
+  local flat = {}
+  for w = 1, #windows do
+    for i = 1, M do flat[#flat + 1] = sums[w][i] end
+  end
+  local visible = {}
+  for field, value in pairs(st) do
+    if string.sub(field, 1, 2) ~= "w:" then  -- window sums are binary: returned in `flat`
+      visible[#visible + 1] = field
+      visible[#visible + 1] = value
+    end
+  end
+  replies[#replies + 1] = {duplicate, visible, table.concat(flat, ","), tonumber(st["act_days"]) or 0}
 end
 return replies

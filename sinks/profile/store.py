@@ -35,7 +35,7 @@ class StoredProfile:
     duplicate: bool
     state: dict[str, str]
     sums: tuple[int, ...]
-    active_days: int = 0  # days with customer activity in the retained buckets
+    active_days: int = 0  # days with customer activity, lifetime (the BG/NBD frequency + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +96,10 @@ class ProfileStore:
         args = self._header()
         for update in updates:
             keys.extend(customer_keys(update.customer_id))
-            args.extend((update.event_id, update.ts_ms, update.day))
-            args.extend(update.increments)
-            args.append(len(update.ops))
-            for op in update.ops:
-                args.extend(op)
+            increments = ",".join(map(str, update.increments))
+            fields = [update.event_id, str(update.ts_ms), str(update.day), increments]
+            fields.extend(value for op in update.ops for value in op)
+            args.append("\t".join(fields))
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
         return [_stored(reply) for reply in replies]
 
@@ -122,7 +121,7 @@ class ProfileStore:
         args = self._header()
         for customer_id in customer_ids:
             keys.extend(customer_keys(customer_id))
-            args.extend(("", now_ms or 0, day, *([0] * METRIC_COUNT), 0))
+            args.append(f"\t{now_ms or 0}\t{day}\t")
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
         return [_stored(reply) for reply in replies]
 
@@ -131,11 +130,11 @@ class ProfileStore:
         if not claims:
             return []
         keys = [cooldown_key(c.customer_id) for c in claims]
-        args: list[Any] = []
-        for c in claims:
-            args.extend(
-                (c.field, c.output_id, c.now_ms, c.until_ms, c.group, c.capacity, int(c.reemit_only), c.rank)
-            )
+        args = [
+            f"{c.field}\t{c.output_id}\t{c.now_ms}\t{c.until_ms}\t{c.group}\t{c.capacity}\t"
+            f"{int(c.reemit_only)}\t{c.rank}"
+            for c in claims
+        ]
         replies = cast(list[int], await self._claim(keys=keys, args=args))
         return [bool(r) for r in replies]
 
@@ -168,7 +167,6 @@ class ProfileStore:
 
 def _stored(reply: list[Any]) -> StoredProfile:
     flat = reply[1]
-    state = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
-    return StoredProfile(
-        duplicate=bool(reply[0]), state=state, sums=tuple(int(v) for v in reply[2]), active_days=int(reply[3])
-    )
+    state = dict(zip(flat[::2], flat[1::2], strict=True))
+    sums = tuple(int(v) if "e" not in v else int(float(v)) for v in reply[2].split(","))
+    return StoredProfile(duplicate=bool(reply[0]), state=state, sums=sums, active_days=int(reply[3]))

@@ -68,7 +68,7 @@ def _activity(
         profile["expected_active_days_30d"] = -1.0
         return
     first, last = int(state["act_first"]), int(state["act_last"])
-    repeat = max(0, int(state.get("act_trimmed", "0")) + active_days - 1)
+    repeat = max(0, active_days - 1)
     age = max(now_ms // MS_PER_DAY, last) - first
     profile["active_days"] = repeat + 1
     if model is None:
@@ -90,7 +90,7 @@ def build_profile(
     """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time).
 
     ``model``: fitted BG/NBD parameters; without them ``p_alive`` is 1 and the expectation -1.
-    ``active_days``: days with customer activity in the retained day buckets (from the store).
+    ``active_days``: days with customer activity so far (the store counts them).
     """
     profile: Profile = {"customer_id": customer_id}
     master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
@@ -145,16 +145,22 @@ _WINDOW_NAMES: dict[Metric, str] = {
 }
 
 
+#: (position in the sums, profile field, divisor): money in cents becomes currency units.
+_WINDOW_FIELDS: tuple[tuple[int, str, int], ...] = tuple(
+    (w * METRIC_COUNT + metric, f"{name}_{days}d", 100 if metric in MONEY_METRICS else 1)
+    for w, days in enumerate(WINDOWS)
+    for metric, name in _WINDOW_NAMES.items()
+)
+
+
 def _windows(profile: Profile, sums: Sequence[int]) -> None:
+    for index, name, divisor in _WINDOW_FIELDS:
+        profile[name] = sums[index] / 100 if divisor == 100 else sums[index]
     for w, days in enumerate(WINDOWS):
-        row = sums[w * METRIC_COUNT : (w + 1) * METRIC_COUNT]
-        for metric, name in _WINDOW_NAMES.items():
-            value = row[metric]
-            profile[f"{name}_{days}d"] = value / 100 if metric in MONEY_METRICS else value
-        inflow, outflow = row[Metric.INFLOW], row[Metric.OUTFLOW]
-        profile[f"net_flow_{days}d"] = (inflow - outflow) / 100
-        n = row[Metric.BALANCE_N]
-        profile[f"balance_avg_{days}d"] = row[Metric.BALANCE_SUM] / n / 100 if n else 0.0
+        base = w * METRIC_COUNT
+        profile[f"net_flow_{days}d"] = (sums[base + Metric.INFLOW] - sums[base + Metric.OUTFLOW]) / 100
+        n = sums[base + Metric.BALANCE_N]
+        profile[f"balance_avg_{days}d"] = sums[base + Metric.BALANCE_SUM] / n / 100 if n else 0.0
     longest = WINDOWS[-1]
     profile["login_count_prev60d"] = profile[f"login_count_{longest}d"] - profile["login_count_30d"]
     profile["card_spend_prev60d"] = profile[f"card_spend_{longest}d"] - profile["card_spend_30d"]
