@@ -63,6 +63,12 @@ class Metrics:
             ["kind", "rule_id"],
             registry=r,
         )
+        self.tier_changes = Counter(
+            "signalbank_tier_changes",
+            "Value-tier changes sent, by new tier.",
+            ["tier", "direction"],
+            registry=r,
+        )
         self.offers = Counter("signalbank_offers", "Offers emitted.", ["offer_id", "strategy"], registry=r)
         self.offers_suppressed = Counter(
             "signalbank_offers_suppressed", "Eligible offers not sent, by reason.", ["reason"], registry=r

@@ -25,13 +25,23 @@ from pydantic import BaseModel
 
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
+from rules import tiers
 from rules.bgnbd import BgNbdParams
 from rules.engine import Evaluation, Fired, evaluate, level_rank, render
 from rules.model import RiskRule, ServiceRule, TagRule
 from rules.ruleset import Ruleset
-from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS
+from rules.tiers import TierDecision, TierState
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 from schemas.inputs import InputEvent
-from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, Reason, SignalKind
+from schemas.outputs import (
+    ChurnAlert,
+    CustomerSignal,
+    DeadLetter,
+    NextBestOffer,
+    Reason,
+    SignalKind,
+    TierChange,
+)
 from sinks.profile.delta import MS_PER_DAY, build_update
 from sinks.profile.store import Claim, ProfileStore
 from sinks.profile.view import build_event_context, build_profile, neutral_event
@@ -89,12 +99,12 @@ class Trigger:
     ts_ms: int
     occurred_at: datetime
     channel: str  # where the customer acted; "" for master data and silence checks
+    stored_tier: str = ""  # the customer's tier state as read with the profile (compare-and-set base)
 
     @classmethod
-    def of(cls, event: InputEvent, ts_ms: int) -> Trigger:
-        return cls(
-            event.customer_id, event.event_id, ts_ms, event.occurred_at, str(getattr(event, "channel", ""))
-        )
+    def of(cls, event: InputEvent, ts_ms: int, stored_tier: str = "") -> Trigger:
+        channel = str(getattr(event, "channel", ""))
+        return cls(event.customer_id, event.event_id, ts_ms, event.occurred_at, channel, stored_tier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +142,8 @@ class _Decided:
     alert_claim: int | None = None
     signal_claims: list[tuple[int, Fired, str]] = field(default_factory=list)  # (claim, rule, signal id)
     offer_claims: list[tuple[int, str]] = field(default_factory=list)  # (claim index, offer event id)
+    tier_claim: int | None = None  # claim index of the tier compare-and-set
+    tier_change: TierDecision | None = None  # a tier change to announce (if its claim is granted)
 
 
 class Pipeline:
@@ -199,9 +211,8 @@ class Pipeline:
                 event.customer_id, result.state, result.sums, profile_now, model, result.active_days
             )
             context = build_event_context(event, self._config.home_bank)
-            evaluated.append(
-                (Trigger.of(event, update.ts_ms), evaluate(ruleset, profile, context), result.duplicate)
-            )
+            trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
+            evaluated.append((trigger, evaluate(ruleset, profile, context), result.duplicate))
         await self._schedule(latest, now)
         return await self.decide(evaluated, ruleset)
 
@@ -256,7 +267,8 @@ class Pipeline:
                 customer_id, result.state, result.sums, now_ms, self._config.churn_model, result.active_days
             )
             evaluation = evaluate(ruleset, profile, neutral_event("check", check))
-            evaluated.append((Trigger(customer_id, check, now_ms, now, ""), evaluation, False))
+            stored_tier = result.state.get(tiers.FIELD, "")
+            evaluated.append((Trigger(customer_id, check, now_ms, now, "", stored_tier), evaluation, False))
             following = last + (max(0, (now_ms - last) // every) + 1) * every
             if following - last > cap:
                 log.info(
@@ -341,6 +353,7 @@ class Pipeline:
             claims.append(
                 Claim(customer, f"rule:{fired.rule.id}", signal_id, ts_ms, until, reemit_only=duplicate)
             )
+        self._tier_claim(item, claims, duplicate)
         group = f"offers:{trigger.event_id}"
         for offer in evaluation.offers:
             offer_event_id = stable_id("offer", customer, offer.id, trigger.event_id, ruleset.version)
@@ -351,6 +364,32 @@ class Pipeline:
                 Claim(customer, f"offer:{offer.id}", offer_event_id, ts_ms, until, group, capacity, duplicate)
             )
         return item
+
+    def _tier_claim(self, item: _Decided, claims: list[Claim], duplicate: bool) -> None:
+        """Queue the compare-and-set of the customer's tier, or re-emit a change this trigger made."""
+        trigger, ruleset = item.trigger, item.ruleset
+        current = TierState.decode(trigger.stored_tier)
+        change_id = stable_id("tier", trigger.customer_id, trigger.event_id, ruleset.version)
+        if duplicate:
+            if current is not None and current.change_id == change_id:
+                rule = next((t for t in ruleset.tiers if t.tier == current.tier), None)
+                item.tier_change = TierDecision(current, rule, current.previous or None)
+            return
+        decision = tiers.decide(ruleset, item.evaluation, current, trigger.ts_ms, change_id)
+        if decision.state is None:
+            return
+        item.tier_claim = len(claims)
+        item.tier_change = decision if decision.changed_to is not None else None
+        claims.append(
+            Claim(
+                trigger.customer_id,
+                tiers.FIELD,
+                decision.state.encode(),
+                trigger.ts_ms,
+                0,
+                expected=trigger.stored_tier,
+            )
+        )
 
     async def _claim(self, claims: list[Claim]) -> list[bool]:
         if not claims:
@@ -398,6 +437,9 @@ class Pipeline:
         for index, fired, signal_id in item.signal_claims:
             if granted[index]:
                 outputs.append(self._signal(trigger, fired, signal_id, evaluation, ruleset))
+        tier_granted = item.tier_claim is None or granted[item.tier_claim]
+        if item.tier_change is not None and tier_granted:
+            outputs.append(self._tier_change(trigger, item.tier_change, evaluation, ruleset))
         for offer, (index, offer_event_id) in zip(evaluation.offers, item.offer_claims, strict=True):
             if not granted[index]:
                 self._metrics.offers_suppressed.labels("cooldown_or_cap").inc()
@@ -428,6 +470,21 @@ class Pipeline:
             outputs.append(OutputRecord(OFFERS, key, nbo))
         return outputs
 
+    def _tier_change(
+        self, trigger: Trigger, decision: TierDecision, evaluation: Evaluation, ruleset: Ruleset
+    ) -> OutputRecord:
+        change = _tier_output(trigger, decision, evaluation, ruleset)
+        assert change is not None  # only called for decisions that change the tier
+        self._metrics.tier_changes.labels(change.new_tier, change.direction).inc()
+        log.info(
+            "tier change %s customer=%s %s -> %s",
+            change.change_id,
+            trigger.customer_id,
+            change.old_tier,
+            change.new_tier,
+        )
+        return OutputRecord(TIER_CHANGES, trigger.customer_id.encode(), change)
+
     def _signal(
         self, trigger: Trigger, fired: Fired, signal_id: str, evaluation: Evaluation, ruleset: Ruleset
     ) -> OutputRecord:
@@ -451,6 +508,37 @@ class Pipeline:
         log.info("%s signal %s customer=%s rule=%s", kind.value, signal_id, trigger.customer_id, rule.id)
         topic = SERVICE_ALERTS if kind is SignalKind.SERVICE else SIGNALS
         return OutputRecord(topic, trigger.customer_id.encode(), signal)
+
+
+def _tier_output(
+    trigger: Trigger, decision: TierDecision, evaluation: Evaluation, ruleset: Ruleset
+) -> TierChange | None:
+    state, rule = decision.state, decision.changed_to
+    if state is None or rule is None:
+        return None
+    old = next((t for t in ruleset.tiers if t.tier == decision.previous), None)
+    up = old is None or rule.rank > old.rank
+    # up: the new tier's entry condition explains it; down: the old tier's failed stay condition
+    explaining = rule.id if up or old is None else f"{old.id}#stay"
+    condition = next(c for c in ruleset.conditions if c.rule_id == explaining)
+    context = evaluation.context
+    message = render(rule.message, context)
+    if not up and old is not None:
+        days = ruleset.tier_policy.hold.days
+        message = f"Below the {old.tier} tier's stay condition for {days} days; {message}"
+    return TierChange(
+        change_id=state.change_id,
+        customer_id=trigger.customer_id,
+        old_tier=decision.previous,
+        new_tier=state.tier,
+        direction="up" if up else "down",
+        rule_id=rule.id,
+        message=message,
+        evidence={f"{root}.{name}": context[root].get(name) for root, name in condition.reads},
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=ruleset.version,
+    )
 
 
 def _millis(duration: timedelta) -> int:

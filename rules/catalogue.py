@@ -27,6 +27,8 @@ from rules.model import (
     RiskRule,
     ServiceRule,
     TagRule,
+    TierPolicy,
+    TierRule,
 )
 from rules.testing import Expect, RuleCase, ScoreRange
 from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
@@ -77,11 +79,13 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("Care rule (`kind: care`, under `rules:`)", CareRule),
     ("Risk rule (`kind: risk`, under `rules:`)", RiskRule),
     ("Service rule (`kind: service`, under `rules:`)", ServiceRule),
+    ("Tier rule (`kind: tier`, under `rules:`)", TierRule),
     ("Offer (under `offers:`)", Offer),
     ("`churn_policy:` (once in the whole ruleset)", ChurnPolicy),
     ("`churn_policy.levels:`", LevelThresholds),
     ("`churn_policy.actions:` (a list)", RetentionAction),
     ("`contact_policy:` (once in the whole ruleset)", ContactPolicy),
+    ("`tier_policy:` (once in the whole ruleset)", TierPolicy),
 )
 TEST_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("A case (under `cases:`)", RuleCase),

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rules.model import ChurnRule, Offer, SignalKindRule, TagRule
+from rules.model import ChurnRule, Offer, SignalKindRule, TagRule, TierRule
 from rules.ruleset import Condition, Ruleset
 from schemas.outputs import ChurnLevel, EvidenceValue
 
@@ -51,6 +51,8 @@ class Evaluation:
     offers: tuple[Offer, ...]  # eligible, allowed by contact policy, best first
     suppressed: tuple[tuple[str, str], ...]  # (offer id, reason) removed by contact policy
     errors: tuple[str, ...]  # ids of rules whose condition failed to evaluate
+    tiers_entered: tuple[TierRule, ...] = ()  # tiers whose `when` holds, highest rank first
+    tiers_kept: frozenset[str] = frozenset()  # tier names whose `stay` holds
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -143,6 +145,9 @@ def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -
     first_offer = n_churn + n_signal
     eligible = [o for i, o in enumerate(ruleset.offers) if results[first_offer + i]]
     offers, suppressed = contact_policy(ruleset, profile, event, level, eligible)
+    first_tier = first_offer + len(ruleset.offers)
+    entered = tuple(t for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i])
+    kept = frozenset(t.tier for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i + 1])
     return Evaluation(
         context,
         tuple(results),
@@ -154,6 +159,8 @@ def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -
         offers,
         suppressed,
         tuple(errors),
+        entered,
+        kept,
     )
 
 

@@ -59,6 +59,8 @@ class Explanation:
     churn: tuple[RuleVerdict, ...]
     signals: tuple[RuleVerdict, ...]
     tags: tuple[str, ...]
+    tiers: tuple[RuleVerdict, ...]  # per tier its `when` (enter) and its `stay` condition
+    qualifies_for: str  # the highest tier entered now (the stored tier and its hold are not shown)
     offers: tuple[OfferVerdict, ...]
     chosen: tuple[str, ...]  # offers that would be sent, best first, before cooldowns
     errors: tuple[str, ...]
@@ -126,6 +128,19 @@ def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) ->
     offers = tuple(
         _offer(o, at[first + i], held[first + i], ev, set(chosen)) for i, o in enumerate(ruleset.offers)
     )
+    first_tier = first + len(ruleset.offers)
+    tiers = tuple(
+        RuleVerdict(
+            at[first_tier + j].rule_id,
+            "tier",
+            held[first_tier + j],
+            f"rank {tier.rank} {'stay' if j % 2 else 'enter'}",
+            _reads(at[first_tier + j], ev),
+            render(tier.message, ev.context) if held[first_tier + j] and not j % 2 else "",
+        )
+        for i, tier in enumerate(ruleset.tiers)
+        for j in (2 * i, 2 * i + 1)
+    )
     return Explanation(
         customer_id=str(profile.get("customer_id", "")),
         ruleset_version=ruleset.version,
@@ -137,6 +152,8 @@ def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) ->
         churn=tuple(sorted(churn, key=lambda v: not v.fired)),
         signals=tuple(sorted(signals, key=lambda v: not v.fired)),
         tags=ev.tags,
+        tiers=tiers,
+        qualifies_for=ev.tiers_entered[0].tier if ev.tiers_entered else "",
         offers=offers,
         chosen=chosen,
         errors=ev.errors,
@@ -212,6 +229,9 @@ def render_text(x: Explanation) -> str:
         "SIGNAL RULES",
         *_table([("FIRED" if v.fired else "-", v.id, v.kind, _values(v.reads)) for v in x.signals]),
         "",
+        "TIERS",
+        *_table([("HOLDS" if v.fired else "-", v.id, v.detail, _values(v.reads)) for v in x.tiers]),
+        "",
         "OFFERS",
         *_table(
             [
@@ -226,6 +246,7 @@ def render_text(x: Explanation) -> str:
         ),
         "",
         f"tags: {', '.join(x.tags) or 'none'}",
+        f"qualifies for tier: {x.qualifies_for or 'none'} (the stored tier changes down only after the hold)",
         f"offer: {', '.join(x.chosen) or 'none'} (before cooldowns)",
     ]
     fired = [v for v in (*x.churn, *x.signals) if v.fired]

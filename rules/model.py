@@ -81,7 +81,28 @@ class ServiceRule(SignalRule):
     cooldown: Duration = timedelta(days=30)
 
 
-AnyRule = Annotated[ChurnRule | TagRule | CareRule | RiskRule | ServiceRule, Field(discriminator="kind")]
+class TierRule(Strict):
+    """A value tier (mass, affluent, private, ...) with hysteresis.
+
+    A customer enters the highest-ranked tier whose ``when`` holds, at once. They leave their tier
+    only after its ``stay`` condition (set it looser than ``when``) has failed for the tier
+    policy's ``hold`` period, so a balance hovering at a threshold does not make them flap.
+    """
+
+    id: RuleId
+    kind: Literal["tier"]
+    tier: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="Tier name sent downstream.")
+    rank: int = Field(ge=1, le=20, description="Higher is more valuable; the lowest rank is the default.")
+    description: str = Field(min_length=1, max_length=300)
+    when: Expression = Field(description="CEL condition to enter the tier.")
+    stay: Expression = Field(description="CEL condition to keep the tier (looser than `when`).")
+    message: str = Field(min_length=1, max_length=300)
+    enabled: bool = True
+
+
+AnyRule = Annotated[
+    ChurnRule | TagRule | CareRule | RiskRule | ServiceRule | TierRule, Field(discriminator="kind")
+]
 SignalKindRule = TagRule | CareRule | RiskRule | ServiceRule
 
 
@@ -146,10 +167,17 @@ class ContactPolicy(Strict):
     max_offers_per_event: int = Field(1, ge=1, le=5)
 
 
+class TierPolicy(Strict):
+    """How long a customer must fall short of their tier's ``stay`` condition before leaving it."""
+
+    hold: Duration = Field(timedelta(days=14), description="Time below `stay` before a downgrade.")
+
+
 class RuleFile(Strict):
     """One YAML file; a ruleset is the union of all files in the rules folder."""
 
     churn_policy: ChurnPolicy | None = None
     contact_policy: ContactPolicy | None = None
+    tier_policy: TierPolicy | None = None
     rules: list[AnyRule] = Field(default_factory=list)
     offers: list[Offer] = Field(default_factory=list)

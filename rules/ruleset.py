@@ -18,7 +18,16 @@ import yaml
 from pydantic import ValidationError
 
 from rules.expressions import check_expression, flat_name, flatten, references
-from rules.model import ChurnPolicy, ChurnRule, ContactPolicy, Offer, RuleFile, SignalKindRule
+from rules.model import (
+    ChurnPolicy,
+    ChurnRule,
+    ContactPolicy,
+    Offer,
+    RuleFile,
+    SignalKindRule,
+    TierPolicy,
+    TierRule,
+)
 from rules.problems import RuleProblem, RulesetError
 from rules.yaml_source import Position, YamlDocument, parse_yaml
 
@@ -43,7 +52,9 @@ class Ruleset:
     offers: tuple[Offer, ...]
     churn_policy: ChurnPolicy
     contact_policy: ContactPolicy
-    conditions: tuple[Condition, ...]  # churn rules, then signal rules, then offers
+    tier_policy: TierPolicy
+    tiers: tuple[TierRule, ...]  # highest rank first
+    conditions: tuple[Condition, ...]  # churn rules, signal rules, offers, then per tier `when`, `stay`
     combined: Any  # one CEL program returning every condition's result, in ``conditions`` order
     variables: tuple[tuple[str, str, str], ...]  # (flat variable, root, field) the conditions read
     files: tuple[str, ...]
@@ -75,7 +86,7 @@ def _expression_position(doc: YamlDocument, path: tuple[str | int, ...], line: i
     return Position(start.line + line - 1, column)
 
 
-_KINDS = "churn, tag, care, risk, service"
+_KINDS = "churn, tag, care, risk, service, tier"
 
 
 def _message(error: Any) -> str:
@@ -154,7 +165,7 @@ def load_ruleset(paths: Iterable[Path]) -> Ruleset:
     return load_sources(read_sources(paths))
 
 
-Entry = ChurnRule | SignalKindRule | Offer
+Entry = ChurnRule | SignalKindRule | Offer | TierRule
 
 
 def _entries(rule_file: RuleFile) -> list[tuple[str, int, Entry]]:
@@ -180,9 +191,10 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
             loaded.append((name, *result))
     enabled: list[Entry] = []
     seen: dict[str, str] = {}
+    where: dict[str, tuple[str, int, int]] = {}
     policies: dict[str, tuple[str, Any]] = {}
     for name, rule_file, doc in loaded:
-        for section in ("churn_policy", "contact_policy"):
+        for section in ("churn_policy", "contact_policy", "tier_policy"):
             value = getattr(rule_file, section)
             if value is None:
                 continue
@@ -197,18 +209,28 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
                 message = f"duplicate id {entry.id!r} (first defined in {seen[entry.id]})"
                 problems.append(RuleProblem(name, pos.line, pos.column, message))
             seen[entry.id] = f"{name}:{pos.line}"
+            where[entry.id] = (name, pos.line, pos.column)
             if entry.enabled:
                 key, source = _condition_of(entry)
                 _compile(name, doc, (section, index, key), source, problems)
+                if isinstance(entry, TierRule):
+                    _compile(name, doc, (section, index, "stay"), entry.stay, problems)
                 enabled.append(entry)
     if not problems and not enabled:
         problems.append(RuleProblem(sources[0][0], 1, 1, "the ruleset has no enabled rules or offers"))
     if problems:
         raise RulesetError(problems)
     churn = [e for e in enabled if isinstance(e, ChurnRule)]
-    signals = [e for e in enabled if not isinstance(e, ChurnRule | Offer)]
+    signals = [e for e in enabled if not isinstance(e, ChurnRule | Offer | TierRule)]
     offers = [e for e in enabled if isinstance(e, Offer)]
-    conditions = tuple(_condition(e) for e in (*churn, *signals, *offers))
+    tiers = sorted((e for e in enabled if isinstance(e, TierRule)), key=lambda t: -t.rank)
+    _check_tiers(tiers, where, problems)
+    if problems:
+        raise RulesetError(problems)
+    conditions = tuple(
+        [_condition(e) for e in (*churn, *signals, *offers)]
+        + [c for t in tiers for c in (_condition(t), _condition(t, stay=True))]
+    )
     variables = {flat_name(root, field): (root, field) for c in conditions for root, field in c.reads}
     combined = cel.compile("[" + ",\n".join(f"({flatten(c.source)})" for c in conditions) + "]")
     return Ruleset(
@@ -218,6 +240,8 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         offers=tuple(offers),
         churn_policy=policies.get("churn_policy", ("", ChurnPolicy()))[1],
         contact_policy=policies.get("contact_policy", ("", ContactPolicy()))[1],
+        tier_policy=policies.get("tier_policy", ("", TierPolicy()))[1],
+        tiers=tuple(tiers),
         conditions=conditions,
         combined=combined,
         variables=tuple((flat, root, field) for flat, (root, field) in sorted(variables.items())),
@@ -226,10 +250,32 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
     )
 
 
-def _condition(entry: Entry) -> Condition:
-    _, source = _condition_of(entry)
+def _condition(entry: Entry, stay: bool = False) -> Condition:
+    source = entry.stay if stay and isinstance(entry, TierRule) else _condition_of(entry)[1]
     reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
-    return Condition(entry.id, source, reads, cel.compile(flatten(source)))
+    rule_id = f"{entry.id}#stay" if stay else entry.id
+    return Condition(rule_id, source, reads, cel.compile(flatten(source)))
+
+
+def _check_tiers(
+    tiers: list[TierRule], where: dict[str, tuple[str, int, int]], problems: list[RuleProblem]
+) -> None:
+    """Tiers need distinct names and ranks; the lowest one is everyone's default, so it must say true."""
+    ranks: dict[int, str] = {}
+    names: dict[str, str] = {}
+    for tier in tiers:
+        file, line, column = where[tier.id]
+        if tier.rank in ranks:
+            message = f"{tier.id}: rank {tier.rank} is also used by {ranks[tier.rank]}"
+            problems.append(RuleProblem(file, line, column, message))
+        if tier.tier in names:
+            message = f"{tier.id}: tier {tier.tier!r} is also used by {names[tier.tier]}"
+            problems.append(RuleProblem(file, line, column, message))
+        ranks[tier.rank] = names[tier.tier] = tier.id
+    if tiers and tiers[-1].when.strip() != "true":
+        file, line, column = where[tiers[-1].id]
+        message = f"{tiers[-1].id}: the lowest tier is the default, so its `when` must be true"
+        problems.append(RuleProblem(file, line, column, message))
 
 
 def check_paths(paths: Iterable[Path]) -> list[RuleProblem]:

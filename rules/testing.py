@@ -159,6 +159,8 @@ def _known_ids(ruleset: Ruleset) -> dict[str, str]:
     known: dict[str, str] = {rule.id: "churn" for rule in ruleset.churn_rules}
     known.update({rule.id: rule.kind for rule in ruleset.signal_rules})
     known.update({offer.id: "offer" for offer in ruleset.offers})
+    for tier in ruleset.tiers:  # a tier has two conditions: entering (`id`) and staying (`id#stay`)
+        known.update({tier.id: "tier", f"{tier.id}#stay": "tier"})
     return known
 
 

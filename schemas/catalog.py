@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from schemas.control import RulesetPublication
 from schemas.inputs import Customer, Interaction, Transaction
-from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer
+from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, TierChange
 
 TRANSACTIONS = "bank.transactions.v1"
 INTERACTIONS = "bank.interactions.v1"
@@ -15,6 +15,7 @@ CHURN_ALERTS = "signalbank.churn-alerts.v1"
 OFFERS = "signalbank.offers.v1"
 SIGNALS = "signalbank.signals.v1"
 SERVICE_ALERTS = "signalbank.service-alerts.v1"
+TIER_CHANGES = "signalbank.tier-changes.v1"
 DEAD_LETTERS = "signalbank.deadletter.v1"
 RULES_CONTROL = "signalbank.rules.v1"
 
@@ -28,6 +29,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     OFFERS: NextBestOffer,
     SIGNALS: CustomerSignal,
     SERVICE_ALERTS: CustomerSignal,
+    TIER_CHANGES: TierChange,
     DEAD_LETTERS: DeadLetter,
 }
 #: Topics that steer the workers (read by every worker, outside the consumer group).

@@ -1,4 +1,4 @@
-"""Output topics: churn alerts, next-best offers, customer signals, service alerts and dead letters."""
+"""Output topics: churn alerts, offers, customer signals, service alerts, tier changes, dead letters."""
 
 from __future__ import annotations
 
@@ -91,6 +91,23 @@ class CustomerSignal(OutputModel):
     occurred_at: AwareDatetime = Field(
         description="Event time of the trigger (check time for silence checks)."
     )
+    ruleset_version: str
+
+
+class TierChange(OutputModel):
+    """A customer moved to another value tier (up at once, down only after the hold period)."""
+
+    type: Literal["tier_change"] = "tier_change"
+    change_id: str = Field(description="Deterministic: same customer, trigger and ruleset give the same id.")
+    customer_id: Identifier
+    old_tier: str | None = Field(description="None when the customer's first tier is announced.")
+    new_tier: str
+    direction: Literal["up", "down"]
+    rule_id: str = Field(max_length=100)
+    message: str = Field(max_length=500, description="Why: the tier's condition with its values.")
+    evidence: dict[str, EvidenceValue]
+    trigger_event_id: Identifier
+    occurred_at: AwareDatetime
     ruleset_version: str
 
 

@@ -64,7 +64,11 @@ def worker(kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis) -> Iterator
 
 def replay_outputs(tmp_path: Path, redis_url: str, ruleset: Ruleset) -> dict[str, dict[str, Any]]:
     """What ``signalbank replay`` makes of the story: output id -> record, per output topic."""
-    files = {TRANSACTIONS: "transactions.jsonl", INTERACTIONS: "interactions.jsonl", CUSTOMERS: "customers.jsonl"}
+    files = {
+        TRANSACTIONS: "transactions.jsonl",
+        INTERACTIONS: "interactions.jsonl",
+        CUSTOMERS: "customers.jsonl",
+    }
     for topic, name in files.items():
         rows = [json.dumps(body) for t, body in story() if t == topic]
         (tmp_path / name).write_text("\n".join(rows) + "\n")

@@ -1,7 +1,11 @@
 -- Claim cooldown slots for outputs (churn alerts, signals, offers) in one round trip.
 --
 -- KEYS: one cooldown hash per claim. ARGV: one per claim, tab-separated: field, output_id, now_ms,
--- until_ms, group, capacity, reemit_only, rank (one argument per claim keeps client packing cheap).
+-- until_ms, group, capacity, reemit_only, rank, mode, expected (one argument per claim keeps
+-- client packing cheap).
+-- mode "cas" is a compare-and-set instead (the customer's tier in the state hash): the field is
+-- set to output_id only if it still holds `expected` ("" for absent), so concurrent or repeated
+-- decisions cannot both apply.
 -- A claim succeeds when the slot is free, expired, already held by the same output id, or held with
 -- a lower rank than this claim's (a churn alert whose level rose goes out despite the cooldown).
 -- "Held by the same id" makes re-processing after a crash re-emit the identical output, never a new
@@ -20,6 +24,15 @@ for i = 1, #KEYS do
   local reemit_only = a[7] == "1"
   local rank = tonumber(a[8])
   local granted = 1
+  if a[9] == "cas" then
+    local current = redis.call("HGET", KEYS[i], field) or ""
+    if current == (a[10] or "") then
+      redis.call("HSET", KEYS[i], field, output_id)
+    else
+      granted = 0
+    end
+    replies[i] = granted
+  else
   if group ~= "" and (granted_in_group[group] or 0) >= capacity then granted = 0 end
   local current = redis.call("HGET", KEYS[i], field)
   if granted == 1 and current then
@@ -36,5 +49,6 @@ for i = 1, #KEYS do
     if group ~= "" then granted_in_group[group] = (granted_in_group[group] or 0) + 1 end
   end
   replies[i] = granted
+  end
 end
 return replies

@@ -51,6 +51,7 @@ class Claim:
     capacity: int = 1
     reemit_only: bool = False  # for duplicates: never take a new slot, only re-emit what was decided
     rank: int = 0  # a higher rank takes a slot still in cooldown (churn level rising)
+    expected: str | None = None  # compare-and-set on the state hash instead: set if it still holds this
 
 
 def connect(url: str, retries: int = 8) -> aioredis.Redis:
@@ -129,10 +130,13 @@ class ProfileStore:
         """Occupy cooldown slots; True where the output may be emitted."""
         if not claims:
             return []
-        keys = [cooldown_key(c.customer_id) for c in claims]
+        keys = [
+            cooldown_key(c.customer_id) if c.expected is None else customer_keys(c.customer_id)[0]
+            for c in claims
+        ]
         args = [
             f"{c.field}\t{c.output_id}\t{c.now_ms}\t{c.until_ms}\t{c.group}\t{c.capacity}\t"
-            f"{int(c.reemit_only)}\t{c.rank}"
+            f"{int(c.reemit_only)}\t{c.rank}\t{'' if c.expected is None else 'cas'}\t{c.expected or ''}"
             for c in claims
         ]
         replies = cast(list[int], await self._claim(keys=keys, args=args))

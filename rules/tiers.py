@@ -1,0 +1,94 @@
+"""Value tiers with hysteresis: decide from the stored tier and this evaluation whether it changes.
+
+Pure functions. The stored tier lives in the customer's state hash as one string,
+``tier|rank|below_since_ms|change_id|previous``, written with compare-and-set in the same round
+trip as the cooldown claims, so two workers (or a re-delivered event) cannot both move it.
+
+- Up: a customer whose highest entered tier ranks above their tier moves up at once.
+- Down: a customer whose tier's ``stay`` no longer holds is marked "below since now"; once that
+  has lasted the policy's ``hold``, they move to the highest tier they qualify for, kept or entered.
+  Any moment the ``stay`` holds again clears the mark, so a balance hovering at a threshold never
+  flaps.
+- First time: the customer gets the highest tier they enter; only a tier above the lowest is
+  announced (everyone starts in the default tier, which would flood the topic).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.engine import Evaluation
+from rules.model import TierRule
+from rules.ruleset import Ruleset
+
+FIELD = "tier"
+
+
+@dataclass(frozen=True, slots=True)
+class TierState:
+    tier: str
+    rank: int
+    below_since_ms: int  # 0: the tier's stay condition holds
+    change_id: str  # id of the change that set this tier ("" for none announced)
+    previous: str  # the tier before that change ("" for none)
+
+    def encode(self) -> str:
+        return f"{self.tier}|{self.rank}|{self.below_since_ms}|{self.change_id}|{self.previous}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> TierState | None:
+        if not raw:
+            return None
+        parts = raw.split("|")
+        if len(parts) != 5:
+            return None
+        return cls(parts[0], int(parts[1]), int(parts[2]), parts[3], parts[4])
+
+
+@dataclass(frozen=True, slots=True)
+class TierDecision:
+    """The state to store (None: leave it) and, when the tier changes, the tier rule that explains it."""
+
+    state: TierState | None
+    changed_to: TierRule | None
+    previous: str | None
+
+
+def _by_name(ruleset: Ruleset) -> dict[str, TierRule]:
+    return {t.tier: t for t in ruleset.tiers}
+
+
+def decide(
+    ruleset: Ruleset, evaluation: Evaluation, current: TierState | None, now_ms: int, change_id: str
+) -> TierDecision:
+    """What this evaluation does to the customer's tier."""
+    if not ruleset.tiers:
+        return TierDecision(None, None, None)
+    best = evaluation.tiers_entered[0] if evaluation.tiers_entered else ruleset.tiers[-1]
+    tiers = _by_name(ruleset)
+    if current is None or current.tier not in tiers:
+        announce = best.rank > ruleset.tiers[-1].rank or (current is not None)
+        state = TierState(
+            best.tier, best.rank, 0, change_id if announce else "", current.tier if current else ""
+        )
+        return TierDecision(state, best if announce else None, current.tier if current else None)
+    if best.rank > current.rank:
+        return TierDecision(TierState(best.tier, best.rank, 0, change_id, current.tier), best, current.tier)
+    if current.tier in evaluation.tiers_kept:
+        if current.below_since_ms == 0:
+            return TierDecision(None, None, None)
+        return TierDecision(_with_below(current, 0), None, None)
+    if current.below_since_ms == 0:
+        return TierDecision(_with_below(current, now_ms), None, None)
+    hold_ms = int(ruleset.tier_policy.hold.total_seconds() * 1000)
+    if now_ms - current.below_since_ms < hold_ms:
+        return TierDecision(None, None, None)
+    lower = [
+        t for t in ruleset.tiers if t.rank < current.rank and (t.tier in evaluation.tiers_kept or t is best)
+    ]
+    target = lower[0] if lower else ruleset.tiers[-1]
+    return TierDecision(TierState(target.tier, target.rank, 0, change_id, current.tier), target, current.tier)
+
+
+def _with_below(state: TierState, since_ms: int) -> TierState:
+    return TierState(state.tier, state.rank, since_ms, state.change_id, state.previous)
