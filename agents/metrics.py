@@ -69,9 +69,23 @@ class Metrics:
             ["tier", "direction"],
             registry=r,
         )
-        self.offers = Counter("signalbank_offers", "Offers emitted.", ["offer_id", "strategy"], registry=r)
+        self.offers = Counter(
+            "signalbank_offers",
+            "Offers presented (sent once; re-emits after a redelivery are not counted).",
+            ["offer_id", "strategy"],
+            registry=r,
+        )
+        self.offer_responses = Counter(
+            "signalbank_offer_responses",
+            "Offers accepted or declined, counted once per response; conversion = accepted / presented.",
+            ["offer_id", "strategy", "response"],
+            registry=r,
+        )
         self.offers_suppressed = Counter(
-            "signalbank_offers_suppressed", "Eligible offers not sent, by reason.", ["reason"], registry=r
+            "signalbank_offers_suppressed",
+            "Eligible offers not sent, by reason (suitability, contact policy, caps, cool-offs).",
+            ["reason"],
+            registry=r,
         )
         self.ruleset = Gauge(
             "signalbank_ruleset_info", "Active ruleset version (1 = active).", ["version"], registry=r

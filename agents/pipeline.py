@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
@@ -26,9 +26,11 @@ from pydantic import BaseModel
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
 from rules import tiers
+from rules.arbitration import Candidate
 from rules.bgnbd import BgNbdParams
 from rules.engine import Evaluation, Fired, evaluate, level_rank, render
 from rules.model import RiskRule, ServiceRule, TagRule
+from rules.offer_limits import offer_limits
 from rules.ruleset import Ruleset
 from rules.tiers import TierDecision, TierState
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
@@ -43,7 +45,7 @@ from schemas.outputs import (
     TierChange,
 )
 from sinks.profile.delta import MS_PER_DAY, build_update
-from sinks.profile.store import Claim, ProfileStore
+from sinks.profile.store import AnyClaim, Claim, ClaimReply, OfferClaim, ProfileStore, ResponseClaim
 from sinks.profile.view import build_event_context, build_profile, neutral_event
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ class _Decided:
     alert_claim: int | None = None
     signal_claims: list[tuple[int, Fired, str]] = field(default_factory=list)  # (claim, rule, signal id)
     offer_claims: list[tuple[int, str]] = field(default_factory=list)  # (claim index, offer event id)
+    response_claim: int | None = None  # claim index of an offer response (accepted / declined)
     tier_claim: int | None = None  # claim index of the tier compare-and-set
     tier_change: TierDecision | None = None  # a tier change to announce (if its claim is granted)
 
@@ -212,7 +215,8 @@ class Pipeline:
             )
             context = build_event_context(event, self._config.home_bank)
             trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
-            evaluated.append((trigger, evaluate(ruleset, profile, context), result.duplicate))
+            evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
+            evaluated.append((trigger, evaluation, result.duplicate))
         await self._schedule(latest, now)
         return await self.decide(evaluated, ruleset)
 
@@ -266,7 +270,7 @@ class Pipeline:
             profile = build_profile(
                 customer_id, result.state, result.sums, now_ms, self._config.churn_model, result.active_days
             )
-            evaluation = evaluate(ruleset, profile, neutral_event("check", check))
+            evaluation = evaluate(ruleset, profile, neutral_event("check", check), now.date())
             stored_tier = result.state.get(tiers.FIELD, "")
             evaluated.append((Trigger(customer_id, check, now_ms, now, "", stored_tier), evaluation, False))
             following = last + (max(0, (now_ms - last) // every) + 1) * every
@@ -298,7 +302,7 @@ class Pipeline:
             for trigger, evaluation, duplicate in evaluated:
                 if not duplicate:
                     self._observe(trigger, evaluation)
-        claims: list[Claim] = []
+        claims: list[AnyClaim] = []
         decided = [
             self._claims_for(trigger, evaluation, ruleset, claims, duplicate)
             for trigger, evaluation, duplicate in evaluated
@@ -314,7 +318,7 @@ class Pipeline:
         trigger: Trigger,
         evaluation: Evaluation,
         ruleset: Ruleset,
-        claims: list[Claim],
+        claims: list[AnyClaim],
         duplicate: bool,
     ) -> _Decided:
         """Queue cooldown claims for what this evaluation would emit.
@@ -354,18 +358,52 @@ class Pipeline:
                 Claim(customer, f"rule:{fired.rule.id}", signal_id, ts_ms, until, reemit_only=duplicate)
             )
         self._tier_claim(item, claims, duplicate)
-        group = f"offers:{trigger.event_id}"
-        for offer in evaluation.offers:
-            offer_event_id = stable_id("offer", customer, offer.id, trigger.event_id, ruleset.version)
-            until = ts_ms + _millis(offer.cooldown)
-            item.offer_claims.append((len(claims), offer_event_id))
-            capacity = ruleset.contact_policy.max_offers_per_event
-            claims.append(
-                Claim(customer, f"offer:{offer.id}", offer_event_id, ts_ms, until, group, capacity, duplicate)
-            )
+        self._offer_claims(item, claims, duplicate)
         return item
 
-    def _tier_claim(self, item: _Decided, claims: list[Claim], duplicate: bool) -> None:
+    def _offer_claims(self, item: _Decided, claims: list[AnyClaim], duplicate: bool) -> None:
+        """Queue the ranked offers (the Lua script grants the best the log allows) and any response.
+
+        A response is queued for re-delivered events too: the script recognises it by its event id
+        and reports it as already recorded, so conversion metrics count it once.
+        """
+        trigger, evaluation, ruleset = item.trigger, item.evaluation, item.ruleset
+        customer, ts_ms = trigger.customer_id, trigger.ts_ms
+        event = evaluation.context["event"]
+        if event.get("kind") in RESPONSES:
+            item.response_claim = len(claims)
+            response = RESPONSES[event["kind"]]
+            reference, product = str(event.get("reference", "")), str(event.get("product", ""))
+            claims.append(ResponseClaim(customer, reference, trigger.event_id, ts_ms, response, product))
+        limits = offer_limits(ruleset)
+        group = f"offers:{trigger.event_id}"
+        capacity = ruleset.contact_policy.max_offers_per_event
+        for candidate in evaluation.candidates:
+            offer = candidate.offer
+            offer_event_id = stable_id("offer", customer, offer.id, trigger.event_id, ruleset.version)
+            preferred = [trigger.channel] if trigger.channel in offer.channels else []
+            channels = tuple(dict.fromkeys([*preferred, *offer.channels]))
+            expires = _expiry(trigger.occurred_at, offer.valid_for, offer.valid_until)
+            item.offer_claims.append((len(claims), offer_event_id))
+            claims.append(
+                OfferClaim(
+                    customer,
+                    offer.id,
+                    offer_event_id,
+                    ts_ms,
+                    _millis(offer.cooldown),
+                    channels,
+                    _ms(expires),
+                    evaluation.strategy,
+                    offer.product,
+                    limits,
+                    group,
+                    capacity,
+                    duplicate,
+                )
+            )
+
+    def _tier_claim(self, item: _Decided, claims: list[AnyClaim], duplicate: bool) -> None:
         """Queue the compare-and-set of the customer's tier, or re-emit a change this trigger made."""
         trigger, ruleset = item.trigger, item.ruleset
         current = TierState.decode(trigger.stored_tier)
@@ -391,7 +429,7 @@ class Pipeline:
             )
         )
 
-    async def _claim(self, claims: list[Claim]) -> list[bool]:
+    async def _claim(self, claims: list[AnyClaim]) -> list[ClaimReply]:
         if not claims:
             return []
         started = time.perf_counter()
@@ -399,11 +437,13 @@ class Pipeline:
         self._metrics.redis.labels("claim").observe(time.perf_counter() - started)
         return granted
 
-    def _outputs(self, item: _Decided, granted: list[bool]) -> list[OutputRecord]:
+    def _outputs(self, item: _Decided, replies: list[ClaimReply]) -> list[OutputRecord]:
         trigger, evaluation, ruleset = item.trigger, item.evaluation, item.ruleset
         key = trigger.customer_id.encode()
         context = evaluation.context
+        granted = [r.granted for r in replies]
         outputs: list[OutputRecord] = []
+        self._response(item, replies)
         if item.alert_claim is not None and granted[item.alert_claim] and evaluation.level is not None:
             alert = ChurnAlert(
                 alert_id=item.alert_id,
@@ -440,35 +480,77 @@ class Pipeline:
         tier_granted = item.tier_claim is None or granted[item.tier_claim]
         if item.tier_change is not None and tier_granted:
             outputs.append(self._tier_change(trigger, item.tier_change, evaluation, ruleset))
-        for offer, (index, offer_event_id) in zip(evaluation.offers, item.offer_claims, strict=True):
-            if not granted[index]:
-                self._metrics.offers_suppressed.labels("cooldown_or_cap").inc()
+        for candidate, (index, offer_event_id) in zip(evaluation.candidates, item.offer_claims, strict=True):
+            reply = replies[index]
+            if not reply.granted:
+                self._metrics.offers_suppressed.labels(reply.detail).inc()
+                log.debug(
+                    "offer %s customer=%s event=%s not made: %s",
+                    candidate.offer.id,
+                    trigger.customer_id,
+                    trigger.event_id,
+                    reply.detail,
+                )
                 continue
-            channel = trigger.channel if trigger.channel in offer.channels else offer.channels[0]
-            nbo = NextBestOffer(
-                offer_event_id=offer_event_id,
-                customer_id=trigger.customer_id,
-                offer_id=offer.id,
-                product=offer.product,
-                category=offer.category,
-                score=round(offer.value * offer.priority, 6),
-                channel=channel,
-                reasons=[render(offer.reason, context), offer.description],
-                trigger_event_id=trigger.event_id,
-                occurred_at=trigger.occurred_at,
-                expires_at=trigger.occurred_at + offer.valid_for,
-                ruleset_version=ruleset.version,
-            )
-            self._metrics.offers.labels(offer.id, nbo.strategy).inc()
-            log.info(
-                "offer %s customer=%s event=%s offer=%s",
-                nbo.offer_event_id,
-                trigger.customer_id,
-                trigger.event_id,
-                offer.id,
-            )
-            outputs.append(OutputRecord(OFFERS, key, nbo))
+            outputs.append(self._offer(item, candidate, offer_event_id, reply))
         return outputs
+
+    def _offer(
+        self, item: _Decided, candidate: Candidate, offer_event_id: str, reply: ClaimReply
+    ) -> OutputRecord:
+        trigger, evaluation, offer = item.trigger, item.evaluation, candidate.offer
+        nbo = NextBestOffer(
+            offer_event_id=offer_event_id,
+            customer_id=trigger.customer_id,
+            offer_id=offer.id,
+            product=offer.product,
+            category=offer.category,
+            score=candidate.score,
+            propensity=round(candidate.propensity, 6),
+            channel=reply.detail,  # one of the offer's channels: the script picked it
+            reasons=[render(offer.reason, evaluation.context), offer.description],
+            trigger_event_id=trigger.event_id,
+            occurred_at=trigger.occurred_at,
+            expires_at=_expiry(trigger.occurred_at, offer.valid_for, offer.valid_until),
+            ruleset_version=item.ruleset.version,
+            strategy=evaluation.strategy,
+        )
+        if reply.new:  # a re-emitted offer was already counted as presented
+            self._metrics.offers.labels(offer.id, nbo.strategy).inc()
+        log.info(
+            "offer %s customer=%s event=%s offer=%s strategy=%s channel=%s%s",
+            nbo.offer_event_id,
+            trigger.customer_id,
+            trigger.event_id,
+            offer.id,
+            nbo.strategy,
+            nbo.channel,
+            "" if reply.new else " (re-emitted)",
+        )
+        return OutputRecord(OFFERS, trigger.customer_id.encode(), nbo)
+
+    def _response(self, item: _Decided, replies: list[ClaimReply]) -> None:
+        """Count an accepted or declined offer once, by offer and strategy (conversion metrics)."""
+        if item.response_claim is None:
+            return
+        reply = replies[item.response_claim]
+        event = item.evaluation.context["event"]
+        response = RESPONSES[event["kind"]]
+        customer, event_id = item.trigger.customer_id, item.trigger.event_id
+        if not reply.granted:
+            self._metrics.offer_responses.labels("unknown", "unknown", response).inc()
+            log.info("offer response %s customer=%s matches no offer made", event_id, customer)
+            return
+        if reply.new:
+            self._metrics.offer_responses.labels(reply.detail, reply.strategy, response).inc()
+            log.info(
+                "offer %s %s customer=%s event=%s strategy=%s",
+                reply.detail,
+                response,
+                customer,
+                event_id,
+                reply.strategy,
+            )
 
     def _tier_change(
         self, trigger: Trigger, decision: TierDecision, evaluation: Evaluation, ruleset: Ruleset
@@ -539,6 +621,19 @@ def _tier_output(
         occurred_at=trigger.occurred_at,
         ruleset_version=ruleset.version,
     )
+
+
+#: Interaction kinds that answer an offer, and the response they record.
+RESPONSES = {"offer_accepted": "accepted", "offer_declined": "declined"}
+
+
+def _expiry(occurred_at: datetime, valid_for: timedelta, valid_until: date | None) -> datetime:
+    """Until when the customer may accept: ``valid_for`` after the trigger, never past the campaign."""
+    expires = occurred_at + valid_for
+    if valid_until is not None:
+        campaign_end = datetime.combine(valid_until + timedelta(days=1), datetime.min.time(), UTC)
+        expires = min(expires, campaign_end)
+    return expires
 
 
 def _millis(duration: timedelta) -> int:

@@ -17,18 +17,24 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from rules.model import (
+    Cap,
     CareRule,
+    Challenger,
     ChurnPolicy,
     ChurnRule,
     ContactPolicy,
+    Fatigue,
     LevelThresholds,
     Offer,
     RetentionAction,
     RiskRule,
     ServiceRule,
+    Strategies,
+    Strategy,
     TagRule,
     TierPolicy,
     TierRule,
+    Weights,
 )
 from rules.testing import Expect, RuleCase, ScoreRange
 from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
@@ -85,6 +91,12 @@ SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("`churn_policy.levels:`", LevelThresholds),
     ("`churn_policy.actions:` (a list)", RetentionAction),
     ("`contact_policy:` (once in the whole ruleset)", ContactPolicy),
+    ("`contact_policy.caps:` (a list)", Cap),
+    ("`contact_policy.fatigue:`", Fatigue),
+    ("`strategies:` (once in the whole ruleset; see docs/offers.md)", Strategies),
+    ("`strategies.champion:`", Strategy),
+    ("`strategies.challengers:` (a list)", Challenger),
+    ("`weights:` (of a strategy)", Weights),
     ("`tier_policy:` (once in the whole ruleset)", TierPolicy),
 )
 TEST_SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from rules.arbitration import Candidate, arbitrate, clamp_propensity
 from rules.model import ChurnRule, Offer, SignalKindRule, TagRule, TierRule
 from rules.ruleset import Condition, Ruleset
 from schemas.outputs import ChurnLevel, EvidenceValue
@@ -48,11 +50,19 @@ class Evaluation:
     level: ChurnLevel | None
     suggested_action: str
     signals: tuple[Fired, ...]  # tag, care, risk and service rules whose condition holds
-    offers: tuple[Offer, ...]  # eligible, allowed by contact policy, best first
-    suppressed: tuple[tuple[str, str], ...]  # (offer id, reason) removed by contact policy
+    candidates: tuple[Candidate, ...]  # offers past every pure stage, best first
+    suppressed: tuple[tuple[str, str], ...]  # (offer id, reason) removed by suitability or contact policy
     errors: tuple[str, ...]  # ids of rules whose condition failed to evaluate
     tiers_entered: tuple[TierRule, ...] = ()  # tiers whose `when` holds, highest rank first
     tiers_kept: frozenset[str] = frozenset()  # tier names whose `stay` holds
+    strategy: str = "champion"  # the customer's offer strategy (champion or a challenger)
+    propensities: tuple[float, ...] = ()  # per offer of the ruleset, clamped to 0..1
+    decisions: tuple[str, ...] = ()  # per offer of the ruleset: why it is (not) a candidate
+
+    @property
+    def offers(self) -> tuple[Offer, ...]:
+        """Candidate offers, best first (caps and cool-offs in Redis still apply)."""
+        return tuple(c.offer for c in self.candidates)
 
     @property
     def tags(self) -> tuple[str, ...]:
@@ -72,23 +82,31 @@ def render(template: str, context: Context) -> str:
     return _PLACEHOLDER.sub(lambda m: _format(context[m.group(1)].get(m.group(2), "?")), template)
 
 
-def _results(ruleset: Ruleset, context: Context) -> tuple[list[bool], list[str]]:
+def _results(ruleset: Ruleset, context: Context) -> tuple[list[bool], list[float], list[str]]:
+    """Every condition's result and every offer's propensity, from one CEL call when possible."""
     # Only the fields some condition reads cross into CEL, as flat variables (the cheapest shape).
     variables = {flat: context[root][name] for flat, root, name in ruleset.variables}
+    n = len(ruleset.conditions)
     try:
-        return [r is True for r in ruleset.combined.execute(variables)], []
+        values = ruleset.combined.execute(variables)
+        return [r is True for r in values[:n]], [clamp_propensity(v) for v in values[n:]], []
     except Exception:  # one bad condition: find it by running each on its own
         results: list[bool] = []
+        scores: list[float] = []
         errors: list[str] = []
-        for condition in ruleset.conditions:
+        for condition in (*ruleset.conditions, *ruleset.scores):
             try:
-                results.append(condition.program.execute(variables) is True)
+                value = condition.program.execute(variables)
             except Exception as exc:
                 customer = context["profile"].get("customer_id")
                 log.warning("rule %s failed for customer %s: %s", condition.rule_id, customer, exc)
-                results.append(False)
+                value = None
                 errors.append(condition.rule_id)
-        return results, errors
+            if len(results) < n:
+                results.append(value is True)
+            else:
+                scores.append(clamp_propensity(value))
+        return results, scores, errors
 
 
 def churn_level(ruleset: Ruleset, score: float) -> ChurnLevel | None:
@@ -123,10 +141,15 @@ def suggested_action(ruleset: Ruleset, level: ChurnLevel | None, top_rule: str |
     return fallback
 
 
-def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -> Evaluation:
-    """Run every rule and offer against ``profile`` and ``event`` in one CEL call."""
+def evaluate(
+    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any], today: date | None = None
+) -> Evaluation:
+    """Run every rule and offer against ``profile`` and ``event`` in one CEL call.
+
+    ``today``: the trigger's date, for offers' campaign windows (None: windows are not checked).
+    """
     context = {"profile": profile, "event": event}
-    results, errors = _results(ruleset, context)
+    results, propensities, errors = _results(ruleset, context)
     n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
     conditions = ruleset.conditions
     fired = [Fired(rule, conditions[i]) for i, rule in enumerate(ruleset.churn_rules) if results[i]]
@@ -142,9 +165,14 @@ def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -
         for i, rule in enumerate(ruleset.signal_rules)
         if results[n_churn + i]
     )
-    first_offer = n_churn + n_signal
-    eligible = [o for i, o in enumerate(ruleset.offers) if results[first_offer + i]]
-    offers, suppressed = contact_policy(ruleset, profile, event, level, eligible)
+    first_offer, first_suitable = n_churn + n_signal, ruleset.first_suitable
+    stages = [
+        (results[first_offer + i], results[first_suitable + i], propensities[i])
+        for i in range(len(ruleset.offers))
+    ]
+    arbitration = arbitrate(
+        ruleset.offers, ruleset.strategies, ruleset.contact_policy, profile, event, level, stages, today
+    )
     first_tier = first_offer + len(ruleset.offers)
     entered = tuple(t for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i])
     kept = frozenset(t.tier for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i + 1])
@@ -156,35 +184,12 @@ def evaluate(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -
         level,
         action,
         signals,
-        offers,
-        suppressed,
+        arbitration.candidates,
+        arbitration.suppressed,
         tuple(errors),
         entered,
         kept,
+        arbitration.strategy,
+        tuple(propensities),
+        arbitration.decisions,
     )
-
-
-def contact_policy(
-    ruleset: Ruleset,
-    profile: dict[str, Any],
-    event: dict[str, Any],
-    level: ChurnLevel | None,
-    eligible: list[Offer],
-) -> tuple[tuple[Offer, ...], tuple[tuple[str, str], ...]]:
-    """Drop offers not triggered by this event; suppress those the policy forbids; rank the rest."""
-    policy = ruleset.contact_policy
-    allowed: list[Offer] = []
-    suppressed: list[tuple[str, str]] = []
-    for offer in eligible:
-        if offer.triggers and event.get("kind") not in offer.triggers:
-            continue
-        if policy.require_marketing_consent and not profile.get("marketing_consent"):
-            suppressed.append((offer.id, "no_consent"))
-        elif policy.block_when_complaint_open and profile.get("complaints_open", 0) > 0:
-            suppressed.append((offer.id, "complaint_open"))
-        elif offer.category == "sales" and level in policy.block_sales_at_levels:
-            suppressed.append((offer.id, "churn_risk"))
-        else:
-            allowed.append(offer)
-    allowed.sort(key=lambda o: (-(o.value * o.priority), o.id))
-    return tuple(allowed), tuple(suppressed)

@@ -3,18 +3,22 @@
 Analysts and support staff ask "why did (or didn't) this customer get an alert or an offer?"; this
 answers from the same ``evaluate`` the worker runs, so the explanation cannot drift from behaviour.
 Cooldowns are not applied: they say whether an output is *sent again*, not what the rules conclude.
+Likewise for offers: eligibility, suitability, propensity, ranking and the profile-based contact
+policy (consent, complaints, churn level) are shown; the caps per period and channel, the same-offer
+cool-off and the cool-offs after declines or ignored offers depend on the customer's offer log in
+Redis and are applied only when an offer is claimed, so an offer shown as chosen may still be held.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from rules.bgnbd import BgNbdParams
 from rules.case_context import SILENCE
 from rules.engine import Evaluation, evaluate, render
-from rules.model import ChurnRule, Offer, SignalKindRule, TagRule
+from rules.model import ChurnRule, SignalKindRule, TagRule
 from rules.ruleset import Condition, Ruleset
 from sinks.profile.store import ProfileStore
 from sinks.profile.view import build_profile, neutral_event
@@ -34,16 +38,20 @@ class RuleVerdict:
 
 @dataclass(frozen=True, slots=True)
 class OfferVerdict:
-    """One offer: eligible or not, whether this event may trigger it, and the policy's decision."""
+    """One offer: every stage of the decision, and the figures that ranked it."""
 
     id: str
     product: str
     category: str
     eligible: bool
+    suitable: bool
     triggered: bool
-    decision: str  # chosen, allowed, suppressed, not triggered, not eligible
+    #: chosen, allowed (ranked below the chosen), suppressed, no propensity, outside validity,
+    #: not triggered, not eligible, not in strategy
+    decision: str
     suppressed_reason: str
-    rank_value: float  # value x priority: the best allowed offer is chosen
+    propensity: float
+    score: float  # propensity x value x lever with the strategy's weights (0 unless a candidate)
     reads: dict[str, Any]
 
 
@@ -61,8 +69,9 @@ class Explanation:
     tags: tuple[str, ...]
     tiers: tuple[RuleVerdict, ...]  # per tier its `when` (enter) and its `stay` condition
     qualifies_for: str  # the highest tier entered now (the stored tier and its hold are not shown)
+    strategy: str  # the customer's offer strategy (champion or a challenger)
     offers: tuple[OfferVerdict, ...]
-    chosen: tuple[str, ...]  # offers that would be sent, best first, before cooldowns
+    chosen: tuple[str, ...]  # offers that would be sent, best first, before caps and cool-offs
     errors: tuple[str, ...]
 
     def as_json(self) -> dict[str, Any]:
@@ -89,35 +98,40 @@ def _rule(rule: ChurnRule | SignalKindRule, condition: Condition, fired: bool, e
 
 
 def _offer(
-    offer: Offer, condition: Condition, eligible: bool, ev: Evaluation, chosen: set[str]
+    ruleset: Ruleset, index: int, ev: Evaluation, chosen: set[str], scores: dict[str, float]
 ) -> OfferVerdict:
+    offer = ruleset.offers[index]
+    first = len(ruleset.churn_rules) + len(ruleset.signal_rules)
+    eligible_at, suitable_at = first + index, ruleset.first_suitable + index
     triggered = not offer.triggers or ev.context["event"].get("kind") in offer.triggers
-    suppressed = dict(ev.suppressed).get(offer.id, "")
-    if not eligible:
-        decision = "not eligible"
-    elif not triggered:
-        decision = "not triggered"
-    elif suppressed:
-        decision = "suppressed"
-    else:
-        decision = "chosen" if offer.id in chosen else "allowed"
-    reads = _reads(condition, ev)
+    decision = ev.decisions[index]
+    if decision == "allowed" and offer.id in chosen:
+        decision = "chosen"
+    reads = {
+        **_reads(ruleset.conditions[eligible_at], ev),
+        **_reads(ruleset.conditions[suitable_at], ev),
+        **_reads(ruleset.scores[index], ev),
+    }
     return OfferVerdict(
         offer.id,
         offer.product,
         offer.category,
-        eligible,
+        ev.results[eligible_at],
+        ev.results[suitable_at],
         triggered,
         decision,
-        suppressed,
-        offer.value * offer.priority,
+        dict(ev.suppressed).get(offer.id, ""),
+        ev.propensities[index],
+        scores.get(offer.id, 0.0),
         reads,
     )
 
 
-def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) -> Explanation:
+def explain(
+    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any], today: date | None = None
+) -> Explanation:
     """Evaluate ``profile`` and ``event`` and explain every rule and offer of ``ruleset``."""
-    ev = evaluate(ruleset, profile, event)
+    ev = evaluate(ruleset, profile, event, today)
     n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
     at = ruleset.conditions
     held = ev.results
@@ -125,9 +139,8 @@ def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) ->
     signals = [_rule(r, at[n_churn + i], held[n_churn + i], ev) for i, r in enumerate(ruleset.signal_rules)]
     chosen = tuple(o.id for o in ev.offers[: ruleset.contact_policy.max_offers_per_event])
     first = n_churn + n_signal
-    offers = tuple(
-        _offer(o, at[first + i], held[first + i], ev, set(chosen)) for i, o in enumerate(ruleset.offers)
-    )
+    scores = {c.offer.id: c.score for c in ev.candidates}
+    offers = tuple(_offer(ruleset, i, ev, set(chosen), scores) for i in range(len(ruleset.offers)))
     first_tier = first + len(ruleset.offers)
     tiers = tuple(
         RuleVerdict(
@@ -154,6 +167,7 @@ def explain(ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]) ->
         tags=ev.tags,
         tiers=tiers,
         qualifies_for=ev.tiers_entered[0].tier if ev.tiers_entered else "",
+        strategy=ev.strategy,
         offers=offers,
         chosen=chosen,
         errors=ev.errors,
@@ -185,7 +199,8 @@ async def explain_customer(
     if "last_ts" not in stored.state:
         return None
     profile = build_profile(customer_id, stored.state, stored.sums, now_ms, churn_model, stored.active_days)
-    return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"))
+    today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
+    return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"), today)
 
 
 def _value(value: Any) -> str:
@@ -232,13 +247,13 @@ def render_text(x: Explanation) -> str:
         "TIERS",
         *_table([("HOLDS" if v.fired else "-", v.id, v.detail, _values(v.reads)) for v in x.tiers]),
         "",
-        "OFFERS",
+        f"OFFERS (strategy {x.strategy})",
         *_table(
             [
                 (
                     v.decision.upper() + (f" ({v.suppressed_reason})" if v.suppressed_reason else ""),
                     v.id,
-                    f"{v.category} {v.rank_value:g}",
+                    f"{v.category} p={v.propensity:.2f} score={v.score:g}",
                     _values(v.reads),
                 )
                 for v in x.offers
@@ -247,7 +262,8 @@ def render_text(x: Explanation) -> str:
         "",
         f"tags: {', '.join(x.tags) or 'none'}",
         f"qualifies for tier: {x.qualifies_for or 'none'} (the stored tier changes down only after the hold)",
-        f"offer: {', '.join(x.chosen) or 'none'} (before cooldowns)",
+        f"offer: {', '.join(x.chosen) or 'none'} (before the caps and cool-offs kept in Redis, "
+        "which are applied only when an offer is claimed)",
     ]
     fired = [v for v in (*x.churn, *x.signals) if v.fired]
     if fired:

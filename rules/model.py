@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -106,26 +106,51 @@ AnyRule = Annotated[
 SignalKindRule = TagRule | CareRule | RiskRule | ServiceRule
 
 
+OfferChannel = Literal["mobile", "web", "branch", "call_centre", "email", "sms", "push"]
+
+
 class Offer(Strict):
-    """A product offer: when it may be made, to whom, how much it is worth, and by which channel."""
+    """A product offer: when it may be made, to whom, how likely it is taken, what it is worth.
+
+    Arbitration ranks the offers that are eligible, suitable and triggered by
+    ``propensity x value x priority`` (each raised to its strategy weight), then the contact policy
+    decides what may actually be sent.
+    """
 
     id: RuleId
     product: str = Field(pattern=r"^[A-Z0-9_]+$", max_length=40)
     category: Literal["sales", "retention"] = "sales"
     description: str = Field(min_length=1, max_length=300)
     triggers: list[str] = Field(
-        default_factory=list, description="Event kinds that may produce it; empty: any."
+        default_factory=list, description="Event kinds that may produce it; empty: any, silence checks too."
     )
-    eligible: Expression
-    value: float = Field(gt=0)
-    priority: float = Field(1.0, gt=0)
-    channels: list[Literal["mobile", "web", "branch", "call_centre", "email", "sms", "push"]] = Field(
-        min_length=1
+    eligible: Expression = Field(description="CEL condition: the customer may have the product at all.")
+    suitable: Expression = Field(
+        "true",
+        description="CEL condition: the product fits the customer (risk profile, age, ...); "
+        "checked apart from eligibility so both show in explanations and metrics.",
+    )
+    propensity: Expression = Field(
+        "1.0", description="CEL number 0..1 from profile fields: how likely the customer takes it."
+    )
+    value: float = Field(gt=0, description="Worth of the offer to the bank.")
+    priority: float = Field(1.0, gt=0, description="Business lever: multiplies the ranking score.")
+    channels: list[OfferChannel] = Field(
+        min_length=1,
+        description="Where it may be made, preferred first (the event's channel wins if listed).",
     )
     cooldown: Duration = timedelta(days=30)
-    valid_for: Duration = timedelta(days=14)
+    valid_for: Duration = Field(timedelta(days=14), description="How long the customer may accept it.")
+    valid_from: date | None = Field(None, description="Campaign start (first day it may be made).")
+    valid_until: date | None = Field(None, description="Campaign end (last day it may be made and accepted).")
     reason: str = Field(min_length=1, max_length=300)
     enabled: bool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> Offer:
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise ValueError("valid_from must not be after valid_until")
+        return self
 
 
 class LevelThresholds(Strict):
@@ -156,8 +181,29 @@ class ChurnPolicy(Strict):
     actions: list[RetentionAction] = Field(default_factory=list)
 
 
+class Cap(Strict):
+    """At most ``count`` offers in any ``period``, on one channel or (no channel) on all of them."""
+
+    count: int = Field(ge=0, le=100, description="Offers allowed in the period (0: none).")
+    period: Duration = Field(description="Sliding window the count applies to, e.g. `30d`.")
+    channel: OfferChannel | None = Field(None, description="Only offers on this channel; none: all offers.")
+
+
+class Fatigue(Strict):
+    """An offer ignored (expired unanswered) or declined ``negatives`` times within ``within``
+    is not made again for ``cooloff``."""
+
+    negatives: int = Field(2, ge=1, le=10, description="Ignored or declined responses that count.")
+    within: Duration = Field(timedelta(days=30), description="Window in which they must fall.")
+    cooloff: Duration = Field(timedelta(days=60), description="Pause after the last of them.")
+
+
 class ContactPolicy(Strict):
-    """Who may receive offers at all: the guard in front of arbitration."""
+    """Who may receive offers, how often, and after which responses: the guard after arbitration.
+
+    Consent, complaints and churn level are judged from the profile; caps and cool-offs from the
+    customer's offer log in Redis, atomically with the claim of each offer.
+    """
 
     require_marketing_consent: bool = True
     block_when_complaint_open: bool = True
@@ -165,6 +211,63 @@ class ContactPolicy(Strict):
         default_factory=lambda: [ChurnLevel.HIGH, ChurnLevel.CRITICAL]
     )
     max_offers_per_event: int = Field(1, ge=1, le=5)
+    caps: list[Cap] = Field(
+        default_factory=lambda: [Cap(count=2, period=timedelta(days=30))],
+        description="Offers per customer per period, overall or per channel; all must allow an offer.",
+    )
+    decline_cooloff: Duration = Field(
+        timedelta(days=60), description="The same offer is not made again this long after a decline."
+    )
+    fatigue: Fatigue = Field(Fatigue(), description="Pause after repeated ignored or declined offers.")
+
+
+class Weights(Strict):
+    """Exponents of the ranking factors: score = propensity^p x value^v x lever^l (0 ignores one)."""
+
+    propensity: float = Field(1.0, ge=0, le=5, description="Exponent of the offer's propensity.")
+    value: float = Field(1.0, ge=0, le=5, description="Exponent of the offer's value.")
+    lever: float = Field(1.0, ge=0, le=5, description="Exponent of the lever (the offer's priority).")
+
+
+class Strategy(Strict):
+    """A set of offers and arbitration weights; each offer event names the strategy that chose it."""
+
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", max_length=40, description="Sent as `strategy` with each offer."
+    )
+    description: str = Field("", max_length=300)
+    offers: list[str] = Field(default_factory=list, description="Offer ids it may make; empty: all.")
+    weights: Weights = Field(Weights(), description="Exponents of the ranking factors.")
+    levers: dict[str, float] = Field(
+        default_factory=dict, description="Per offer id, a lever used instead of the offer's `priority`."
+    )
+
+
+class Challenger(Strategy):
+    share: float = Field(gt=0, le=1, description="Share of customers (by a stable hash of their id).")
+
+
+class Strategies(Strict):
+    """The champion strategy and challengers, each for a stable share of customers."""
+
+    salt: str = Field(
+        "signalbank", min_length=1, max_length=40, description="Changing it reshuffles customers."
+    )
+    champion: Strategy = Field(
+        Strategy(name="champion"), description="For every customer no challenger takes."
+    )
+    challengers: list[Challenger] = Field(
+        default_factory=list, description="Each takes its `share` of customers, in order."
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> Strategies:
+        if sum(c.share for c in self.challengers) > 1.0 + 1e-9:
+            raise ValueError("challenger shares add up to more than 1")
+        names = [self.champion.name, *(c.name for c in self.challengers)]
+        if len(set(names)) != len(names):
+            raise ValueError("strategy names must be distinct")
+        return self
 
 
 class TierPolicy(Strict):
@@ -179,5 +282,6 @@ class RuleFile(Strict):
     churn_policy: ChurnPolicy | None = None
     contact_policy: ContactPolicy | None = None
     tier_policy: TierPolicy | None = None
+    strategies: Strategies | None = None
     rules: list[AnyRule] = Field(default_factory=list)
     offers: list[Offer] = Field(default_factory=list)

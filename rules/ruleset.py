@@ -17,7 +17,7 @@ import cel
 import yaml
 from pydantic import ValidationError
 
-from rules.expressions import check_expression, flat_name, flatten, references
+from rules.expressions import check_expression, default_context, flat_name, flatten, references
 from rules.model import (
     ChurnPolicy,
     ChurnRule,
@@ -25,6 +25,7 @@ from rules.model import (
     Offer,
     RuleFile,
     SignalKindRule,
+    Strategies,
     TierPolicy,
     TierRule,
 )
@@ -54,8 +55,11 @@ class Ruleset:
     contact_policy: ContactPolicy
     tier_policy: TierPolicy
     tiers: tuple[TierRule, ...]  # highest rank first
-    conditions: tuple[Condition, ...]  # churn rules, signal rules, offers, then per tier `when`, `stay`
-    combined: Any  # one CEL program returning every condition's result, in ``conditions`` order
+    #: churn rules, signal rules, offers' `eligible`, per tier `when` and `stay`, offers' `suitable`
+    conditions: tuple[Condition, ...]
+    scores: tuple[Condition, ...]  # per offer its `propensity` (a number, not a condition)
+    combined: Any  # one CEL program returning every condition's result, then every score
+    strategies: Strategies
     variables: tuple[tuple[str, str, str], ...]  # (flat variable, root, field) the conditions read
     files: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, text): what was published or read
@@ -63,6 +67,11 @@ class Ruleset:
     @property
     def rule_count(self) -> int:
         return len(self.conditions)
+
+    @property
+    def first_suitable(self) -> int:
+        """Index in ``conditions`` of the first offer's suitability."""
+        return len(self.conditions) - len(self.offers)
 
 
 def rule_files(paths: Iterable[Path]) -> list[Path]:
@@ -138,6 +147,25 @@ def _compile(
         )
 
 
+def _compile_score(
+    name: str, doc: YamlDocument, path: tuple[str | int, ...], source: str, problems: list[RuleProblem]
+) -> None:
+    """Check a propensity: a CEL number (int or double) the ranking can multiply."""
+    program, found = check_expression(source, want_bool=False)
+    for problem in found:
+        pos = _expression_position(doc, path, problem.line, problem.column)
+        problems.append(
+            RuleProblem(name, pos.line, pos.column, f"{'.'.join(map(str, path))}: {problem.message}")
+        )
+    if program is None:
+        return
+    result = program.execute(default_context())
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        pos = doc.values.get(path, doc.position(path))
+        message = f"must be a number 0..1, but gives {type(result).__name__}"
+        problems.append(RuleProblem(name, pos.line, pos.column, f"{'.'.join(map(str, path))}: {message}"))
+
+
 def _version(files: Sequence[RuleFile]) -> str:
     canonical = json.dumps([f.model_dump(mode="json") for f in files], sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
@@ -194,7 +222,7 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
     where: dict[str, tuple[str, int, int]] = {}
     policies: dict[str, tuple[str, Any]] = {}
     for name, rule_file, doc in loaded:
-        for section in ("churn_policy", "contact_policy", "tier_policy"):
+        for section in ("churn_policy", "contact_policy", "tier_policy", "strategies"):
             value = getattr(rule_file, section)
             if value is None:
                 continue
@@ -215,6 +243,9 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
                 _compile(name, doc, (section, index, key), source, problems)
                 if isinstance(entry, TierRule):
                     _compile(name, doc, (section, index, "stay"), entry.stay, problems)
+                if isinstance(entry, Offer):
+                    _compile(name, doc, (section, index, "suitable"), entry.suitable, problems)
+                    _compile_score(name, doc, (section, index, "propensity"), entry.propensity, problems)
                 enabled.append(entry)
     if not problems and not enabled:
         problems.append(RuleProblem(sources[0][0], 1, 1, "the ruleset has no enabled rules or offers"))
@@ -225,14 +256,21 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
     offers = [e for e in enabled if isinstance(e, Offer)]
     tiers = sorted((e for e in enabled if isinstance(e, TierRule)), key=lambda t: -t.rank)
     _check_tiers(tiers, where, problems)
+    strategies = policies.get("strategies", ("", Strategies()))
+    _check_strategies(strategies, {o.id for o in offers}, loaded, problems)
     if problems:
         raise RulesetError(problems)
     conditions = tuple(
         [_condition(e) for e in (*churn, *signals, *offers)]
         + [c for t in tiers for c in (_condition(t), _condition(t, stay=True))]
+        + [_part(o.id, "suitable", o.suitable) for o in offers]
     )
-    variables = {flat_name(root, field): (root, field) for c in conditions for root, field in c.reads}
-    combined = cel.compile("[" + ",\n".join(f"({flatten(c.source)})" for c in conditions) + "]")
+    scores = tuple(_part(o.id, "propensity", o.propensity) for o in offers)
+    variables = {
+        flat_name(root, field): (root, field) for c in (*conditions, *scores) for root, field in c.reads
+    }
+    entries = ",\n".join(f"({flatten(c.source)})" for c in (*conditions, *scores))
+    combined = cel.compile("[" + entries + "]")
     return Ruleset(
         version=_version([f for _, f, _ in loaded]),
         churn_rules=tuple(churn),
@@ -243,7 +281,9 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         tier_policy=policies.get("tier_policy", ("", TierPolicy()))[1],
         tiers=tuple(tiers),
         conditions=conditions,
+        scores=scores,
         combined=combined,
+        strategies=strategies[1],
         variables=tuple((flat, root, field) for flat, (root, field) in sorted(variables.items())),
         files=tuple(name for name, _ in sources),
         sources=tuple(sources),
@@ -255,6 +295,29 @@ def _condition(entry: Entry, stay: bool = False) -> Condition:
     reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
     rule_id = f"{entry.id}#stay" if stay else entry.id
     return Condition(rule_id, source, reads, cel.compile(flatten(source)))
+
+
+def _part(entry_id: str, part: str, source: str) -> Condition:
+    """An offer's suitability or propensity, named ``<offer id>#<part>``."""
+    reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
+    return Condition(f"{entry_id}#{part}", source, reads, cel.compile(flatten(source)))
+
+
+def _check_strategies(
+    found: tuple[str, Strategies],
+    offer_ids: set[str],
+    loaded: list[tuple[str, RuleFile, YamlDocument]],
+    problems: list[RuleProblem],
+) -> None:
+    """Strategies may only name enabled offers (a typo would silently drop an offer from a test)."""
+    name, strategies = found
+    doc = next((d for n, _, d in loaded if n == name), None)
+    for strategy in (strategies.champion, *strategies.challengers):
+        for offer_id in (*strategy.offers, *strategy.levers):
+            if offer_id not in offer_ids:
+                pos = doc.position(("strategies",)) if doc else Position(1, 1)
+                message = f"strategies: {strategy.name} names unknown or disabled offer {offer_id!r}"
+                problems.append(RuleProblem(name or "<rules>", pos.line, pos.column, message))
 
 
 def _check_tiers(

@@ -6,6 +6,7 @@ Test files are validated like rule files, every problem reported as ``file:line:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from rules.ruleset import Ruleset, load_ruleset
 from rules.yaml_source import YamlDocument, parse_yaml
 
 Level = Literal["none", "watch", "elevated", "high", "critical"]
-SuppressReason = Literal["no_consent", "complaint_open", "churn_risk"]
+SuppressReason = Literal["not_suitable", "no_consent", "complaint_open", "churn_risk"]
 
 
 class _Strict(BaseModel):
@@ -57,14 +58,19 @@ class Expect(_Strict):
     offer: str | None = Field(None, description="Best offer after the contact policy, or `none`.")
     tags: list[str] | None = Field(None, description="Exactly these customer tags ([] for none).")
     suppressed: dict[str, SuppressReason] | None = Field(
-        None, description="Offers the contact policy must suppress, with the reason."
+        None,
+        description="Offers suitability or the contact policy must suppress, with the reason "
+        "(caps and cool-offs need the offer log in Redis: tested in tests/test_offers.py).",
+    )
+    strategy: str | None = Field(
+        None, description="The customer's offer strategy (a stable hash of `profile.customer_id`)."
     )
 
     @model_validator(mode="after")
     def _meaningful(self) -> Expect:
         if not any(getattr(self, name) for name in ("fires", "not_fires")) and all(
             getattr(self, name) is None
-            for name in ("level", "score", "action", "offer", "tags", "suppressed")
+            for name in ("level", "score", "action", "offer", "tags", "suppressed", "strategy")
         ):
             raise ValueError("expect checks nothing: give fires, not_fires, level, score, offer, tags, ...")
         both = set(self.fires) & set(self.not_fires)
@@ -84,6 +90,7 @@ class RuleCase(_Strict):
     event: dict[str, Any] = Field(
         default_factory=dict, description="Event fields; none given means a silence check (no event)."
     )
+    date: dt.date | None = Field(None, description="The event's date, for offers' campaign windows.")
     expect: Expect
 
 
@@ -159,6 +166,7 @@ def _known_ids(ruleset: Ruleset) -> dict[str, str]:
     known: dict[str, str] = {rule.id: "churn" for rule in ruleset.churn_rules}
     known.update({rule.id: rule.kind for rule in ruleset.signal_rules})
     known.update({offer.id: "offer" for offer in ruleset.offers})
+    known.update({f"{offer.id}#suitable": "offer" for offer in ruleset.offers})
     for tier in ruleset.tiers:  # a tier has two conditions: entering (`id`) and staying (`id#stay`)
         known.update({tier.id: "tier", f"{tier.id}#stay": "tier"})
     return known
@@ -255,7 +263,7 @@ def _reads(ruleset: Ruleset, rule_id: str, evaluation: Evaluation) -> str:
 
 def check_case(ruleset: Ruleset, loaded: LoadedCase) -> CaseResult:
     """Evaluate one case and describe every expectation that does not hold."""
-    evaluation = evaluate(ruleset, loaded.profile, loaded.event)
+    evaluation = evaluate(ruleset, loaded.profile, loaded.event, loaded.case.date)
     expect = loaded.case.expect
     held = {c.rule_id: r for c, r in zip(ruleset.conditions, evaluation.results, strict=True)}
     failures = [f"{rule_id} failed to evaluate (see the worker log)" for rule_id in evaluation.errors]
@@ -278,6 +286,8 @@ def check_case(ruleset: Ruleset, loaded: LoadedCase) -> CaseResult:
         failures.append(f"offer is {offer}, expected {expect.offer} (suppressed: {suppressed})")
     if expect.tags is not None and sorted(expect.tags) != list(evaluation.tags):
         failures.append(f"tags are {list(evaluation.tags)}, expected {sorted(expect.tags)}")
+    if expect.strategy is not None and expect.strategy != evaluation.strategy:
+        failures.append(f"strategy is {evaluation.strategy}, expected {expect.strategy}")
     actual = dict(evaluation.suppressed)
     for offer_id, reason in (expect.suppressed or {}).items():
         if actual.get(offer_id) != reason:

@@ -52,14 +52,21 @@ class NextBestOffer(OutputModel):
     offer_id: str = Field(max_length=100)
     product: str = Field(max_length=40)
     category: Literal["sales", "retention"]
-    score: float = Field(ge=0)
-    channel: Channel | Literal["email", "sms", "push"]
+    score: float = Field(
+        ge=0, description="Arbitration score: propensity x value x lever (strategy weights)."
+    )
+    propensity: float = Field(1.0, ge=0, le=1, description="Estimated chance the customer takes it.")
+    channel: Channel | Literal["email", "sms", "push"] = Field(
+        description="First of the offer's channels the caps allow (the event's channel when listed)."
+    )
     reasons: list[str]
     trigger_event_id: Identifier
     occurred_at: AwareDatetime
-    expires_at: AwareDatetime
+    expires_at: AwareDatetime = Field(description="Trigger time + valid_for, never past the campaign end.")
     ruleset_version: str
-    strategy: str = "champion"
+    strategy: str = Field(
+        "champion", description="Offer strategy that chose it (champion or a challenger, by customer hash)."
+    )
 
 
 class SignalKind(StrEnum):

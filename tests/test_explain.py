@@ -51,7 +51,10 @@ LEAVING = {
 def test_explain_lists_every_rule_with_the_values_it_read(ruleset: Ruleset) -> None:
     result = explain(ruleset, complete_profile(LEAVING), complete_event({"kind": "login"}))
     verdicts = by_id(result)
-    assert set(verdicts) | {v.id for v in result.tiers} == {c.rule_id for c in ruleset.conditions}
+    suitability = {f"{v.id}#suitable" for v in result.offers}
+    assert set(verdicts) | {v.id for v in result.tiers} | suitability == {
+        c.rule_id for c in ruleset.conditions
+    }
     stopped = verdicts["churn.salary_stopped"]
     assert stopped.fired and stopped.reads == {"profile.salary_count_90d": 3, "profile.days_since_salary": 40}
     assert stopped.message == "No salary for 40 days after 3 salaries in 90 days"

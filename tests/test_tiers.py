@@ -82,7 +82,12 @@ def test_balance_falling_through_the_threshold_changes_the_tier_once_each_way(
     assert changes(outputs) == [(None, "affluent", "up", "T-0"), ("affluent", "mass", "down", "T-44")]
     down = [o.value for o in outputs if isinstance(o.value, TierChange)][1]
     # a downgrade is explained by the old tier's stay condition that failed, with its values
-    assert set(down.evidence) == {"profile.balance_avg_90d", "profile.salary_amount_90d"}
+    assert set(down.evidence) == {
+        "profile.balance_avg_90d",
+        "profile.salary_amount_90d",
+        "profile.value_score",
+    }
+    assert float(str(down.evidence["profile.value_score"])) < 60  # the value-score path stays shut too
     assert float(str(down.evidence["profile.balance_avg_90d"])) < 40000
     assert down.message.startswith("Below the affluent tier's stay condition for 14 days")
     # the same events again (a redelivery) change nothing and announce nothing new

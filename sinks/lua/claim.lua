@@ -12,7 +12,170 @@
 -- one; reemit_only ("1" for re-processed duplicates) grants only that case.
 -- Claims sharing a non-empty group (e.g. the ranked offers of one event) stop being granted once
 -- `capacity` of them succeeded, so the best free candidate wins without a second round trip.
+-- mode "offer" claims a next-best offer against the customer's offer log (KEYS[i] = the hash
+-- sb:{id}:offers, field = offer event id, value = "ts|offer_id|product|channel|expires_ms|strategy|
+-- status|status_ts|status_event"): field = offer id, output_id = offer event id, until_ms - now_ms =
+-- the offer's cool-off, then a[10] channels in preference order (comma-separated), a[11] expires_ms,
+-- a[12] strategy, a[13] product, a[14] caps "count:period_ms:channel;..." (channel "" = all),
+-- a[15] decline cool-off ms, a[16] fatigue "negatives:within_ms:cooloff_ms", a[17] keep_ms.
+-- Reply "1|channel|new" or "1|channel|again" (this event's offer already granted: re-emit, same id
+-- and channel), else "0|reason": duplicate, max_per_event, cooldown, declined, fatigue, cap,
+-- channel_cap. Caps and cool-offs are checked and the log written in this one atomic call, so two
+-- workers (or two events in one batch) cannot both take the last slot.
+-- mode "resp" records a customer's response to an offer: field = reference (offer event id or
+-- offer id), output_id = the response event's id, a[10] = accepted | declined, a[11] = product.
+-- The matching entry is the one with that event id, else the latest of that offer id, else the
+-- latest unanswered one of that product. Reply "new|offer_id|strategy" when recorded now,
+-- "again|offer_id|strategy" when this response was already recorded, "none" when nothing matches.
 -- Slot value: "until_ms|output_id|rank". Reply: list of 1 (claimed) / 0 (in cooldown or group full).
+local function split(text, sep)
+  local out, start = {}, 1
+  while true do
+    local at = string.find(text, sep, start, true)
+    if not at then
+      out[#out + 1] = string.sub(text, start)
+      return out
+    end
+    out[#out + 1] = string.sub(text, start, at - 1)
+    start = at + 1
+  end
+end
+
+local function log_entries(key)
+  local raw = redis.call("HGETALL", key)
+  local list = {}
+  for j = 1, #raw, 2 do
+    local f = split(raw[j + 1], "|")
+    list[#list + 1] = {
+      id = raw[j], ts = tonumber(f[1]) or 0, offer = f[2] or "", product = f[3] or "",
+      channel = f[4] or "", expires = tonumber(f[5]) or 0, strategy = f[6] or "",
+      status = f[7] or "", status_ts = tonumber(f[8]) or 0, status_event = f[9] or "",
+    }
+  end
+  return list
+end
+
+local function encode(e)
+  return table.concat({
+    string.format("%.0f", e.ts), e.offer, e.product, e.channel, string.format("%.0f", e.expires),
+    e.strategy, e.status, string.format("%.0f", e.status_ts), e.status_event,
+  }, "|")
+end
+
+local function near(a, b, span) return math.abs(a - b) < span end
+
+-- Why the offer may not be made now ("" when it may), from the customer's offer log.
+local function offer_block(list, offer_id, now, cooldown, decline_cooloff, fatigue)
+  local negatives = {}
+  for _, e in ipairs(list) do
+    if e.offer == offer_id then
+      if near(now, e.ts, cooldown) then return "cooldown" end
+      if e.status == "declined" then
+        if near(now, e.status_ts, decline_cooloff) then return "declined" end
+        negatives[#negatives + 1] = e.status_ts
+      elseif e.status == "" and e.expires < now then
+        negatives[#negatives + 1] = e.expires  -- ignored: expired unanswered
+      end
+    end
+  end
+  table.sort(negatives)
+  local n, within, pause = fatigue[1], fatigue[2], fatigue[3]
+  for k = n, #negatives do
+    if negatives[k] - negatives[k - n + 1] <= within and now >= negatives[k] and now - negatives[k] < pause then
+      return "fatigue"
+    end
+  end
+  return ""
+end
+
+local function count(list, now, period, channel)
+  local c = 0
+  for _, e in ipairs(list) do
+    if near(now, e.ts, period) and (channel == "" or e.channel == channel) then c = c + 1 end
+  end
+  return c
+end
+
+-- The first preferred channel every cap allows, or nil and the reason.
+local function pick_channel(list, now, channels, caps)
+  for _, cap in ipairs(caps) do
+    if cap.channel == "" and count(list, now, cap.period, "") >= cap.count then return nil, "cap" end
+  end
+  for _, channel in ipairs(channels) do
+    local free = true
+    for _, cap in ipairs(caps) do
+      if cap.channel == channel and count(list, now, cap.period, channel) >= cap.count then free = false end
+    end
+    if free then return channel, "" end
+  end
+  return nil, "channel_cap"
+end
+
+local function claim_offer(key, a, granted_in_group)
+  local offer_id, event_id, now = a[1], a[2], tonumber(a[3])
+  local group, capacity, reemit_only = a[5], tonumber(a[6]), a[7] == "1"
+  local full = group ~= "" and (granted_in_group[group] or 0) >= capacity
+  local held = redis.call("HGET", key, event_id)
+  if held and not full then
+    granted_in_group[group] = (granted_in_group[group] or 0) + 1
+    return "1|" .. (split(held, "|")[4] or "") .. "|again"
+  end
+  if reemit_only then return "0|duplicate" end
+  if full then return "0|max_per_event" end
+  local list = log_entries(key)
+  local f = split(a[16], ":")
+  local fatigue = {tonumber(f[1]), tonumber(f[2]), tonumber(f[3])}
+  local why = offer_block(list, offer_id, now, tonumber(a[4]) - now, tonumber(a[15]), fatigue)
+  if why ~= "" then return "0|" .. why end
+  local caps = {}
+  if a[14] ~= "" then
+    for _, spec in ipairs(split(a[14], ";")) do
+      local c = split(spec, ":")
+      caps[#caps + 1] = {count = tonumber(c[1]), period = tonumber(c[2]), channel = c[3] or ""}
+    end
+  end
+  local channel, reason = pick_channel(list, now, split(a[10], ","), caps)
+  if not channel then return "0|" .. reason end
+  local entry = {
+    ts = now, offer = offer_id, product = a[13], channel = channel, expires = tonumber(a[11]),
+    strategy = a[12], status = "", status_ts = 0, status_event = "",
+  }
+  redis.call("HSET", key, event_id, encode(entry))
+  local keep = tonumber(a[17])
+  for _, e in ipairs(list) do  -- forget what no rule looks back to any more
+    if e.ts < now - keep and e.status_ts < now - keep then redis.call("HDEL", key, e.id) end
+  end
+  granted_in_group[group] = (granted_in_group[group] or 0) + 1
+  return "1|" .. channel .. "|new"
+end
+
+local function record_response(key, a)
+  local reference, response_event, now = a[1], a[2], tonumber(a[3])
+  local status, product = a[10], a[11] or ""
+  local list = log_entries(key)
+  local found
+  for _, e in ipairs(list) do
+    if e.id == reference then found = e end
+  end
+  if not found then
+    for _, e in ipairs(list) do
+      if reference ~= "" and e.offer == reference and (not found or e.ts > found.ts) then found = e end
+    end
+  end
+  if not found and product ~= "" then
+    for _, e in ipairs(list) do
+      if e.product == product and e.status == "" and (not found or e.ts > found.ts) then found = e end
+    end
+  end
+  if not found then return "none" end
+  if found.status ~= "" then
+    return (found.status_event == response_event and "again" or "answered") .. "|" .. found.offer .. "|" .. found.strategy
+  end
+  found.status, found.status_ts, found.status_event = status, now, response_event
+  redis.call("HSET", key, found.id, encode(found))
+  return "new|" .. found.offer .. "|" .. found.strategy
+end
+
 local replies = {}
 local granted_in_group = {}
 for i = 1, #KEYS do
@@ -24,7 +187,11 @@ for i = 1, #KEYS do
   local reemit_only = a[7] == "1"
   local rank = tonumber(a[8])
   local granted = 1
-  if a[9] == "cas" then
+  if a[9] == "offer" then
+    replies[i] = claim_offer(KEYS[i], a, granted_in_group)
+  elseif a[9] == "resp" then
+    replies[i] = record_response(KEYS[i], a)
+  elseif a[9] == "cas" then
     local current = redis.call("HGET", KEYS[i], field) or ""
     if current == (a[10] or "") then
       redis.call("HSET", KEYS[i], field, output_id)

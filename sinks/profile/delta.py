@@ -117,7 +117,15 @@ def _interaction(event: Interaction, inc: list[int], ops: list[Op], ts: int) -> 
         ops.append(("sn", f"c:{event.reference or event.event_id}", f"open:{ts}"))
     elif kind is InteractionKind.COMPLAINT_RESOLVED and event.reference:
         ops.append(("sn", f"c:{event.reference}", "resolved"))
-    elif kind in (InteractionKind.PRODUCT_OPENED, InteractionKind.OFFER_ACCEPTED) and event.product:
+    elif kind is InteractionKind.OFFER_ACCEPTED:
+        inc[Metric.OFFERS_ACCEPTED] = 1
+        ops.append(("mx", "offer_accept_ts", str(ts)))
+        if event.product:  # an accepted offer is a product the customer now holds
+            ops.append(("sn", f"p:{event.product}", "1"))
+    elif kind is InteractionKind.OFFER_DECLINED:
+        inc[Metric.OFFERS_DECLINED] = 1
+        ops.append(("mx", "offer_decline_ts", str(ts)))
+    elif kind is InteractionKind.PRODUCT_OPENED and event.product:
         ops.append(("sn", f"p:{event.product}", "1"))
     elif kind is InteractionKind.PRODUCT_CLOSED and event.product:
         ops.append(("sn", f"p:{event.product}", "0"))

@@ -37,6 +37,8 @@ _WINDOWED: tuple[tuple[str, FieldType, str], ...] = (
     ("loan_repayment", "double", "loan repayments (a large one is often an early payoff)"),
     ("fees", "double", "fees charged"),
     ("balance_avg", "double", "average of the balances reported by transactions (0 when none)"),
+    ("offers_accepted", "int", "offers accepted (offer_accepted interactions)"),
+    ("offers_declined", "int", "offers declined (offer_declined interactions)"),
 )
 
 
@@ -88,6 +90,26 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "BG/NBD expected active days in the next 30 days, -1 without a fitted model or history",
         ),
         FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30"),
+        FieldSpec(
+            "days_since_offer_accepted",
+            "int",
+            f"whole days since an offer was accepted, {NEVER_DAYS} if never",
+        ),
+        FieldSpec(
+            "days_since_offer_declined",
+            "int",
+            f"whole days since an offer was declined, {NEVER_DAYS} if never",
+        ),
+        FieldSpec(
+            "value_score",
+            "double",
+            "customer value 0-100: contribution + loyalty + potential (see docs/offers.md)",
+        ),
+        FieldSpec("value_contribution", "double", "value from balances and flows, 0-50 (90-day averages)"),
+        FieldSpec(
+            "value_loyalty", "double", "value from tenure, number of products and a domiciled salary, 0-30"
+        ),
+        FieldSpec("value_potential", "double", "value from age and salary level, 0-20"),
     ]
     for base, kind, meaning in _WINDOWED:
         for days in WINDOWS:

@@ -29,6 +29,8 @@ class Metric(IntEnum):
     LOAN_REPAYMENT = 12
     FEES = 13
     ACTIVE = 14  # customer activity events (not salary, fees, interest): > 0 makes an active day
+    OFFERS_ACCEPTED = 15  # offer_accepted interactions (the closed loop of next-best offers)
+    OFFERS_DECLINED = 16  # offer_declined interactions
 
 
 METRIC_COUNT = len(Metric)
@@ -56,6 +58,11 @@ def customer_keys(customer_id: str) -> tuple[str, str, str]:
 def cooldown_key(customer_id: str) -> str:
     """Hash of cooldowns (rule or offer id -> until|output id) of one customer."""
     return f"sb:{{{customer_id}}}:cooldown"
+
+
+def offer_log_key(customer_id: str) -> str:
+    """Hash of the offers made to one customer (offer event id -> when, what, where, response)."""
+    return f"sb:{{{customer_id}}}:offers"
 
 
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).

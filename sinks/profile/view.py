@@ -16,6 +16,7 @@ from schemas.inputs import Customer, InputEvent, Transaction
 from sinks.profile.delta import MS_PER_DAY
 from sinks.profile.fields import NEVER_DAYS
 from sinks.profile.layout import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
+from sinks.profile.value import add_value_score
 
 MS_PER_HOUR = 3_600_000
 
@@ -109,6 +110,8 @@ def build_profile(
     profile["days_since_login"] = _days_since(now_ms, state.get("login_ts"))
     profile["days_since_activity"] = _days_since(now_ms, state.get("activity_ts"))
     profile["days_since_contact_update"] = _days_since(now_ms, state.get("contact_ts"))
+    profile["days_since_offer_accepted"] = _days_since(now_ms, state.get("offer_accept_ts"))
+    profile["days_since_offer_declined"] = _days_since(now_ms, state.get("offer_decline_ts"))
     open_since = [
         int(value[5:])
         for key, raw in state.items()
@@ -126,6 +129,7 @@ def build_profile(
     profile["product_count"] = len(products)
     _activity(profile, state, active_days, now_ms, model)
     _windows(profile, sums)
+    add_value_score(profile)
     return profile
 
 
@@ -142,6 +146,8 @@ _WINDOW_NAMES: dict[Metric, str] = {
     Metric.INTERACTION_COUNT: "interaction_count",
     Metric.LOAN_REPAYMENT: "loan_repayment",
     Metric.FEES: "fees",
+    Metric.OFFERS_ACCEPTED: "offers_accepted",
+    Metric.OFFERS_DECLINED: "offers_declined",
 }
 
 
