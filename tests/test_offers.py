@@ -152,7 +152,8 @@ def read_profile(url: str, customer: str, day: int) -> dict[str, Any]:
 
 def offer_log(url: str, customer: str) -> dict[str, str]:
     async def go() -> dict[str, str]:
-        return dict(await make_store(url).client.hgetall(offer_log_key(customer)))
+        found = await make_store(url).client.hgetall(offer_log_key(customer))
+        return {str(k): str(v) for k, v in found.items()}
 
     return asyncio.run(go())
 
