@@ -50,8 +50,15 @@ async def until_redis_answers(call: Callable[[], Awaitable[T]], what: str) -> T:
 
 
 async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
-    """Run the pipeline on a batch until Redis lets it through."""
-    return await until_redis_answers(lambda: runtime.pipeline.process(records), f"batch of {len(records)}")
+    """Run the pipeline on a batch until Redis lets it through (a retry may find it half applied)."""
+    attempts = 0
+
+    def attempt() -> Awaitable[list[OutputRecord]]:
+        nonlocal attempts
+        attempts += 1
+        return runtime.pipeline.process(records, retry=attempts > 1)
+
+    return await until_redis_answers(attempt, f"batch of {len(records)}")
 
 
 @app.agent(input_topic(app, settings.partitions))

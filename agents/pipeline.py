@@ -169,17 +169,22 @@ class Pipeline:
         self._config = config
         self._clock = clock
 
-    async def process(self, records: Sequence[RawRecord]) -> list[OutputRecord]:
-        """Return the outputs for ``records`` in input order (dead letters included)."""
+    async def process(self, records: Sequence[RawRecord], retry: bool = False) -> list[OutputRecord]:
+        """Return the outputs for ``records`` in input order (dead letters included).
+
+        ``retry``: the same batch failed before (Redis went away mid-batch). Its profile updates may
+        have been applied while its cooldown claims were not, so events found already applied are
+        not treated as re-deliveries: their outputs may still be claimed (under the same ids).
+        Metrics are counted only once the batch has gone through, so a retry does not count twice.
+        """
         now = self._clock()
-        self._metrics.batch_size.observe(len(records))
         outputs: list[OutputRecord] = []
         events: list[tuple[RawRecord, InputEvent]] = []
+        dead: list[tuple[str, str]] = []
         for record in records:
             result = decode(record, now, self._config.max_future)
             if isinstance(result, DeadLetter):
-                self._metrics.events.labels(record.topic, "dead_letter").inc()
-                self._metrics.dead_letters.labels(record.topic, result.reason.value).inc()
+                dead.append((record.topic, result.reason.value))
                 log.info(
                     "dead letter from %s/%d@%d: %s",
                     record.topic,
@@ -191,11 +196,15 @@ class Pipeline:
             else:
                 events.append((record, result))
         if events:
-            outputs.extend(await self._process_events(events, now))
+            outputs.extend(await self._process_events(events, now, retry))
+        self._metrics.batch_size.observe(len(records))
+        for topic, reason in dead:
+            self._metrics.events.labels(topic, "dead_letter").inc()
+            self._metrics.dead_letters.labels(topic, reason).inc()
         return outputs
 
     async def _process_events(
-        self, events: list[tuple[RawRecord, InputEvent]], now: datetime
+        self, events: list[tuple[RawRecord, InputEvent]], now: datetime, retry: bool = False
     ) -> list[OutputRecord]:
         updates = [build_update(event, self._config.home_bank) for _, event in events]
         started = time.perf_counter()
@@ -204,8 +213,9 @@ class Pipeline:
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
+        outcomes: list[tuple[str, str]] = []
         for (record, event), update, result in zip(events, updates, stored, strict=True):
-            self._metrics.events.labels(record.topic, "duplicate" if result.duplicate else "processed").inc()
+            outcomes.append((record.topic, "duplicate" if result.duplicate and not retry else "processed"))
             self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
             profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
             latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
@@ -216,9 +226,12 @@ class Pipeline:
             context = build_event_context(event, self._config.home_bank)
             trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
             evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
-            evaluated.append((trigger, evaluation, result.duplicate))
+            evaluated.append((trigger, evaluation, result.duplicate and not retry))
         await self._schedule(latest, now)
-        return await self.decide(evaluated, ruleset)
+        outputs = await self.decide(evaluated, ruleset)
+        for topic, outcome in outcomes:
+            self._metrics.events.labels(topic, outcome).inc()
+        return outputs
 
     async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
         """Check each customer one check period after its latest activity, in one round trip.
@@ -408,10 +421,12 @@ class Pipeline:
         trigger, ruleset = item.trigger, item.ruleset
         current = TierState.decode(trigger.stored_tier)
         change_id = stable_id("tier", trigger.customer_id, trigger.event_id, ruleset.version)
+        if current is not None and current.change_id == change_id:
+            # this trigger already moved the tier (then crashed, or Redis failed after the write)
+            rule = next((t for t in ruleset.tiers if t.tier == current.tier), None)
+            item.tier_change = TierDecision(current, rule, current.previous or None)
+            return
         if duplicate:
-            if current is not None and current.change_id == change_id:
-                rule = next((t for t in ruleset.tiers if t.tier == current.tier), None)
-                item.tier_change = TierDecision(current, rule, current.previous or None)
             return
         decision = tiers.decide(ruleset, item.evaluation, current, trigger.ts_ms, change_id)
         if decision.state is None:
