@@ -68,12 +68,13 @@ def test_critical_alert_carries_score_reasons_and_evidence(redis_url: str, rules
     outputs = process(redis_url, ruleset, [records()])
     alerts = [o.value for o in outputs if isinstance(o.value, ChurnAlert)]
     critical = next(a for a in alerts if a.level.value == "critical")
-    assert critical.score == round(1 - (1 - 0.45) * (1 - 0.4) * (1 - 0.25) * (1 - 0.2), 6)
-    salary = critical.reasons[0]
-    assert salary.rule_id == "churn.salary_stopped"
+    assert critical.trigger_event_id == "DRIFT-card"
+    assert critical.score == round(1 - (1 - 0.6) * (1 - 0.45) * (1 - 0.25), 6)
+    salary = next(r for r in critical.reasons if r.rule_id == "churn.salary_stopped")
+    assert [r.rule_id for r in critical.reasons][0] == "churn.balance_drain_other_bank"  # largest weight
     assert salary.evidence["profile.salary_count_90d"] == 2
-    assert salary.evidence["profile.days_since_salary"] == 39
-    assert salary.message == "No salary for 39 days after 2 salaries in 90 days"
+    assert salary.evidence["profile.days_since_salary"] == 38
+    assert salary.message == "No salary for 38 days after 2 salaries in 90 days"
     assert critical.suggested_action.startswith("Relationship manager calls within 24 hours")
 
 
@@ -81,8 +82,8 @@ def test_alert_is_resent_only_when_the_level_rises(redis_url: str, ruleset: Rule
     outputs = process(redis_url, ruleset, [records()])
     drift = [o.value for o in outputs if isinstance(o.value, ChurnAlert) and o.value.customer_id == "DRIFT"]
     assert [a.level.value for a in drift] == ["watch", "high", "critical"]
-    # DRIFT-card evaluates to high again (salary stopped joined the reasons) inside the cooldown
-    assert "DRIFT-card" not in [a.trigger_event_id for a in drift]
+    # DRIFT-nps evaluates to critical again (low NPS joined the reasons) inside the cooldown
+    assert "DRIFT-nps" not in [a.trigger_event_id for a in drift]
 
 
 def test_reprocessing_after_a_crash_repeats_outputs_only_with_identical_ids(

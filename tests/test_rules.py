@@ -129,7 +129,7 @@ def test_score_is_noisy_or_and_level_follows_thresholds(ruleset: Ruleset) -> Non
     )
     result = evaluate(ruleset, ctx["profile"], ctx["event"])
     assert [f.rule.id for f in result.fired] == ["churn.salary_stopped", "churn.complaint_open_too_long"]
-    assert result.score == pytest.approx(1 - 0.55 * 0.7)
+    assert result.score == pytest.approx(1 - 0.55 * 0.65)
     assert result.level is ChurnLevel.HIGH
     evidence = result.fired[0].evidence(result.context)
     assert evidence == {"profile.salary_count_90d": 3, "profile.days_since_salary": 40}
