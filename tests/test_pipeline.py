@@ -71,7 +71,7 @@ def test_critical_alert_carries_score_reasons_and_evidence(redis_url: str, rules
     assert critical.trigger_event_id == "DRIFT-card"
     assert critical.score == round(1 - (1 - 0.6) * (1 - 0.45) * (1 - 0.25), 6)
     salary = next(r for r in critical.reasons if r.rule_id == "churn.salary_stopped")
-    assert [r.rule_id for r in critical.reasons][0] == "churn.balance_drain_other_bank"  # largest weight
+    assert critical.reasons[0].rule_id == "churn.balance_drain_other_bank"  # largest weight first
     assert salary.evidence["profile.salary_count_90d"] == 2
     assert salary.evidence["profile.days_since_salary"] == 38
     assert salary.message == "No salary for 38 days after 2 salaries in 90 days"
