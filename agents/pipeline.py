@@ -364,12 +364,16 @@ class Pipeline:
                 )
             )
         for fired in evaluation.signals:
-            signal_id = stable_id("signal", customer, fired.rule.id, trigger.event_id, ruleset.version)
+            rule = fired.rule
+            per: str | None = getattr(rule, "per", None)
+            # `per`: one cooldown per value of a profile field (e.g. one SLA alert per complaint)
+            subject = str(evaluation.context["profile"].get(per[8:], "")) if per else ""
+            slot = f"rule:{rule.id}:{subject}" if per else f"rule:{rule.id}"
+            parts = (rule.id, subject) if per else (rule.id,)
+            signal_id = stable_id("signal", customer, *parts, trigger.event_id, ruleset.version)
             item.signal_claims.append((len(claims), fired, signal_id))
-            until = ts_ms + _millis(fired.rule.cooldown)
-            claims.append(
-                Claim(customer, f"rule:{fired.rule.id}", signal_id, ts_ms, until, reemit_only=duplicate)
-            )
+            until = ts_ms + _millis(rule.cooldown)
+            claims.append(Claim(customer, slot, signal_id, ts_ms, until, reemit_only=duplicate))
         self._tier_claim(item, claims, duplicate)
         self._offer_claims(item, claims, duplicate)
         return item

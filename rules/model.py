@@ -43,6 +43,12 @@ class SignalRule(Strict):
     description: str = Field(min_length=1, max_length=300)
     when: Expression
     cooldown: Duration = timedelta(days=30)
+    per: str | None = Field(
+        None,
+        pattern=r"^profile\.[a-z][a-z0-9_]*$",
+        description="A profile field (e.g. `profile.oldest_open_complaint_ref`): the cooldown applies "
+        "per distinct value of it, so each complaint gets its own alert.",
+    )
     message: str = Field(min_length=1, max_length=300)
     enabled: bool = True
 

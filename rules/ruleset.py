@@ -6,6 +6,7 @@ with any problem is rejected whole so a worker never runs half of an edit.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,9 @@ from rules.model import (
 )
 from rules.problems import RuleProblem, RulesetError
 from rules.yaml_source import Position, YamlDocument, parse_yaml
+from sinks.profile.fields import PROFILE_FIELDS
+
+PROFILE_NAMES = [spec.name for spec in PROFILE_FIELDS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +247,13 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
                 _compile(name, doc, (section, index, key), source, problems)
                 if isinstance(entry, TierRule):
                     _compile(name, doc, (section, index, "stay"), entry.stay, problems)
+                per = getattr(entry, "per", None)
+                if per and per[8:] not in PROFILE_NAMES:
+                    ppos = doc.position((section, index, "per"))
+                    close = difflib.get_close_matches(per[8:], PROFILE_NAMES, n=1)
+                    hint = f"; did you mean profile.{close[0]}?" if close else ""
+                    message = f"{section}.{index}.per: unknown field {per}{hint}"
+                    problems.append(RuleProblem(name, ppos.line, ppos.column, message))
                 if isinstance(entry, Offer):
                     _compile(name, doc, (section, index, "suitable"), entry.suitable, problems)
                     _compile_score(name, doc, (section, index, "propensity"), entry.propensity, problems)

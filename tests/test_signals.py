@@ -27,8 +27,26 @@ def test_complaint_past_its_sla_gives_one_service_alert(redis_url: str, ruleset:
     alert = service[0]
     assert alert.kind is SignalKind.SERVICE and alert.severity == "high"
     assert alert.evidence["profile.oldest_open_complaint_hours"] == 7 * 24
-    assert alert.message == "Complaint open for 168 hours (SLA 48 hours)"
-    assert alert.signal_id == stable_id("signal", "GRUMPY", alert.rule_id, "GRUMPY-login57", ruleset.version)
+    assert alert.message == "Complaint CMP-7 open for 168 hours (SLA 48 hours)"
+    assert alert.signal_id == stable_id(
+        "signal", "GRUMPY", alert.rule_id, "CMP-7", "GRUMPY-login57", ruleset.version
+    )
+
+
+def test_each_complaint_gets_exactly_one_sla_alert(redis_url: str, ruleset: Ruleset) -> None:
+    late = [interaction("GRUMPY", f"login{day}", day, "login") for day in (60, 80, 120)]
+    second = interaction("GRUMPY", "cmp2", 121, "complaint_opened", reference="CMP-8")
+    fixed = interaction("GRUMPY", "fix", 122, "complaint_resolved", reference="CMP-7")
+    after = interaction("GRUMPY", "login130", 130, "login")
+    extra = [*late, second, fixed, after]
+    batch = [r for r in records() if r.key == b"GRUMPY"]
+    batch += [RawRecord(m[0], 0, 900 + i, b"GRUMPY", encoded(m)) for i, m in enumerate(extra)]
+    service = signals(process(redis_url, ruleset, [batch]), SERVICE_ALERTS)
+    # CMP-7 stays open for months: one alert; CMP-8 (opened later) gets its own once it is overdue
+    assert [(s.trigger_event_id, s.message.split()[1]) for s in service] == [
+        ("GRUMPY-login57", "CMP-7"),
+        ("GRUMPY-login130", "CMP-8"),
+    ]
 
 
 def test_tags_are_announced_once_per_cooldown(redis_url: str, ruleset: Ruleset) -> None:

@@ -69,6 +69,9 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "int",
             "whole hours the oldest open complaint has been open, 0 if none",
         ),
+        FieldSpec(
+            "oldest_open_complaint_ref", "string", "reference of the oldest open complaint, '' if none"
+        ),
         FieldSpec("last_nps", "int", "latest survey score 0-10, -1 if none"),
         FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
         FieldSpec("product_count", "int", "number of products held"),

@@ -112,17 +112,18 @@ def build_profile(
     profile["days_since_contact_update"] = _days_since(now_ms, state.get("contact_ts"))
     profile["days_since_offer_accepted"] = _days_since(now_ms, state.get("offer_accept_ts"))
     profile["days_since_offer_declined"] = _days_since(now_ms, state.get("offer_decline_ts"))
-    open_since = [
-        int(value[5:])
+    open_since = sorted(
+        (int(value[5:]), key[2:])
         for key, raw in state.items()
         if key.startswith("c:")
         for value in (_newest(raw),)
         if value.startswith("open:")
-    ]
+    )
     profile["complaints_open"] = len(open_since)
     profile["oldest_open_complaint_hours"] = (
-        max(0, (now_ms - min(open_since)) // MS_PER_HOUR) if open_since else 0
+        max(0, (now_ms - open_since[0][0]) // MS_PER_HOUR) if open_since else 0
     )
+    profile["oldest_open_complaint_ref"] = open_since[0][1] if open_since else ""
     profile["last_nps"] = int(_newest(state["nps"])) if "nps" in state else -1
     products = sorted(k[2:] for k, v in state.items() if k.startswith("p:") and _newest(v) == "1")
     profile["products"] = products
