@@ -10,7 +10,15 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS, SIGNALS
+from schemas.catalog import (
+    CHURN_ALERTS,
+    DEAD_LETTERS,
+    OFFERS,
+    OUTPUT_TOPICS,
+    SERVICE_ALERTS,
+    SIGNALS,
+    TIER_CHANGES,
+)
 
 
 def describe(topic: str, value: dict[str, Any]) -> str:
@@ -30,6 +38,9 @@ def describe(topic: str, value: dict[str, Any]) -> str:
         label = value["tag"] if value["kind"] == "tag" else value["rule_id"]
         action = f"  -> {value['action']}" if value["action"] else ""
         return f"{value['kind'].upper():<6} {value['customer_id']:<10} {label:<24} {value['message']}{action}"
+    if topic == TIER_CHANGES:
+        old = value["old_tier"] or "-"
+        return f"TIER   {value['customer_id']:<10} {old} -> {value['new_tier']:<10} {value['message']}"
     if topic == DEAD_LETTERS:
         errors = "; ".join(f"{e['loc']}: {e['message']}" for e in value["errors"][:2])
         return f"DEAD   {value['source_topic']}@{value['source_offset']} {value['reason']}: {errors}"
