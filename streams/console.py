@@ -50,10 +50,16 @@ def describe(topic: str, value: dict[str, Any]) -> str:
 class OutputPrinter(threading.Thread):
     """Reads every output partition from the beginning, without a consumer group."""
 
-    def __init__(self, bootstrap: str, emit: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        emit: Callable[[str], None] = print,
+        on_output: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
         super().__init__(name="output-printer", daemon=True)
         self._brokers = bootstrap
         self._emit = emit
+        self._on_output = on_output
         self._stop_event = threading.Event()
         self.counts: Counter[str] = Counter()
 
@@ -76,7 +82,10 @@ class OutputPrinter(threading.Thread):
                 for records in consumer.poll(timeout_ms=200).values():
                     for record in records:
                         self.counts[record.topic] += 1
-                        self._emit(describe(record.topic, json.loads(record.value)))
+                        value = json.loads(record.value)
+                        self._emit(describe(record.topic, value))
+                        if self._on_output is not None:
+                            self._on_output(record.topic, value)
         finally:
             consumer.close()
 

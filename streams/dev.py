@@ -27,6 +27,7 @@ from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
 from streams.admin import bootstrap_of, create_topics
 from streams.console import OutputPrinter
 from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
+from streams.responder import OfferResponder
 from streams.rules_control import load_paths, publication_of, publish
 from streams.rules_watch import RulesWatcher
 from streams.scrape import scrape, total
@@ -134,6 +135,7 @@ def _counts(worker: WorkerProcess) -> dict[str, float]:
         counts[outcome] = total(samples, "signalbank_events_total", outcome=outcome)
     counts["alerts"] = total(samples, "signalbank_churn_alerts_total")
     counts["offers"] = total(samples, "signalbank_offers_total")
+    counts["responses"] = total(samples, "signalbank_offer_responses_total")
     return counts
 
 
@@ -208,7 +210,8 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         worker.wait_ready()
         emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
         watcher.start()
-        printer = OutputPrinter(bootstrap, emit)
+        responder = OfferResponder(bootstrap)
+        printer = OutputPrinter(bootstrap, emit, responder)
         printer.start()
 
         def simulate() -> None:
@@ -231,8 +234,11 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         if not worker.alive():
             emit(f"worker died:\n{worker.log_tail()}")
             return 1
-        sent = sum(produced.values())
-        counts = _wait_drained(worker, sent, timeout=60)
+        counts = _wait_drained(worker, sum(produced.values()), timeout=60)
+        responder.close()  # answers nothing from now on; what it sent counts as produced
+        for kind, count in sorted(responder.counts.items()):
+            produced[f"answers: {kind}"] = count
+        counts = _wait_drained(worker, sum(produced.values()), timeout=60)
         time.sleep(1.0)  # let the last batch finish and the printer catch up with its outputs
         counts = _counts(worker)
         return _summary(emit, produced, counts, printer)
@@ -266,6 +272,9 @@ def _summary(
     emit(f"  dead-lettered       {counts['dead_letter']:>9.0f}")
     emit(f"  churn alerts        {counts['alerts']:>9.0f}  (printed {printer.counts[CHURN_ALERTS]})")
     emit(f"  offers              {counts['offers']:>9.0f}  (printed {printer.counts[OFFERS]})")
+    for name in sorted(k for k in produced if k.startswith("answers: ")):
+        emit(f"  {'simulated ' + name[9:]:<19} {produced[name]:>9}")
+    emit(f"  offer responses     {counts['responses']:>9.0f}  (signalbank_offer_responses_total)")
     emit(f"  dead letters out    {printer.counts[DEAD_LETTERS]:>9}")
     balanced = counts["read"] == counts["processed"] + counts["duplicate"] + counts["dead_letter"]
     complete = counts["read"] >= sent
