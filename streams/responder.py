@@ -47,7 +47,7 @@ class OfferResponder:
             return
         answered = datetime.fromisoformat(offer["occurred_at"]) + timedelta(hours=3)
         body = {
-            "event_id": f"answer-{offer['offer_event_id'][:24]}",
+            "event_id": f"answer-{offer['offer_event_id']}",
             "customer_id": offer["customer_id"],
             "occurred_at": answered.isoformat(),
             "kind": kind,
