@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from rules.model import ContactPolicy, Offer, Strategies, Strategy
@@ -46,6 +47,7 @@ class Arbitration:
     decisions: tuple[str, ...]  # per offer of the ruleset, in its order: why it is (not) a candidate
 
 
+@lru_cache(maxsize=65536)
 def bucket(salt: str, customer_id: str) -> float:
     """A stable number in [0, 1) for a customer: the same id always lands in the same strategy."""
     digest = hashlib.sha256(f"{salt}|{customer_id}".encode()).digest()
@@ -96,6 +98,8 @@ def arbitrate(
 ) -> Arbitration:
     """Run every pure stage for each offer and rank the candidates."""
     strategy = strategy_for(strategies, str(profile.get("customer_id", "")))
+    if not any(eligible for eligible, _, _ in stages):  # the usual case: nothing to arbitrate
+        return Arbitration(strategy.name, (), (), (NOT_ELIGIBLE,) * len(stages))
     allowed = set(strategy.offers)
     weights = strategy.weights
     kind = event.get("kind")
