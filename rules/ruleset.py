@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import cel
-import yaml
 from pydantic import ValidationError
 
 from rules.expressions import check_expression, default_context, flat_name, flatten, references
@@ -31,7 +30,7 @@ from rules.model import (
     TierRule,
 )
 from rules.problems import RuleProblem, RulesetError
-from rules.yaml_source import Position, YamlDocument, parse_yaml
+from rules.yaml_source import Position, YamlDocument, read_document
 from sinks.profile.fields import PROFILE_FIELDS
 
 PROFILE_NAMES = [spec.name for spec in PROFILE_FIELDS]
@@ -115,15 +114,8 @@ def _message(error: Any) -> str:
 
 
 def _parse_file(name: str, text: str, problems: list[RuleProblem]) -> tuple[RuleFile, YamlDocument] | None:
-    try:
-        doc = parse_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.append(RuleProblem(name, line, column, f"YAML syntax: {exc.problem}"))
-        return None
-    if doc.data is None:
-        problems.append(RuleProblem(name, 1, 1, "file is empty"))
+    doc = read_document(name, text, problems)
+    if doc is None:
         return None
     try:
         return RuleFile.model_validate(doc.data), doc

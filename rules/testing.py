@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.case_context import FieldProblem, complete_event, complete_profile
 from rules.engine import Evaluation, evaluate
 from rules.problems import RuleProblem, RulesetError
 from rules.ruleset import Ruleset, load_ruleset
-from rules.yaml_source import YamlDocument, parse_yaml
+from rules.yaml_source import YamlDocument, read_document
 
 Level = Literal["none", "watch", "elevated", "high", "critical"]
 SuppressReason = Literal["not_suitable", "no_consent", "complaint_open", "churn_risk"]
@@ -142,15 +141,8 @@ def _schema_message(error: Any) -> str:
 
 
 def _parse(name: str, text: str, problems: list[RuleProblem]) -> tuple[RuleTestFile, YamlDocument] | None:
-    try:
-        doc = parse_yaml(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.append(RuleProblem(name, line, column, f"YAML syntax: {exc.problem}"))
-        return None
-    if doc.data is None:
-        problems.append(RuleProblem(name, 1, 1, "file is empty"))
+    doc = read_document(name, text, problems)
+    if doc is None:
         return None
     try:
         return RuleTestFile.model_validate(doc.data), doc

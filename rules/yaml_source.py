@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from rules.problems import RuleProblem
+
 Path_ = tuple[str | int, ...]
 
 
@@ -63,3 +65,18 @@ def parse_yaml(text: str) -> YamlDocument:
         return doc
     finally:
         loader.dispose()
+
+
+def read_document(name: str, text: str, problems: list[RuleProblem]) -> YamlDocument | None:
+    """Parse one rule or rule-test file; a syntax error or an empty file becomes a problem."""
+    try:
+        doc = parse_yaml(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problems.append(RuleProblem(name, line, column, f"YAML syntax: {exc.problem}"))
+        return None
+    if doc.data is None:
+        problems.append(RuleProblem(name, 1, 1, "file is empty"))
+        return None
+    return doc
