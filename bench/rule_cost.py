@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--events", type=int, default=20_000, help="Samples to time (the latest events).")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--naive", action="store_true", help="Also time one CEL call per rule.")
     args = parser.parse_args()
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
@@ -135,7 +135,7 @@ def main() -> None:
         f"rule cost: ruleset {ruleset.version}: {ruleset.rule_count} conditions "
         f"({len(ruleset.churn_rules)} churn, {len(ruleset.signal_rules)} signal, "
         f"{len(ruleset.offers)} offers) "
-        f"reading {len(ruleset.variables)} fields"
+        f"reading {len(ruleset.fields)} fields"
     )
     print(
         f"  {len(samples)} events of {args.customers} simulated customers over {args.days} days; "

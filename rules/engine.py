@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from itertools import compress
+from typing import Any, NamedTuple
 
 from rules.arbitration import Candidate, arbitrate, clamp_propensity
+from rules.expressions import FIELDS
 from rules.model import ChurnRule, Offer, SignalKindRule, TagRule, TierRule
 from rules.ruleset import Condition, Ruleset
 from schemas.outputs import ChurnLevel, EvidenceValue
@@ -24,9 +25,11 @@ LEVEL_ORDER = (ChurnLevel.WATCH, ChurnLevel.ELEVATED, ChurnLevel.HIGH, ChurnLeve
 Context = dict[str, dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Fired:
-    """A rule whose condition held; message and evidence are rendered only when an output needs them."""
+class Fired(NamedTuple):
+    """A rule whose condition held; message and evidence are rendered only when an output needs them.
+
+    Named tuples (not frozen dataclasses): several are built per event, and a tuple is built ~5x faster.
+    """
 
     rule: ChurnRule | SignalKindRule
     condition: Condition
@@ -39,8 +42,7 @@ class Fired:
         return {f"{root}.{name}": context[root].get(name) for root, name in self.condition.reads}
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Everything the rules concluded for one event, before cooldowns are applied."""
 
     context: Context
@@ -82,10 +84,12 @@ def render(template: str, context: Context) -> str:
     return _PLACEHOLDER.sub(lambda m: _format(context[m.group(1)].get(m.group(2), "?")), template)
 
 
-def _results(ruleset: Ruleset, context: Context) -> tuple[list[bool], list[float], list[str]]:
+def _results(
+    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]
+) -> tuple[list[bool], list[float], list[str]]:
     """Every condition's result and every offer's propensity, from one CEL call when possible."""
-    # Only the fields some condition reads cross into CEL, as flat variables (the cheapest shape).
-    variables = {flat: context[root][name] for flat, root, name in ruleset.variables}
+    # Only the fields some condition reads cross into CEL, as one list (the cheapest shape).
+    variables = {FIELDS: ruleset.field_values(profile, event)}
     n = len(ruleset.conditions)
     try:
         values = ruleset.combined.execute(variables)
@@ -98,7 +102,7 @@ def _results(ruleset: Ruleset, context: Context) -> tuple[list[bool], list[float
             try:
                 value = condition.program.execute(variables)
             except Exception as exc:
-                customer = context["profile"].get("customer_id")
+                customer = profile.get("customer_id")
                 log.warning("rule %s failed for customer %s: %s", condition.rule_id, customer, exc)
                 value = None
                 errors.append(condition.rule_id)
@@ -147,37 +151,48 @@ def evaluate(
     """Run every rule and offer against ``profile`` and ``event`` in one CEL call.
 
     ``today``: the trigger's date, for offers' campaign windows (None: windows are not checked).
+    Runs for every event, so the work after the CEL call is kept to slices and zips.
     """
-    context = {"profile": profile, "event": event}
-    results, propensities, errors = _results(ruleset, context)
-    n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
+    results, propensities, errors = _results(ruleset, profile, event)
     conditions = ruleset.conditions
-    fired = [Fired(rule, conditions[i]) for i, rule in enumerate(ruleset.churn_rules) if results[i]]
-    fired.sort(key=lambda f: (-f.rule.weight, f.rule.id))  # type: ignore[union-attr]
-    remaining = 1.0
-    for f in fired:
-        remaining *= 1.0 - f.rule.weight  # type: ignore[union-attr]
-    score = round(1.0 - remaining, 6)
-    level = churn_level(ruleset, score) if fired else None
-    action = suggested_action(ruleset, level, fired[0].rule.id if fired else None)
-    signals = tuple(
-        Fired(rule, conditions[n_churn + i])
-        for i, rule in enumerate(ruleset.signal_rules)
-        if results[n_churn + i]
-    )
-    first_offer, first_suitable = n_churn + n_signal, ruleset.first_suitable
-    stages = [
-        (results[first_offer + i], results[first_suitable + i], propensities[i])
-        for i in range(len(ruleset.offers))
+    n_churn, n_signal, n_offers = len(ruleset.churn_rules), len(ruleset.signal_rules), len(ruleset.offers)
+    first_offer = n_churn + n_signal
+    fired = [
+        Fired(r, c)
+        for r, c, hit in zip(ruleset.churn_rules, conditions[:n_churn], results[:n_churn], strict=True)
+        if hit
     ]
+    score, level, action = 0.0, None, ""
+    if fired:
+        fired.sort(key=lambda f: (-f.rule.weight, f.rule.id))  # type: ignore[union-attr]
+        remaining = 1.0
+        for f in fired:
+            remaining *= 1.0 - f.rule.weight  # type: ignore[union-attr]
+        score = round(1.0 - remaining, 6)
+        level = churn_level(ruleset, score)
+        action = suggested_action(ruleset, level, fired[0].rule.id)
+    signals = tuple(
+        Fired(r, c)
+        for r, c, hit in zip(
+            ruleset.signal_rules, conditions[n_churn:first_offer], results[n_churn:first_offer], strict=True
+        )
+        if hit
+    )
+    stages = list(
+        zip(
+            results[first_offer : first_offer + n_offers],
+            results[ruleset.first_suitable :],
+            propensities,
+            strict=True,
+        )
+    )
     arbitration = arbitrate(
         ruleset.offers, ruleset.strategies, ruleset.contact_policy, profile, event, level, stages, today
     )
-    first_tier = first_offer + len(ruleset.offers)
-    entered = tuple(t for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i])
-    kept = frozenset(t.tier for i, t in enumerate(ruleset.tiers) if results[first_tier + 2 * i + 1])
+    first_tier = first_offer + n_offers
+    tier_results = results[first_tier : first_tier + 2 * len(ruleset.tiers)]
     return Evaluation(
-        context,
+        {"profile": profile, "event": event},
         tuple(results),
         tuple(fired),
         score,
@@ -187,8 +202,8 @@ def evaluate(
         arbitration.candidates,
         arbitration.suppressed,
         tuple(errors),
-        entered,
-        kept,
+        tuple(compress(ruleset.tiers, tier_results[0::2])),
+        frozenset(t.tier for t, kept in zip(ruleset.tiers, tier_results[1::2], strict=True) if kept),
         arbitration.strategy,
         tuple(propensities),
         arbitration.decisions,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,9 @@ _REFERENCE = re.compile(r"\b(profile|event)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)")
 _CEL_POSITION = re.compile(r"<input>:(\d+):(\d+): (.*)")
 _MACRO_CALL = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*$")
+
+#: The one CEL variable of a compiled ruleset: the list of every field its conditions read.
+FIELDS = "sb_fields"
 
 #: Comprehensions (all, exists, exists_one, map, filter) inside one another, at most this deep.
 MAX_COMPREHENSION_DEPTH = 2
@@ -64,21 +68,18 @@ def references(source: str) -> list[tuple[str, str, int]]:
     return [(m.group(1), m.group(2), m.start(2)) for m in _REFERENCE.finditer(_blank_strings(source))]
 
 
-def flat_name(root: str, name: str) -> str:
-    """Top-level CEL variable standing for ``root.name`` (flat variables convert twice as fast)."""
-    return f"{root}__{name}"
+def flatten(source: str, name_of: Callable[[str, str], str]) -> str:
+    """Rewrite every ``profile.x`` / ``event.x`` reference to ``name_of(root, x)``.
 
-
-def flatten(source: str) -> str:
-    """Rewrite every ``profile.x`` / ``event.x`` reference to its flat variable name.
-
-    Runs on the string-blanked copy for positions, so text inside string literals is never touched.
+    The engine passes every field a ruleset reads as one list, so a reference becomes ``sb_fields[i]``
+    (the binding converts one list much faster than a map of named variables). Runs on the
+    string-blanked copy for positions, so text inside string literals is never touched.
     """
     pieces: list[str] = []
     last = 0
     for match in _REFERENCE.finditer(_blank_strings(source)):
         pieces.append(source[last : match.start()])
-        pieces.append(flat_name(match.group(1), match.group(2)))
+        pieces.append(name_of(match.group(1), match.group(2)))
         last = match.end()
     pieces.append(source[last:])
     return "".join(pieces)
@@ -143,6 +144,8 @@ def check_expression(source: str, want_bool: bool = True) -> tuple[Any, list[Exp
             line, column = _locate(source, offset)
             problems.append(ExpressionProblem(line, column, f"unknown field {root}.{name}{hint}"))
     bound = set(_MACRO_VARIABLE.findall(source))
+    if FIELDS in bound:
+        problems.append(ExpressionProblem(1, 1, f"{FIELDS!r} is a reserved name: choose another"))
     for variable in program.variables():
         if variable not in ROOTS and variable not in bound:
             problems.append(

@@ -9,15 +9,16 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import cel
 from pydantic import ValidationError
 
-from rules.expressions import check_expression, default_context, flat_name, flatten, references
+from rules.expressions import FIELDS, check_expression, default_context, flatten, references
 from rules.model import (
     ChurnPolicy,
     ChurnRule,
@@ -43,7 +44,7 @@ class Condition:
     rule_id: str
     source: str
     reads: tuple[tuple[str, str], ...]  # (root, field) in first-read order
-    program: Any  # compiled on flat variables, used alone only when the combined call fails
+    program: Any  # compiled on the ruleset's field list, used alone only when the combined call fails
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,21 @@ class Ruleset:
     #: churn rules, signal rules, offers' `eligible`, per tier `when` and `stay`, offers' `suitable`
     conditions: tuple[Condition, ...]
     scores: tuple[Condition, ...]  # per offer its `propensity` (a number, not a condition)
-    combined: Any  # one CEL program returning every condition's result, then every score
+    combined: Any  # one CEL program over the field list returning every condition's result, then every score
     strategies: Strategies
-    variables: tuple[tuple[str, str, str], ...]  # (flat variable, root, field) the conditions read
+    fields: tuple[tuple[str, str], ...]  # (root, field) of each element of the field list
+    profile_reads: Callable[[dict[str, Any]], tuple[Any, ...]]  # the field list's first part
+    event_reads: Callable[[dict[str, Any]], tuple[Any, ...]]  # then the event fields
     files: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, text): what was published or read
 
     @property
     def rule_count(self) -> int:
         return len(self.conditions)
+
+    def field_values(self, profile: dict[str, Any], event: dict[str, Any]) -> list[Any]:
+        """The field list every compiled condition reads (the CEL variable ``FIELDS``)."""
+        return [*self.profile_reads(profile), *self.event_reads(event)]
 
     @property
     def first_suitable(self) -> int:
@@ -269,11 +276,19 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         + [_part(o.id, "suitable", o.suitable) for o in offers]
     )
     scores = tuple(_part(o.id, "propensity", o.propensity) for o in offers)
-    variables = {
-        flat_name(root, field): (root, field) for c in (*conditions, *scores) for root, field in c.reads
-    }
-    entries = ",\n".join(f"({flatten(c.source)})" for c in (*conditions, *scores))
-    combined = cel.compile("[" + entries + "]")
+    reads = dict.fromkeys(read for c in (*conditions, *scores) for read in c.reads)
+    profile_names = sorted(name for root, name in reads if root == "profile")
+    event_names = sorted(name for root, name in reads if root == "event")
+    slots = {("profile", n): i for i, n in enumerate(profile_names)}
+    slots |= {("event", n): len(profile_names) + i for i, n in enumerate(event_names)}
+
+    def slot(root: str, name: str) -> str:
+        return f"{FIELDS}[{slots[(root, name)]}]"
+
+    conditions = tuple(_with_program(c, slot) for c in conditions)
+    scores = tuple(_with_program(c, slot) for c in scores)
+    entries = ",\n".join(f"({flatten(c.source, slot)})" for c in (*conditions, *scores))
+    combined = cel.compile(f"[{entries}]")
     return Ruleset(
         version=_version([f for _, f, _ in loaded]),
         churn_rules=tuple(churn),
@@ -287,7 +302,9 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         scores=scores,
         combined=combined,
         strategies=strategies[1],
-        variables=tuple((flat, root, field) for flat, (root, field) in sorted(variables.items())),
+        fields=tuple(sorted(slots, key=slots.__getitem__)),
+        profile_reads=_reader(profile_names),
+        event_reads=_reader(event_names),
         files=tuple(name for name, _ in sources),
         sources=tuple(sources),
     )
@@ -295,15 +312,27 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
 
 def _condition(entry: Entry, stay: bool = False) -> Condition:
     source = entry.stay if stay and isinstance(entry, TierRule) else _condition_of(entry)[1]
-    reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
-    rule_id = f"{entry.id}#stay" if stay else entry.id
-    return Condition(rule_id, source, reads, cel.compile(flatten(source)))
+    return _part(entry.id, "stay" if stay else "", source)
 
 
 def _part(entry_id: str, part: str, source: str) -> Condition:
-    """An offer's suitability or propensity, named ``<offer id>#<part>``."""
+    """A condition, or an offer's suitability or propensity (named ``<offer id>#<part>``)."""
     reads = tuple(dict.fromkeys((root, name) for root, name, _ in references(source)))
-    return Condition(f"{entry_id}#{part}", source, reads, cel.compile(flatten(source)))
+    return Condition(f"{entry_id}#{part}" if part else entry_id, source, reads, None)
+
+
+def _with_program(condition: Condition, slot: Callable[[str, str], str]) -> Condition:
+    return replace(condition, program=cel.compile(flatten(condition.source, slot)))
+
+
+def _reader(names: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A C-speed getter of ``names`` from a dict, always giving a tuple (itemgetter does for 2+)."""
+    if not names:
+        return lambda _: ()
+    if len(names) == 1:
+        only = names[0]
+        return lambda values: (values[only],)
+    return itemgetter(*names)
 
 
 def _check_strategies(

@@ -141,6 +141,39 @@ def test_nothing_fires_for_a_quiet_neutral_profile(ruleset: Ruleset) -> None:
     assert result.fired == () and result.level is None and result.score == 0.0
 
 
+def test_a_rule_failing_at_run_time_does_not_silence_the_others(tmp_path: Path) -> None:
+    # passes the load-time dry runs (0, 1e6 and -1 logins) but divides by zero at exactly 2 logins
+    faulty = GOOD_RULE.replace("churn.quiet", "churn.faulty").replace(
+        "profile.days_since_activity > 30.0", "100 / (profile.login_count_30d - 2) > 1"
+    )
+    write(tmp_path, GOOD_RULE, "a.yaml")
+    write(tmp_path, faulty, "b.yaml")
+    ruleset = load_ruleset([tmp_path])
+    ctx = context(days_since_activity=45, login_count_30d=2)
+    result = evaluate(ruleset, ctx["profile"], ctx["event"])
+    assert result.errors == ("churn.faulty",)
+    assert [f.rule.id for f in result.fired] == ["churn.quiet"]
+    healthy = context(days_since_activity=45, login_count_30d=1)
+    result = evaluate(ruleset, healthy["profile"], healthy["event"])
+    assert result.errors == () and {f.rule.id for f in result.fired} == {"churn.quiet"}
+
+
+def test_comprehension_variables_cannot_take_the_engine_s_reserved_name(tmp_path: Path) -> None:
+    condition = "profile.products.exists(sb_fields, sb_fields == profile.segment)"
+    found = problems(tmp_path, ("r.yaml", GOOD_RULE.replace("profile.days_since_activity > 30.0", condition)))
+    assert "reserved name" in found[0]
+
+
+def test_comprehension_bodies_read_fields_through_the_field_list(tmp_path: Path) -> None:
+    condition = "profile.products.exists(p, p.startsWith(profile.segment))"
+    write(tmp_path, GOOD_RULE.replace("profile.days_since_activity > 30.0", condition))
+    ruleset = load_ruleset([tmp_path])
+    hit = context(products=["retail_savings"], segment="retail")
+    miss = context(products=["retail_savings"], segment="private")
+    assert [f.rule.id for f in evaluate(ruleset, hit["profile"], hit["event"]).fired] == ["churn.quiet"]
+    assert evaluate(ruleset, miss["profile"], miss["event"]).fired == ()
+
+
 def test_contact_policy_blocks_sales_when_churn_is_high(ruleset: Ruleset) -> None:
     ctx = context(
         salary_count_90d=3,
