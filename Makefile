@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench-rules clean
+.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench bench-profile bench-rules clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ unit: $(STAMP)
 # Fault tests alone (also part of `unit`): SIGKILL, Redis outage, broker cut, hostile input, rule sandbox.
 faults: $(STAMP)
 	$(BIN)/pytest -m faults $(PYTEST_ARGS)
+
+# End-to-end: worker vs Faust consume-only and per-event baselines, latency, Redis memory (~15 min).
+bench: $(STAMP)
+	$(BIN)/signalbank bench $(ARGS)
+
+# Where the worker's time goes: the pipeline in-process under pyinstrument.
+bench-profile: $(STAMP)
+	$(BIN)/python -m bench.pipeline_profile $(ARGS)
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m bench.rule_cost --naive $(ARGS)

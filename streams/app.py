@@ -72,6 +72,7 @@ def main() -> NoReturn:
     import agents.timer
     import streams.cli
     import streams.cli_backtest
+    import streams.cli_bench
     import streams.web
 
     # Importing registers the agents, the worker hooks, the web pages and our commands with Faust.
@@ -82,6 +83,7 @@ def main() -> NoReturn:
         streams.web.metrics,
         streams.cli.dev_command,
         streams.cli_backtest.churn_group,
+        streams.cli_bench.bench_command,
     )
     assert all(registered)
     app.main()

@@ -1,0 +1,457 @@
+"""End-to-end benchmark: one machine, the embedded broker and Redis, a pre-produced backlog.
+
+In one run, on the same backlog and machine:
+
+1. **Faust consume-only** (bench/faust_consume.py): Faust's default settings, decode and count.
+   Faust's own ceiling for these topics.
+2. **signalbank, 1 worker**: the real worker (``signalbank worker``) over the whole backlog, then
+   **latency** at a fixed offered rate: event sent -> output record written (Kafka timestamps of
+   the outputs against the send time of the events that triggered them).
+3. **signalbank, 2 workers** in one consumer group over the same backlog (fresh group, empty Redis).
+4. **Per-event baseline** (bench/per_event.py): one Redis round trip and one CEL call per rule for
+   every event (on the first ``--per-event-events`` events: it is slow).
+5. **Redis memory per profile**: simulated customers with months of history applied to an empty
+   Redis, then ``MEMORY USAGE`` of every key of each customer.
+
+Run: ``make bench`` or ``signalbank bench [--events N --customers N ...]``; ``--json FILE`` keeps
+the figures. Every server and process it starts is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.progress import PER_EVENT_TOPIC
+from bench.rule_cost import collect
+from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
+from streams.admin import ALL_TOPICS, create_topics
+from streams.dev import WorkerProcess
+from streams.embedded import EmbeddedKafka, EmbeddedRedis
+from streams.scrape import scrape, total
+from streams.simulator import Scenario, SimEvent, generate, produce
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    """What to run; the defaults are the figures the project reports (docs/performance.md)."""
+
+    events: int = 200_000
+    customers: int = 20_000
+    seed: int = 7
+    partitions: int = 4
+    per_event_events: int = 20_000
+    latency_rate: float = 2_000.0
+    latency_seconds: float = 20.0
+    memory_customers: int = 300
+    memory_days: int = 120
+    workers: tuple[int, ...] = (1, 2)
+    timeout_s: float = 1_200.0
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    name: str
+    events: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Latency:
+    offered_rate: float
+    achieved_rate: float
+    events: int
+    outputs: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    customers: int
+    days: int
+    mean_bytes: float
+    p95_bytes: float
+    max_bytes: int
+    by_key: dict[str, float]  # key kind (state, days, seen, ...) -> mean bytes per customer
+
+
+@dataclass
+class Report:
+    options: BenchOptions
+    produce_seconds: float = 0.0
+    runs: list[Throughput] = field(default_factory=list)
+    latency: Latency | None = None
+    outputs_by_topic: dict[str, int] = field(default_factory=dict)
+    customers_with_outputs: int = 0
+    memory: Memory | None = None
+
+    def run(self, name: str) -> Throughput | None:
+        return next((r for r in self.runs if r.name == name), None)
+
+
+def simulated(options: BenchOptions) -> tuple[list[SimEvent], list[SimEvent]]:
+    """The backlog and, after it in event time, the events offered at a fixed rate for latency."""
+    stream = generate(Scenario(customers=options.customers, days=60, seed=options.seed))
+    backlog = list(islice(stream, options.events))
+    live = list(islice(stream, int(options.latency_rate * options.latency_seconds)))
+    return backlog, live
+
+
+def fresh_redis(server: EmbeddedRedis) -> str:
+    client = redis.Redis.from_url(server.url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return server.url
+
+
+def _events_read(workers: Sequence[WorkerProcess]) -> float:
+    read = 0.0
+    for worker in workers:
+        with contextlib.suppress(OSError):
+            read += total(scrape(worker.metrics_url), "signalbank_events_total")
+    return read
+
+
+def wait_for_count(
+    workers: Sequence[WorkerProcess], expected: int, timeout: float
+) -> tuple[float, float, float]:
+    """Poll the workers' metrics until they have read ``expected`` events.
+
+    Returns (events read at the first poll that saw any, its time, the time the last one was read):
+    the rate is taken between the two, so start-up and the group join do not count.
+    """
+    deadline = time.monotonic() + timeout
+    first_count, first_at = 0.0, 0.0
+    while time.monotonic() < deadline:
+        read = _events_read(workers)
+        now = time.monotonic()
+        if read and not first_at:
+            first_count, first_at = read, now
+        if read >= expected:
+            return first_count, first_at, now
+        if not all(w.alive() for w in workers):
+            raise RuntimeError(f"a worker died:\n{workers[0].log_tail()}")
+        time.sleep(0.05)
+    raise TimeoutError(f"workers read {_events_read(workers):.0f} of {expected} events in {timeout:.0f}s")
+
+
+@contextlib.contextmanager
+def running_workers(
+    kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, count: int, app_id: str
+) -> Iterator[list[WorkerProcess]]:
+    workers = [WorkerProcess(kafka.url, redis_url, options.partitions, None, app_id) for _ in range(count)]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.wait_ready(timeout=120)
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+def measure_workers(
+    kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, count: int, expected: int
+) -> Throughput:
+    with running_workers(kafka, redis_url, options, count, f"bench-{count}w-{os.getpid()}") as workers:
+        first_count, first_at, done_at = wait_for_count(workers, expected, options.timeout_s)
+    return Throughput(
+        f"signalbank, {count} worker{'s' if count > 1 else ''}",
+        int(expected - first_count),
+        done_at - first_at,
+    )
+
+
+def _event_id(event: SimEvent) -> str:
+    return str(orjson.loads(event.value).get("event_id", ""))
+
+
+def measure_latency(
+    kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, backlog: int, live: list[SimEvent]
+) -> tuple[Throughput, Latency, list[tuple[str, int, dict[str, Any]]]]:
+    """Drain the backlog with one worker (throughput), then offer ``live`` at a fixed rate (latency)."""
+    sent_at: dict[str, float] = {}
+
+    def on_sent(event: SimEvent) -> None:
+        sent_at[_event_id(event)] = time.time()
+
+    with running_workers(kafka, redis_url, options, 1, f"bench-1w-{os.getpid()}") as workers:
+        first_count, first_at, done_at = wait_for_count(workers, backlog, options.timeout_s)
+        started = time.monotonic()
+        produce(live, kafka.bootstrap, rate=options.latency_rate, on_sent=on_sent)
+        achieved = len(live) / (time.monotonic() - started)
+        wait_for_count(workers, backlog + len(live), options.timeout_s)
+    throughput = Throughput("signalbank, 1 worker", int(backlog - first_count), done_at - first_at)
+    outputs = read_outputs(kafka.bootstrap)
+    delays = sorted(
+        timestamp / 1000 - sent_at[value["trigger_event_id"]]
+        for _, timestamp, value in outputs
+        if value.get("trigger_event_id") in sent_at
+    )
+    if not delays:
+        raise RuntimeError("no output was triggered by the events offered for the latency run")
+    latency = Latency(
+        options.latency_rate,
+        achieved,
+        len(live),
+        len(delays),
+        _quantile(delays, 0.50) * 1000,
+        _quantile(delays, 0.95) * 1000,
+        _quantile(delays, 0.99) * 1000,
+        delays[-1] * 1000,
+    )
+    backlog_outputs = [o for o in outputs if o[2].get("trigger_event_id") not in sent_at]
+    return throughput, latency, backlog_outputs
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def read_outputs(bootstrap: str, quiet_s: float = 3.0) -> list[tuple[str, int, dict[str, Any]]]:
+    """Every record of the output topics: (topic, timestamp ms, value)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(t, p)
+            for t in OUTPUT_TOPICS
+            for p in sorted(consumer.partitions_for_topic(t) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        found: list[tuple[str, int, dict[str, Any]]] = []
+        last_record = time.monotonic()
+        while time.monotonic() - last_record < quiet_s:
+            for records in consumer.poll(timeout_ms=250).values():
+                last_record = time.monotonic()
+                found.extend((r.topic, r.timestamp, orjson.loads(r.value)) for r in records)
+        return found
+    finally:
+        consumer.close()
+
+
+def run_baseline(
+    module: str, kafka: EmbeddedKafka, redis_url: str, expected: int, timeout: float
+) -> Throughput:
+    """Run ``python -m module worker`` until it reports having consumed ``expected`` events."""
+    workdir = Path(tempfile.mkdtemp(prefix="signalbank-bench-"))
+    result = workdir / "result.json"
+    log_path = workdir / "worker.log"
+    env = {
+        **os.environ,
+        "SIGNALBANK_BENCH_APP_ID": f"{module.rsplit('.', 1)[-1]}-{os.getpid()}",
+        "SIGNALBANK_BENCH_KAFKA_URL": kafka.url,
+        "SIGNALBANK_BENCH_REDIS_URL": redis_url,
+        "SIGNALBANK_BENCH_EXPECTED": str(expected),
+        "SIGNALBANK_BENCH_RESULT_PATH": str(result),
+        "SIGNALBANK_BENCH_DATA_DIR": str(workdir / "data"),
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, "worker", "-l", "warn"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not result.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+                raise RuntimeError(f"{module} did not finish:\n{tail}")
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+    figures = json.loads(result.read_text())
+    name = {"bench.faust_consume": "faust consume-only (defaults)", "bench.per_event": "per-event baseline"}
+    return Throughput(name.get(module, module), int(figures["count"]), figures["last"] - figures["first"])
+
+
+def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
+    """Apply months of simulated history to an empty Redis, then sum MEMORY USAGE per customer."""
+    url = fresh_redis(server)
+    scenario = Scenario(customers=options.memory_customers, days=options.memory_days, seed=options.seed)
+    asyncio.run(collect(url, scenario, 1))
+    client = redis.Redis.from_url(url)
+    per_customer: dict[str, int] = {}
+    by_key: dict[str, int] = {}
+    try:
+        for key in client.scan_iter("sb:{*", count=1000):
+            name = key.decode()
+            customer, kind = name[name.index("{") + 1 : name.index("}")], name.rsplit(":", 1)[1]
+            used = int(client.memory_usage(key) or 0)
+            per_customer[customer] = per_customer.get(customer, 0) + used
+            by_key[kind] = by_key.get(kind, 0) + used
+    finally:
+        client.close()
+    sizes = sorted(per_customer.values())
+    return Memory(
+        len(sizes),
+        options.memory_days,
+        statistics.fmean(sizes),
+        _quantile(sizes, 0.95),
+        sizes[-1],
+        {kind: used / len(sizes) for kind, used in sorted(by_key.items())},
+    )
+
+
+def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
+    report = Report(options)
+    emit(f"simulating {options.events:,} events of {options.customers:,} customers ...")
+    backlog, live = simulated(options)
+    with EmbeddedKafka() as kafka, EmbeddedRedis() as server:
+        create_topics(kafka.bootstrap, options.partitions, names=(*ALL_TOPICS, PER_EVENT_TOPIC))
+        started = time.monotonic()
+        produce(backlog, kafka.bootstrap, rate=None)
+        report.produce_seconds = time.monotonic() - started
+        emit(f"backlog produced in {report.produce_seconds:.1f}s; Faust consume-only baseline ...")
+        report.runs.append(
+            run_baseline("bench.faust_consume", kafka, server.url, len(backlog), options.timeout_s)
+        )
+        emit("signalbank, 1 worker: backlog, then latency ...")
+        throughput, latency, outputs = measure_latency(
+            kafka, fresh_redis(server), options, len(backlog), live
+        )
+        report.runs.append(throughput)
+        report.latency = latency
+        for topic, _, _ in outputs:
+            report.outputs_by_topic[topic] = report.outputs_by_topic.get(topic, 0) + 1
+        report.customers_with_outputs = len(
+            {v.get("customer_id") for t, _, v in outputs if t != DEAD_LETTERS}
+        )
+        for count in (c for c in options.workers if c > 1):
+            emit(f"signalbank, {count} workers ...")
+            report.runs.append(
+                measure_workers(kafka, fresh_redis(server), options, count, len(backlog) + len(live))
+            )
+        emit("per-event baseline ...")
+        subset = min(options.per_event_events, len(backlog))
+        report.runs.append(
+            run_baseline("bench.per_event", kafka, fresh_redis(server), subset, options.timeout_s)
+        )
+        emit("Redis memory per profile ...")
+        report.memory = measure_memory(server, options)
+    return report
+
+
+def render(report: Report) -> str:
+    """The figures as a plain-text table with the targets of issue 5."""
+    o = report.options
+    lines = [
+        f"end-to-end benchmark: {o.events:,} events of {o.customers:,} customers, {o.partitions} partitions, "
+        f"embedded Tansu + Redis, {os.cpu_count()} cores",
+        f"  backlog produced in {report.produce_seconds:.1f}s",
+        f"  {'run':<34}{'events':>10}{'seconds':>10}{'events/s':>11}",
+    ]
+    for r in report.runs:
+        lines.append(f"  {r.name:<34}{r.events:>10,}{r.seconds:>10.1f}{r.rate:>11,.0f}")
+    ours = report.run("signalbank, 1 worker")
+    faust = report.run("faust consume-only (defaults)")
+    naive = report.run("per-event baseline")
+    if ours and faust and naive:
+        lines.append(f"  signalbank / Faust consume-only: {ours.rate / faust.rate:5.2f}x   (target >= 1)")
+        lines.append(f"  signalbank / per-event:          {ours.rate / naive.rate:5.2f}x   (target >= 8)")
+    if report.latency:
+        lat = report.latency
+        lines.append(
+            f"  latency, event sent -> output written, at {lat.achieved_rate:,.0f} events/s offered "
+            f"({lat.outputs:,} outputs of {lat.events:,} events): p50 {lat.p50_ms:.0f} ms, "
+            f"p95 {lat.p95_ms:.0f} ms, p99 {lat.p99_ms:.0f} ms, max {lat.max_ms:.0f} ms   (target p99 < 100)"
+        )
+    if report.outputs_by_topic:
+        topics = ", ".join(f"{t.split('.')[1]} {n:,}" for t, n in sorted(report.outputs_by_topic.items()))
+        share = report.customers_with_outputs / max(1, o.customers)
+        lines.append(f"  outputs of the backlog: {topics}; customers with an output: {share:.1%}")
+    if report.memory:
+        m = report.memory
+        keys = ", ".join(f"{k} {v:,.0f}" for k, v in m.by_key.items())
+        lines.append(
+            f"  Redis per profile ({m.customers} customers, {m.days} days of history): "
+            f"mean {m.mean_bytes:,.0f} B, p95 {m.p95_bytes:,.0f} B, max {m.max_bytes:,} B   (target < 2,048)"
+        )
+        lines.append(f"    mean bytes by key: {keys}")
+    return "\n".join(lines)
+
+
+def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]:
+    defaults = BenchOptions()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=defaults.events, help="Backlog size.")
+    parser.add_argument("--customers", type=int, default=defaults.customers)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--partitions", type=int, default=defaults.partitions)
+    parser.add_argument(
+        "--per-event-events", type=int, default=defaults.per_event_events, help="Per-event run size."
+    )
+    parser.add_argument(
+        "--latency-rate", type=float, default=defaults.latency_rate, help="Events/s offered for latency."
+    )
+    parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds)
+    parser.add_argument("--memory-customers", type=int, default=defaults.memory_customers)
+    parser.add_argument("--memory-days", type=int, default=defaults.memory_days)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=list(defaults.workers), help="Worker counts to run."
+    )
+    parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
+    args = parser.parse_args(argv)
+    options = BenchOptions(
+        events=args.events,
+        customers=args.customers,
+        seed=args.seed,
+        partitions=args.partitions,
+        per_event_events=args.per_event_events,
+        latency_rate=args.latency_rate,
+        latency_seconds=args.latency_seconds,
+        memory_customers=args.memory_customers,
+        memory_days=args.memory_days,
+        workers=tuple(args.workers),
+    )
+    return options, args.json
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    options, json_path = parse(argv)
+    report = run(options)
+    print(render(report))
+    if json_path is not None:
+        json_path.write_text(json.dumps(asdict(report), indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

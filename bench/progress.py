@@ -1,0 +1,50 @@
+"""What the baseline consumers share: their settings and how they report when they are done.
+
+A baseline runs as its own Faust worker process (so it pays exactly what a Faust worker pays), and
+reports the wall-clock time of its first and last event to a JSON file the benchmark waits for.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where the per-event baseline sends its alerts (not the real output topics, which the benchmark reads).
+PER_EVENT_TOPIC = "signalbank.bench.per-event-alerts"
+
+
+class BaselineSettings(BaseSettings):
+    """Set by the benchmark through ``SIGNALBANK_BENCH_*`` variables when it starts a baseline."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNALBANK_BENCH_", frozen=True, extra="ignore")
+
+    app_id: str = Field("signalbank-bench-baseline", description="Faust app id (its consumer group).")
+    kafka_url: str = "kafka://127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    expected: int = Field(1, ge=1, description="Events to consume before reporting.")
+    result_path: Path = Path("baseline.json")
+    data_dir: Path = Path(".signalbank/bench")
+
+
+class Progress:
+    """Counts events; at the expected count writes {count, first, last} (epoch seconds) once."""
+
+    def __init__(self, expected: int, result_path: Path) -> None:
+        self.expected = expected
+        self.result_path = result_path
+        self.count = 0
+        self.first = 0.0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.first = time.time()
+        if self.count == self.expected:
+            report = {"count": self.count, "first": self.first, "last": time.time()}
+            partial = self.result_path.with_suffix(".part")
+            partial.write_text(json.dumps(report))
+            partial.replace(self.result_path)  # the benchmark never reads half a file
