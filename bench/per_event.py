@@ -23,6 +23,7 @@ from rules.ruleset import load_ruleset
 from schemas.catalog import INPUT_TOPICS
 from schemas.outputs import DeadLetter
 from sinks.profile.delta import build_update
+from sinks.profile.layout import DEDUPE_CAPACITY
 from sinks.profile.store import ProfileStore, connect
 from sinks.profile.view import build_event_context, build_profile
 from streams.settings import DEFAULT_RULES_DIR
@@ -43,7 +44,7 @@ ruleset = load_ruleset([DEFAULT_RULES_DIR])
 churn_ids = {rule.id for rule in ruleset.churn_rules}
 programs = [(condition.rule_id, cel.compile(condition.source)) for condition in ruleset.conditions]
 outputs = app.topic(PER_EVENT_TOPIC, value_serializer="raw")
-store = ProfileStore(connect(settings.redis_url), 90, 256)  # connects on first use, in the loop
+store = ProfileStore(connect(settings.redis_url), 90, DEDUPE_CAPACITY)  # connects on first use, in the loop
 
 
 @app.agent(app.topic(*INPUT_TOPICS, value_serializer="raw"))

@@ -23,6 +23,7 @@ from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.bgnbd import BgNbdParams
 from rules.ruleset import load_ruleset
+from sinks.profile.layout import DEDUPE_CAPACITY
 from sinks.profile.store import ProfileStore, connect
 from streams.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR
@@ -34,7 +35,7 @@ async def run_pipeline(redis_url: str, records: list[RawRecord], batch: int, pro
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
     model = BgNbdParams.load(DEFAULT_CHURN_MODEL)
     config = PipelineConfig("SIGNALBANK", timedelta(days=1), churn_model=model)
-    store = ProfileStore(connect(redis_url), 90, 256)
+    store = ProfileStore(connect(redis_url), 90, DEDUPE_CAPACITY)
     pipeline = Pipeline(store, lambda: ruleset, Metrics(), config)
     await pipeline.process(records[:batch])  # warm-up: scripts loaded, connections open
     profiler.start()

@@ -25,6 +25,7 @@ from rules.engine import evaluate
 from rules.ruleset import Ruleset, load_ruleset
 from schemas.outputs import DeadLetter
 from sinks.profile.delta import build_update
+from sinks.profile.layout import DEDUPE_CAPACITY
 from sinks.profile.store import ProfileStore, connect
 from sinks.profile.view import build_event_context, build_profile
 from streams.embedded import EmbeddedRedis
@@ -49,7 +50,7 @@ async def collect(redis_url: str, scenario: Scenario, limit: int) -> list[Sample
 
     The last ``limit`` events are kept: by then profiles have months of history, as in production.
     """
-    store = ProfileStore(connect(redis_url), 90, 256)
+    store = ProfileStore(connect(redis_url), 90, DEDUPE_CAPACITY)
     samples: list[Sample] = []
     batch: list[Any] = []
     now = datetime.now(UTC) + timedelta(days=1)

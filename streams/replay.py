@@ -25,6 +25,7 @@ from rules.engine import Evaluation
 from rules.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.outputs import ChurnAlert
+from sinks.profile.layout import DEDUPE_CAPACITY
 from sinks.profile.store import ProfileStore, connect
 from streams.eventfiles import MergeStats, merged
 from streams.scorecard import Firing
@@ -44,7 +45,7 @@ class ReplayOptions:
     batch_size: int = 500
     checks: bool = True  # run silence checks by the watermark (off only for parity with a worker)
     retention_days: int = 90
-    dedupe_capacity: int = 256
+    dedupe_capacity: int = DEDUPE_CAPACITY
 
 
 @dataclass(slots=True)

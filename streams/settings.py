@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sinks.profile.layout import DEDUPE_CAPACITY
+
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 DEFAULT_CHURN_MODEL = DEFAULT_RULES_DIR / "churn_model.json"
 
@@ -36,7 +38,9 @@ class Settings(BaseSettings):
         description="BG/NBD parameters (from `signalbank churn fit`) behind profile.p_alive; empty: none.",
     )
     home_bank: str = Field("SIGNALBANK", description="Our own bank code in counterparty_bank.")
-    dedupe_capacity: int = Field(256, ge=16, description="Event ids remembered per customer.")
+    dedupe_capacity: int = Field(
+        DEDUPE_CAPACITY, ge=16, description="Event ids remembered per customer: repeats of them are skipped."
+    )
     retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")
     max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")

@@ -12,6 +12,7 @@ import redis
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.ruleset import Ruleset, load_ruleset
+from sinks.profile.layout import DEDUPE_CAPACITY
 from sinks.profile.store import ProfileStore, connect
 from streams.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
@@ -49,7 +50,7 @@ def ruleset() -> Ruleset:
     return load_ruleset([RULES_DIR])
 
 
-def make_store(url: str, retention_days: int = 90, dedupe_capacity: int = 256) -> ProfileStore:
+def make_store(url: str, retention_days: int = 90, dedupe_capacity: int = DEDUPE_CAPACITY) -> ProfileStore:
     return ProfileStore(connect(url), retention_days, dedupe_capacity)
 
 

@@ -65,6 +65,13 @@ def offer_log_key(customer_id: str) -> str:
     return f"sb:{{{customer_id}}}:offers"
 
 
+#: Event ids remembered per customer for idempotent updates. Repeats come from at-least-once
+#: redelivery after a crash or a Redis outage: at most the uncommitted batch and about a second of
+#: traffic (offsets are committed every second), a handful of events per customer. 64 covers that
+#: with a wide margin and keeps the set in Redis' compact listpack encoding (up to 128 members):
+#: about 1.5 KB instead of about 23 KB at 256 ids (measured, docs/performance.md).
+DEDUPE_CAPACITY = 64
+
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
 #: One global key (due customers must be found by score across all of them): in Redis Cluster it
 #: lives on one node, so the schedule scripts touch only this key. Shard it (``sb:schedule:<n>``
