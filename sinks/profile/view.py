@@ -8,10 +8,11 @@ which is which (ints also cross into CEL five times faster than floats).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
-from rules.bgnbd import BgNbdParams, expected_active_days, p_alive
+from rules.bgnbd import BgNbdParams
 from schemas.inputs import Customer, InputEvent, Transaction
 from sinks.profile.delta import MS_PER_DAY
 from sinks.profile.fields import NEVER_DAYS
@@ -19,6 +20,7 @@ from sinks.profile.layout import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
 from sinks.profile.value import add_value_score
 
 MS_PER_HOUR = 3_600_000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 Profile = dict[str, Any]
 
@@ -35,8 +37,15 @@ def _days_since(now_ms: int, raw: str | None) -> int:
     return max(0, (now_ms - int(raw)) // MS_PER_DAY)
 
 
-def _today(now_ms: int) -> date:
-    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
+@lru_cache(maxsize=65_536)
+def _birthday_figures(birth_date: str, day: int) -> tuple[int, int]:
+    """(age in years, days to the next birthday) on epoch day ``day``; (-1, -1) without a birth date.
+
+    Cached: a birth date and a day recur for every event of that customer on that day.
+    """
+    born = date.fromisoformat(birth_date) if birth_date else None
+    today = date.fromordinal(_EPOCH_ORDINAL + day)
+    return _age_years(born, today), _days_to_birthday(born, today)
 
 
 def _age_years(born: date | None, today: date) -> int:
@@ -76,8 +85,7 @@ def _activity(
         profile["p_alive"] = 1.0
         profile["expected_active_days_30d"] = -1.0
         return
-    profile["p_alive"] = round(p_alive(model, repeat, last - first, age), 6)
-    profile["expected_active_days_30d"] = round(expected_active_days(model, 30, repeat, last - first, age), 3)
+    profile["p_alive"], profile["expected_active_days_30d"] = model.estimates(repeat, last - first, age)
 
 
 def build_profile(
@@ -95,14 +103,13 @@ def build_profile(
     """
     profile: Profile = {"customer_id": customer_id}
     master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
-    today = _today(now_ms)
-    born = date.fromisoformat(master["birth_date"]) if master.get("birth_date") else None
     profile["segment"] = master.get("segment", "retail")
     profile["marketing_consent"] = master.get("marketing_consent") == "1"
     profile["kyc_risk"] = master.get("kyc_risk", "low")
     profile["household_id"] = master.get("household_id", "")
-    profile["age_years"] = _age_years(born, today)
-    profile["days_to_birthday"] = _days_to_birthday(born, today)
+    profile["age_years"], profile["days_to_birthday"] = _birthday_figures(
+        master.get("birth_date", ""), now_ms // MS_PER_DAY
+    )
     opened = master.get("opened_ms", "")
     profile["tenure_days"] = max(0, (now_ms - int(opened)) // MS_PER_DAY) if opened else -1
     profile["balance_last"] = int(_newest(state["balance"])) / 100 if "balance" in state else 0.0
