@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,11 @@ class Ruleset:
     def field_values(self, profile: dict[str, Any], event: dict[str, Any]) -> list[Any]:
         """The field list every compiled condition reads (the CEL variable ``FIELDS``)."""
         return [*self.profile_reads(profile), *self.event_reads(event)]
+
+    @cached_property
+    def tiers_by_name(self) -> dict[str, TierRule]:
+        """Tier rules by tier name (looked up for every event's tier decision)."""
+        return {t.tier: t for t in self.tiers}
 
     @property
     def first_suitable(self) -> int:

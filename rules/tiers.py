@@ -54,10 +54,6 @@ class TierDecision:
     previous: str | None
 
 
-def _by_name(ruleset: Ruleset) -> dict[str, TierRule]:
-    return {t.tier: t for t in ruleset.tiers}
-
-
 def decide(
     ruleset: Ruleset, evaluation: Evaluation, current: TierState | None, now_ms: int, change_id: str
 ) -> TierDecision:
@@ -65,7 +61,7 @@ def decide(
     if not ruleset.tiers:
         return TierDecision(None, None, None)
     best = evaluation.tiers_entered[0] if evaluation.tiers_entered else ruleset.tiers[-1]
-    tiers = _by_name(ruleset)
+    tiers = ruleset.tiers_by_name
     if current is None or current.tier not in tiers:
         announce = best.rank > ruleset.tiers[-1].rank or (current is not None)
         state = TierState(

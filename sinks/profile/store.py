@@ -267,5 +267,8 @@ class ProfileStore:
 def _stored(reply: list[Any]) -> StoredProfile:
     flat = reply[1]
     state = dict(zip(flat[::2], flat[1::2], strict=True))
-    sums = tuple(int(v) if "e" not in v else int(float(v)) for v in reply[2].split(","))
+    try:
+        sums = tuple(map(int, reply[2].split(",")))
+    except ValueError:  # Lua wrote a very large sum in exponent notation
+        sums = tuple(int(float(v)) for v in reply[2].split(","))
     return StoredProfile(duplicate=bool(reply[0]), state=state, sums=sums, active_days=int(reply[3]))
