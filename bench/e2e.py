@@ -5,8 +5,9 @@ In one run, on the same backlog and machine:
 1. **Faust consume-only** (bench/faust_consume.py): Faust's default settings, decode and count.
    Faust's own ceiling for these topics.
 2. **signalbank, 1 worker**: the real worker (``signalbank worker``) over the whole backlog, then
-   **latency** at a fixed offered rate: event sent -> output record written (Kafka timestamps of
-   the outputs against the send time of the events that triggered them).
+   **latency** at fixed offered rates (default 2,000 and 1,000 events/s, 20 s each): event sent ->
+   output record written (Kafka timestamps of the outputs against the send time of the events that
+   triggered them).
 3. **signalbank, 2 workers** in one consumer group over the same backlog (fresh group, empty Redis).
 4. **Per-event baseline** (bench/per_event.py): one Redis round trip and one CEL call per rule for
    every event (on the first ``--per-event-events`` events: it is slow).
@@ -32,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ class BenchOptions:
     seed: int = 7
     partitions: int = 4
     per_event_events: int = 20_000
-    latency_rate: float = 2_000.0
+    latency_rates: tuple[float, ...] = (2_000.0, 1_000.0)  # the target's rate, then half of it
     latency_seconds: float = 20.0
     memory_customers: int = 300
     memory_days: int = 120
@@ -105,7 +107,7 @@ class Report:
     options: BenchOptions
     produce_seconds: float = 0.0
     runs: list[Throughput] = field(default_factory=list)
-    latency: Latency | None = None
+    latencies: list[Latency] = field(default_factory=list)
     outputs_by_topic: dict[str, int] = field(default_factory=dict)
     customers_with_outputs: int = 0
     memory: Memory | None = None
@@ -114,11 +116,11 @@ class Report:
         return next((r for r in self.runs if r.name == name), None)
 
 
-def simulated(options: BenchOptions) -> tuple[list[SimEvent], list[SimEvent]]:
-    """The backlog and, after it in event time, the events offered at a fixed rate for latency."""
+def simulated(options: BenchOptions) -> tuple[list[SimEvent], list[list[SimEvent]]]:
+    """The backlog and, after it in event time, the events offered at each latency rate."""
     stream = generate(Scenario(customers=options.customers, days=60, seed=options.seed))
     backlog = list(islice(stream, options.events))
-    live = list(islice(stream, int(options.latency_rate * options.latency_seconds)))
+    live = [list(islice(stream, int(rate * options.latency_seconds))) for rate in options.latency_rates]
     return backlog, live
 
 
@@ -195,41 +197,63 @@ def _event_id(event: SimEvent) -> str:
 
 
 def measure_latency(
-    kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, backlog: int, live: list[SimEvent]
-) -> tuple[Throughput, Latency, list[tuple[str, int, dict[str, Any]]]]:
-    """Drain the backlog with one worker (throughput), then offer ``live`` at a fixed rate (latency)."""
-    sent_at: dict[str, float] = {}
-
-    def on_sent(event: SimEvent) -> None:
-        sent_at[_event_id(event)] = time.time()
-
+    kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, backlog: int, live: list[list[SimEvent]]
+) -> tuple[Throughput, list[Latency], list[tuple[str, int, dict[str, Any]]]]:
+    """Drain the backlog with one worker (throughput), then offer each ``live`` list at its rate
+    (latency), waiting for the worker to catch up between two rates."""
+    sent_at: list[dict[str, float]] = [{} for _ in live]
+    achieved: list[float] = []
     with running_workers(kafka, redis_url, options, 1, f"bench-1w-{os.getpid()}") as workers:
         first_count, first_at, done_at = wait_for_count(workers, backlog, options.timeout_s)
-        started = time.monotonic()
-        produce(live, kafka.bootstrap, rate=options.latency_rate, on_sent=on_sent)
-        achieved = len(live) / (time.monotonic() - started)
-        wait_for_count(workers, backlog + len(live), options.timeout_s)
+        offered = backlog
+        for events, rate, sent in zip(live, options.latency_rates, sent_at, strict=True):
+            started = time.monotonic()
+            produce(events, kafka.bootstrap, rate=rate, on_sent=partial(_mark_sent, sent))
+            achieved.append(len(events) / (time.monotonic() - started))
+            offered += len(events)
+            wait_for_count(workers, offered, options.timeout_s)
     throughput = Throughput("signalbank, 1 worker", int(backlog - first_count), done_at - first_at)
     outputs = read_outputs(kafka.bootstrap)
+    latencies = [
+        _latency(outputs, sent, rate, rate_achieved, len(events))
+        for events, rate, sent, rate_achieved in zip(
+            live, options.latency_rates, sent_at, achieved, strict=True
+        )
+    ]
+    every_sent = {event_id for sent in sent_at for event_id in sent}
+    backlog_outputs = [o for o in outputs if o[2].get("trigger_event_id") not in every_sent]
+    return throughput, latencies, backlog_outputs
+
+
+def _mark_sent(sent: dict[str, float], event: SimEvent) -> None:
+    sent[_event_id(event)] = time.time()
+
+
+def _latency(
+    outputs: list[tuple[str, int, dict[str, Any]]],
+    sent_at: dict[str, float],
+    rate: float,
+    achieved: float,
+    events: int,
+) -> Latency:
+    """Output timestamp minus the send time of the event that triggered it, over one rate's events."""
     delays = sorted(
         timestamp / 1000 - sent_at[value["trigger_event_id"]]
         for _, timestamp, value in outputs
         if value.get("trigger_event_id") in sent_at
     )
     if not delays:
-        raise RuntimeError("no output was triggered by the events offered for the latency run")
-    latency = Latency(
-        options.latency_rate,
+        raise RuntimeError(f"no output was triggered by the events offered at {rate:.0f} events/s")
+    return Latency(
+        rate,
         achieved,
-        len(live),
+        events,
         len(delays),
         _quantile(delays, 0.50) * 1000,
         _quantile(delays, 0.95) * 1000,
         _quantile(delays, 0.99) * 1000,
         delays[-1] * 1000,
     )
-    backlog_outputs = [o for o in outputs if o[2].get("trigger_event_id") not in sent_at]
-    return throughput, latency, backlog_outputs
 
 
 def _quantile(ordered: Sequence[float], q: float) -> float:
@@ -345,20 +369,21 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
             run_baseline("bench.faust_consume", kafka, server.url, len(backlog), options.timeout_s)
         )
         emit("signalbank, 1 worker: backlog, then latency ...")
-        throughput, latency, outputs = measure_latency(
+        throughput, latencies, outputs = measure_latency(
             kafka, fresh_redis(server), options, len(backlog), live
         )
         report.runs.append(throughput)
-        report.latency = latency
+        report.latencies = latencies
         for topic, _, _ in outputs:
             report.outputs_by_topic[topic] = report.outputs_by_topic.get(topic, 0) + 1
         report.customers_with_outputs = len(
             {v.get("customer_id") for t, _, v in outputs if t != DEAD_LETTERS}
         )
+        offered_live = sum(map(len, live))
         for count in (c for c in options.workers if c > 1):
             emit(f"signalbank, {count} workers ...")
             report.runs.append(
-                measure_workers(kafka, fresh_redis(server), options, count, len(backlog) + len(live))
+                measure_workers(kafka, fresh_redis(server), options, count, len(backlog) + offered_live)
             )
         emit("per-event baseline ...")
         subset = min(options.per_event_events, len(backlog))
@@ -387,8 +412,7 @@ def render(report: Report) -> str:
     if ours and faust and naive:
         lines.append(f"  signalbank / Faust consume-only: {ours.rate / faust.rate:5.2f}x   (target >= 1)")
         lines.append(f"  signalbank / per-event:          {ours.rate / naive.rate:5.2f}x   (target >= 8)")
-    if report.latency:
-        lat = report.latency
+    for lat in report.latencies:
         lines.append(
             f"  latency, event sent -> output written, at {lat.achieved_rate:,.0f} events/s offered "
             f"({lat.outputs:,} outputs of {lat.events:,} events): p50 {lat.p50_ms:.0f} ms, "
@@ -420,7 +444,11 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         "--per-event-events", type=int, default=defaults.per_event_events, help="Per-event run size."
     )
     parser.add_argument(
-        "--latency-rate", type=float, default=defaults.latency_rate, help="Events/s offered for latency."
+        "--latency-rates",
+        type=float,
+        nargs="+",
+        default=list(defaults.latency_rates),
+        help="Events/s offered, one latency run each.",
     )
     parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds)
     parser.add_argument("--memory-customers", type=int, default=defaults.memory_customers)
@@ -436,7 +464,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         seed=args.seed,
         partitions=args.partitions,
         per_event_events=args.per_event_events,
-        latency_rate=args.latency_rate,
+        latency_rates=tuple(args.latency_rates),
         latency_seconds=args.latency_seconds,
         memory_customers=args.memory_customers,
         memory_days=args.memory_days,
