@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     replication_factor: int = Field(1, ge=1)
     session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
     batch_size: int = Field(500, ge=1, description="Events taken from the stream per batch.")
+    fetch_max_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=30_000,
+        description="Longest wait of a fetch for new events (Faust fixes 1500): a latency floor on "
+        "brokers that hold a fetch for the whole wait, such as the embedded Tansu.",
+    )
     batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
     rules_dir: Path = Field(DEFAULT_RULES_DIR, description="Folder of YAML rule files.")
     churn_model: Path | None = Field(
