@@ -128,10 +128,30 @@ def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
 
 def test_dedupe_memory_is_bounded(redis_url: str) -> None:
     store = make_store(redis_url, dedupe_capacity=16)
-    asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]))
     client = redis.Redis.from_url(redis_url)
-    assert client.zcard(customer_keys("C1")[2]) == 16
+    for count in (1, 40):
+        asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
+        assert client.strlen(customer_keys("C1")[2]) == 16 * 8  # 16 slots of 8-byte hashes
     client.close()
+
+
+def test_dedupe_ring_remembers_the_last_ids_and_forgets_older_ones(redis_url: str) -> None:
+    store = make_store(redis_url, dedupe_capacity=16)
+    first = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
+    asyncio.run(apply(store, first))
+    again = asyncio.run(apply(store, [first[39], first[24], first[23]]))
+    # the last 16 ids (24..39) are repeats; id 23 was overwritten in the ring, so it counts again
+    assert [r.duplicate for r in again] == [True, True, False]
+    assert again[-1].sums[0] == 41  # txn_count_1d: 40 + the forgotten one
+
+
+def test_dedupe_replaces_a_sorted_set_left_by_an_earlier_version(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.zadd(customer_keys("C1")[2], {"t0": 1})
+    client.close()
+    store = make_store(redis_url)
+    results = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "1.00")] * 2))
+    assert [r.duplicate for r in results] == [False, True]
 
 
 def test_keys_share_one_hash_tag_per_customer() -> None:

@@ -1,6 +1,6 @@
 -- Apply a batch of profile updates atomically and return, per update, the profile the rules need.
 --
--- KEYS: 3 per update: state hash, day-bucket hash, dedupe sorted set (all hash-tagged {customer}).
+-- KEYS: 3 per update: state hash, day-bucket hash, dedupe ring (all hash-tagged {customer}).
 -- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days (>= the longest window),
 -- ARGV[3] = dedupe capacity, ARGV[4] = comma-separated window lengths in days (ascending),
 -- ARGV[5] = position (1-based) of the bucket metric counting customer activity, then one argument
@@ -14,6 +14,10 @@
 -- relative to the latest event day "ref_day"): an event adds its increments to the windows that
 -- contain its day; when ref_day advances, the day buckets that fall out of a window are subtracted
 -- (and buckets past the retention deleted). So an event costs O(windows x M), not O(days x M).
+-- Dedupe: the ring is a string of `capacity` slots of 8 bytes, each the first 8 bytes of the SHA-1
+-- of an event id (64 ids in 512 bytes, allocated at once; a repeat is found with one plain substring
+-- search); the state field "ids_at" is the slot the next id overwrites. A sorted set left by an
+-- earlier version under the same key is replaced by a ring.
 -- "act_days" counts days whose bucket first became active (the BG/NBD frequency), whatever the
 -- order the events arrive in (within the retention).
 -- Reply per update: {duplicate 0/1, state hash flat, window sums (windows x M) as one
@@ -46,6 +50,44 @@ end
 
 local function format(values)
   return cmsgpack.pack(values)
+end
+
+local SLOT = 8
+
+local function id_hash(event_id)
+  local hex = string.sub(redis.sha1hex(event_id), 1, SLOT * 2)
+  return (string.gsub(hex, "..", function(pair) return string.char(tonumber(pair, 16)) end))
+end
+
+local function read_ring(seen_key)
+  local ok, ring = pcall(redis.call, "GET", seen_key)
+  if not ok then  -- a sorted set of ids from an earlier version
+    redis.call("DEL", seen_key)
+    return ""
+  end
+  return ring or ""
+end
+
+local function in_ring(ring, hash)
+  local from = 1
+  while true do
+    local at = string.find(ring, hash, from, true)
+    if not at then return false end
+    if (at - 1) % SLOT == 0 then return true end
+    from = at + 1
+  end
+end
+
+local function remember(seen_key, ring, hash, st, dirty)
+  local size = capacity * SLOT
+  if #ring < size then  -- a new ring (or a larger capacity): allocated whole, never grown in steps
+    redis.call("SET", seen_key, ring .. string.rep("\0", size - #ring))
+  end
+  local slot = (tonumber(st["ids_at"]) or 0) % capacity
+  redis.call("SETRANGE", seen_key, slot * SLOT, hash)
+  local next_slot = tostring((slot + 1) % capacity)
+  st["ids_at"] = next_slot
+  dirty["ids_at"] = next_slot
 end
 
 -- The state hash is read once per update into `st`; changes go to `st` and `dirty`, and are written
@@ -144,19 +186,20 @@ for u = 0, (#KEYS / 3) - 1 do
   local dirty = {}
   local stored_ref = tonumber(st["ref_day"])
   local duplicate = 0
-  local sums
+  local sums, hash, ring
   if event_id == "" then
     -- a read as of `day`: windows move on with time, nothing is written
     sums = load_sums(st, days_key, stored_ref)
     if stored_ref ~= nil and day > stored_ref then advance(sums, days_key, stored_ref, day) end
-  elseif redis.call("ZSCORE", seen_key, event_id) then
-    duplicate = 1
-    sums = load_sums(st, days_key, stored_ref)
   else
-    redis.call("ZADD", seen_key, ts, event_id)
-    if redis.call("ZCARD", seen_key) > capacity then
-      redis.call("ZREMRANGEBYRANK", seen_key, 0, -(capacity + 1))
-    end
+    hash = id_hash(event_id)
+    ring = read_ring(seen_key)
+    if in_ring(ring, hash) then duplicate = 1 end
+  end
+  if duplicate == 1 then
+    sums = load_sums(st, days_key, stored_ref)
+  elseif event_id ~= "" then
+    remember(seen_key, ring, hash, st, dirty)
     for i = 0, nops - 1 do
       apply_op(st, dirty, parts[5 + i * 3], parts[6 + i * 3], parts[7 + i * 3], ts)
     end

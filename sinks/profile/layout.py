@@ -50,7 +50,7 @@ MONEY_METRICS = frozenset(
 
 
 def customer_keys(customer_id: str) -> tuple[str, str, str]:
-    """State hash, day buckets and dedupe set of one customer, hash-tagged for Redis Cluster."""
+    """State hash, day buckets and dedupe ring of one customer, hash-tagged for Redis Cluster."""
     tag = f"sb:{{{customer_id}}}"
     return f"{tag}:state", f"{tag}:days", f"{tag}:seen"
 
@@ -68,8 +68,8 @@ def offer_log_key(customer_id: str) -> str:
 #: Event ids remembered per customer for idempotent updates. Repeats come from at-least-once
 #: redelivery after a crash or a Redis outage: at most the uncommitted batch and about a second of
 #: traffic (offsets are committed every second), a handful of events per customer. 64 covers that
-#: with a wide margin and keeps the set in Redis' compact listpack encoding (up to 128 members):
-#: about 1.5 KB instead of about 23 KB at 256 ids (measured, docs/performance.md).
+#: with a wide margin. They are kept as 8-byte hashes in a ring (sinks/lua/profile_update.lua):
+#: 512 bytes whatever the id format (a sorted set of 256 ids took about 23 KB).
 DEDUPE_CAPACITY = 64
 
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
