@@ -137,7 +137,7 @@ def test_dedupe_memory_is_bounded(redis_url: str) -> None:
 
 def test_dedupe_ring_remembers_the_last_ids_and_forgets_older_ones(redis_url: str) -> None:
     store = make_store(redis_url, dedupe_capacity=16)
-    first = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
+    first: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
     asyncio.run(apply(store, first))
     again = asyncio.run(apply(store, [first[39], first[24], first[23]]))
     # the last 16 ids (24..39) are repeats; id 23 was overwritten in the ring, so it counts again
