@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -229,8 +230,8 @@ class Pipeline:
             evaluated.append((trigger, evaluation, result.duplicate and not retry))
         await self._schedule(latest, now)
         outputs = await self.decide(evaluated, ruleset)
-        for topic, outcome in outcomes:
-            self._metrics.events.labels(topic, outcome).inc()
+        for (topic, outcome), count in Counter(outcomes).items():  # one labelled update per kind
+            self._metrics.events.labels(topic, outcome).inc(count)
         return outputs
 
     async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
