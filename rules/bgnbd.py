@@ -52,15 +52,18 @@ class BgNbdParams(BaseModel):
     def estimates(self, x: int, t_x: int, big_t: int) -> tuple[float, float]:
         """``p_alive`` (6 decimals) and expected active days in the next 30 days (3 decimals), memoised."""
         key = (x, t_x, big_t)
-        found = self._estimates.get(key)
+        private = self.__pydantic_private__  # a slot: skips pydantic's slow __getattr__
+        assert private is not None
+        memo: dict[tuple[int, int, int], tuple[float, float]] = private["_estimates"]
+        found = memo.get(key)
         if found is None:
-            if len(self._estimates) >= ESTIMATES_KEPT:
-                self._estimates.clear()
+            if len(memo) >= ESTIMATES_KEPT:
+                memo.clear()
             found = (
                 round(p_alive(self, x, t_x, big_t), 6),
                 round(expected_active_days(self, 30, x, t_x, big_t), 3),
             )
-            self._estimates[key] = found
+            memo[key] = found
         return found
 
     @classmethod
