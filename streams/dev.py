@@ -32,6 +32,7 @@ from streams.rules_control import load_paths, publication_of, publish
 from streams.rules_watch import RulesWatcher
 from streams.scrape import scrape, total
 from streams.simulator import Scenario, generate, produce
+from streams.supervision import BrokerLost, DevSupervisor
 
 
 @dataclass(frozen=True)
@@ -139,16 +140,6 @@ def _counts(worker: WorkerProcess) -> dict[str, float]:
     return counts
 
 
-def _wait_drained(worker: WorkerProcess, produced: int, timeout: float) -> dict[str, float]:
-    """Wait until the worker has read everything produced (or time runs out)."""
-    deadline = time.monotonic() + timeout
-    counts = _counts(worker)
-    while counts["read"] < produced and time.monotonic() < deadline and worker.alive():
-        time.sleep(0.5)
-        counts = _counts(worker)
-    return counts
-
-
 def _rules_folder(options: DevOptions) -> Path:
     if options.rules_dir is not None:
         return options.rules_dir
@@ -179,7 +170,9 @@ def _publish_folder(folder: Path, bootstrap: str, emit: Callable[[str], None]) -
 def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
     """Run until ``seconds`` pass or Ctrl-C; return the exit code (non-zero if the pipeline failed)."""
     servers: list[EmbeddedKafka | EmbeddedRedis] = []
-    worker: WorkerProcess | None = None
+    broker: EmbeddedKafka | None = None
+    redis: EmbeddedRedis | None = None
+    supervisor: DevSupervisor[WorkerProcess] | None = None
     printer: OutputPrinter | None = None
     watcher: RulesWatcher | None = None
     stop = threading.Event()
@@ -193,7 +186,8 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
             emit(f"embedded Kafka-compatible broker (Tansu) on {broker.bootstrap}")
         redis_url = options.redis_url
         if redis_url is None:
-            redis = EmbeddedRedis().start()
+            # persistent, so a Redis killed mid-run comes back with its profiles (see supervision.py)
+            redis = EmbeddedRedis(persistent=True, fsync="everysec").start()
             servers.append(redis)
             redis_url = redis.url
             emit(f"embedded Redis on {redis_url}")
@@ -205,10 +199,16 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         watcher = _publish_folder(folder, bootstrap, emit)
         if watcher is None:
             return 1
-        worker = WorkerProcess(kafka_url, redis_url, options.partitions, folder)
-        worker.start()
-        worker.wait_ready()
-        emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
+        group = f"signalbank-dev-{os.getpid()}"
+
+        def start_worker() -> WorkerProcess:
+            worker = WorkerProcess(kafka_url, redis_url, options.partitions, folder, app_id=group)
+            worker.start()
+            worker.wait_ready()
+            emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
+            return worker
+
+        supervisor = DevSupervisor(emit, start_worker, redis, broker)
         watcher.start()
         responder = OfferResponder(bootstrap)
         printer = OutputPrinter(bootstrap, emit, responder)
@@ -225,23 +225,23 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         )
         deadline = time.monotonic() + options.seconds if options.seconds else None
         try:
-            while worker.alive() and (deadline is None or time.monotonic() < deadline):
+            while deadline is None or time.monotonic() < deadline:
+                supervisor.poll()
                 time.sleep(0.2)
         except KeyboardInterrupt:
             emit("stopping ...")
         stop.set()
         simulator.join(timeout=30)
-        if not worker.alive():
-            emit(f"worker died:\n{worker.log_tail()}")
-            return 1
-        counts = _wait_drained(worker, sum(produced.values()), timeout=60)
+        supervisor.wait_until_committed(bootstrap, group, sum(produced.values()), timeout=60)
         responder.close()  # answers nothing from now on; what it sent counts as produced
         for kind, count in sorted(responder.counts.items()):
             produced[f"answers: {kind}"] = count
-        counts = _wait_drained(worker, sum(produced.values()), timeout=60)
+        committed = supervisor.wait_until_committed(bootstrap, group, sum(produced.values()), timeout=60)
         time.sleep(1.0)  # let the last batch finish and the printer catch up with its outputs
-        counts = _counts(worker)
-        return _summary(emit, produced, counts, printer)
+        return _summary(emit, produced, _counts(supervisor.worker), printer, committed, supervisor)
+    except BrokerLost as exc:
+        emit(str(exc))
+        return 1
     finally:
         stop.set()
         # Every step runs even if an earlier one fails: no orphan worker, broker or Redis.
@@ -251,18 +251,24 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         with contextlib.suppress(Exception):
             if watcher is not None and watcher.is_alive():
                 watcher.stop()
-        if worker is not None:
-            worker.stop()
+        if supervisor is not None:
+            supervisor.worker.stop()
         for server in reversed(servers):
             server.stop()
 
 
 def _summary(
-    emit: Callable[[str], None], produced: dict[str, int], counts: dict[str, float], printer: OutputPrinter
+    emit: Callable[[str], None],
+    produced: dict[str, int],
+    counts: dict[str, float],
+    printer: OutputPrinter,
+    committed: int,
+    supervisor: DevSupervisor[WorkerProcess],
 ) -> int:
     sent = sum(produced.values())
+    restarts = supervisor.worker_restarts
     emit("")
-    emit("summary")
+    emit("summary" + (f" (counts of the last of {restarts + 1} workers)" if restarts else ""))
     emit(f"  produced            {sent:>9}")
     for topic in INPUT_TOPICS:
         emit(f"  read {topic:<24} {counts[f'read:{topic}']:>9.0f}")
@@ -276,10 +282,13 @@ def _summary(
         emit(f"  {'simulated ' + name[9:]:<19} {produced[name]:>9}")
     emit(f"  offer responses     {counts['responses']:>9.0f}  (signalbank_offer_responses_total)")
     emit(f"  dead letters out    {printer.counts[DEAD_LETTERS]:>9}")
+    emit(f"  committed           {committed:>9}  (consumer group offsets)")
+    if restarts or supervisor.redis_restarts:
+        emit(f"  restarts            worker {restarts}, Redis {supervisor.redis_restarts}")
     balanced = counts["read"] == counts["processed"] + counts["duplicate"] + counts["dead_letter"]
-    complete = counts["read"] >= sent
+    complete = committed >= sent and (restarts > 0 or counts["read"] >= sent)
     if not (balanced and complete):
         emit("FAILED: the worker did not account for every event produced")
         return 1
-    emit("OK: read = processed + duplicates + dead-lettered")
+    emit("OK: every event committed; read = processed + duplicates + dead-lettered")
     return 0

@@ -103,9 +103,10 @@ class EmbeddedRedis(_Server):
 
     name = "redis"
 
-    def __init__(self, port: int | None = None, persistent: bool = False) -> None:
+    def __init__(self, port: int | None = None, persistent: bool = False, fsync: str = "always") -> None:
         super().__init__(port)
         self.persistent = persistent
+        self.fsync = fsync  # "always" (fault tests: nothing lost even by the OS) or "everysec" (dev)
 
     @staticmethod
     def binary() -> str:
@@ -129,7 +130,7 @@ class EmbeddedRedis(_Server):
             "--appendonly",
             "yes" if self.persistent else "no",
             "--appendfsync",
-            "always",
+            self.fsync,
             "--dir",
             str(self._workdir),
             "--protected-mode",
