@@ -191,3 +191,42 @@ def test_complaints_open_and_resolve_by_reference_even_out_of_order(redis_url: s
     assert opened["oldest_open_complaint_hours"] == 72.0
     resolved_first = profile_after(redis_url, [interaction(2, 4, InteractionKind.COMPLAINT_RESOLVED)])
     assert resolved_first["complaints_open"] == 0.0
+
+
+def test_new_payee_bank_counts_from_the_first_transfer_after_a_long_pause(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    history = [login(1, 0)]
+    fresh = profile_after(
+        redis_url,
+        [*history, tx(1, 70, out, "50", "REVOLUT", "5000"), tx(2, 75, out, "3000", "REVOLUT", "1950")],
+    )
+    assert fresh["new_payee_bank_days"] == 5
+    assert fresh["new_payee_bank_transfers"] == 2
+    # last paid 65 days ago: new again after more than 60 days without a transfer
+    again = profile_after(redis_url, [tx(3, 140, out, "40", "REVOLUT", "1900")])
+    assert again["new_payee_bank_days"] == 0
+    assert again["new_payee_bank_transfers"] == 1
+
+
+def test_payee_paid_early_in_the_history_is_not_new(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    profile = profile_after(
+        redis_url,
+        [login(1, 0), tx(1, 10, out, "800", "SPARKASSE", "2000"), tx(2, 40, out, "800", "SPARKASSE", "1200")],
+    )
+    assert profile["new_payee_bank_days"] == 9999
+    assert profile["new_payee_bank_transfers"] == 0
+
+
+def test_new_payee_bank_late_event_and_duplicate(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    late = tx(2, 72, out, "60", "N26", "4000")
+    profile = profile_after(redis_url, [login(1, 0), tx(1, 80, out, "2500", "N26", "1500"), late, late])
+    assert profile["new_payee_bank_transfers"] == 2  # the duplicate does not count
+    assert profile["new_payee_bank_days"] == 8  # the run starts at the late, earlier transfer
+
+
+def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    profile = profile_after(redis_url, [login(1, 0), tx(1, 70, out, "900", "SIGNALBANK", "100")])
+    assert profile["new_payee_bank_days"] == 9999

@@ -128,10 +128,11 @@ def test_score_is_noisy_or_and_level_follows_thresholds(ruleset: Ruleset) -> Non
         last_nps=-1,
     )
     result = evaluate(ruleset, ctx["profile"], ctx["event"])
-    assert [f.rule.id for f in result.fired] == ["churn.salary_stopped", "churn.complaint_open_too_long"]
-    assert result.score == pytest.approx(1 - 0.55 * 0.65)
+    # largest weight first: the unanswered complaint (0.6), then the salary (0.45)
+    assert [f.rule.id for f in result.fired] == ["churn.complaint_open_too_long", "churn.salary_stopped"]
+    assert result.score == pytest.approx(1 - 0.4 * 0.55)
     assert result.level is ChurnLevel.HIGH
-    evidence = result.fired[0].evidence(result.context)
+    evidence = result.fired[1].evidence(result.context)
     assert evidence == {"profile.salary_count_90d": 3, "profile.days_since_salary": 40}
 
 

@@ -7,7 +7,9 @@
 -- per update, tab-separated (ids and values never contain tabs): event_id, ts_ms, day, the M bucket
 -- increments comma-separated, then (op, field, value) triples. One argument per update keeps the
 -- client's command packing cheap.
--- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older.
+-- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older,
+-- "rn" (value "day,gap") extend a run of days "start,last,count": a day more than `gap` days after
+-- the run's last day starts a new run (a payee paid again after a long pause is a new payee).
 -- An empty event_id reads the profile "as of" the given day without changing anything.
 --
 -- Window sums are kept incrementally in the state hash ("w:<days>" = M comma-separated integers,
@@ -107,6 +109,27 @@ local function apply_op(st, dirty, op, field, value, ts)
       local stamped = string.format("%.0f", ts) .. "|" .. value
       st[field] = stamped
       dirty[field] = stamped
+    end
+  elseif op == "rn" then
+    local day, gap = string.match(value, "^(-?%d+),(%d+)$")
+    day, gap = tonumber(day), tonumber(gap)
+    local start, last, count
+    if st[field] then
+      start, last, count = string.match(st[field], "^(-?%d+),(-?%d+),(%d+)$")
+      start, last, count = tonumber(start), tonumber(last), tonumber(count)
+    end
+    local run
+    if start == nil or day > last + gap then
+      run = {day, day, 1}
+    elseif day >= start then
+      run = {start, math.max(last, day), count + 1}
+    elseif start - day <= gap then
+      run = {day, last, count + 1} -- a late event from just before the run: it started earlier
+    end
+    if run then
+      local text = string.format("%d,%d,%d", run[1], run[2], run[3])
+      st[field] = text
+      dirty[field] = text
     end
   end
 end

@@ -21,7 +21,8 @@ from sinks.profile.layout import METRIC_COUNT, Metric
 
 MS_PER_DAY = 86_400_000
 
-#: (op, field, value): "mx"/"mn" keep the max/min number, "sn" keeps the newest value by event time.
+#: (op, field, value): "mx"/"mn" keep the max/min number, "sn" keeps the newest value by event time,
+#: "rn" extends a run of days ("day,gap" -> "start,last,count"; a pause longer than gap starts anew).
 Op = tuple[str, str, str]
 
 
@@ -48,6 +49,9 @@ def to_cents(amount: Decimal) -> int:
 def event_millis(event: InputEvent) -> int:
     return int(event.occurred_at.timestamp() * 1000)
 
+
+#: A payee bank not paid for this many days counts as new again when paid (the "rn" run operation).
+NEW_PAYEE_GAP_DAYS = 60
 
 #: Bank-initiated postings: they say nothing about whether the customer is still active.
 PASSIVE_KINDS = frozenset({TransactionKind.SALARY_CREDIT, TransactionKind.FEE, TransactionKind.INTEREST})
@@ -88,6 +92,8 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
         inc[Metric.OUTFLOW] = cents
         if event.counterparty_bank and event.counterparty_bank != home_bank:
             inc[Metric.OUTFLOW_OTHER_BANK] = cents
+            if event.kind is TransactionKind.TRANSFER_OUT:
+                _payee_bank(event.counterparty_bank, ts, ops)
     if event.kind is TransactionKind.SALARY_CREDIT:
         inc[Metric.SALARY_COUNT] = 1
         inc[Metric.SALARY_AMOUNT] = cents
@@ -103,6 +109,13 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
         inc[Metric.BALANCE_SUM] = balance
         inc[Metric.BALANCE_N] = 1
         ops.append(("sn", "balance", str(balance)))
+
+
+def _payee_bank(bank: str, ts: int, ops: list[Op]) -> None:
+    """Track since when the customer pays this bank: a new payee at another bank is where switchers
+    send a test transfer before moving their money."""
+    ops.append(("rn", f"ob:{bank}", f"{ts // MS_PER_DAY},{NEW_PAYEE_GAP_DAYS}"))
+    ops.append(("sn", "payee_bank", bank))
 
 
 def _interaction(event: Interaction, inc: list[int], ops: list[Op], ts: int) -> None:

@@ -92,6 +92,18 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "double",
             "BG/NBD expected active days in the next 30 days, -1 without a fitted model or history",
         ),
+        FieldSpec(
+            "new_payee_bank_days",
+            "int",
+            "whole days since the customer started paying the bank of their latest transfer to another "
+            "bank, when that bank is a new payee (not paid in the 60 days before, with 60 days of history); "
+            f"{NEVER_DAYS} otherwise",
+        ),
+        FieldSpec(
+            "new_payee_bank_transfers",
+            "int",
+            "transfers to that new payee bank so far (the first included), 0 when it is not new",
+        ),
         FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30"),
         FieldSpec(
             "days_since_offer_accepted",

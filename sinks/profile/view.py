@@ -14,7 +14,7 @@ from typing import Any
 
 from rules.bgnbd import BgNbdParams
 from schemas.inputs import Customer, InputEvent, Transaction
-from sinks.profile.delta import MS_PER_DAY
+from sinks.profile.delta import MS_PER_DAY, NEW_PAYEE_GAP_DAYS
 from sinks.profile.fields import NEVER_DAYS
 from sinks.profile.layout import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
 from sinks.profile.value import add_value_score
@@ -88,6 +88,25 @@ def _activity(
     profile["p_alive"], profile["expected_active_days_30d"] = model.estimates(repeat, last - first, age)
 
 
+def _new_payee_bank(profile: Profile, state: Mapping[str, str], now_ms: int) -> None:
+    """How long the customer has been paying the bank of their latest transfer out, if it is new.
+
+    New means not paid in the NEW_PAYEE_GAP_DAYS before, with at least that much history seen
+    before the first transfer (otherwise every payee looks new when a profile starts).
+    """
+    profile["new_payee_bank_days"] = NEVER_DAYS
+    profile["new_payee_bank_transfers"] = 0
+    bank = _newest(state.get("payee_bank", ""))
+    run = state.get(f"ob:{bank}") if bank else None
+    if run is None or "act_first" not in state:
+        return
+    start, _last, count = (int(part) for part in run.split(","))
+    if start - int(state["act_first"]) < NEW_PAYEE_GAP_DAYS:
+        return
+    profile["new_payee_bank_days"] = max(0, now_ms // MS_PER_DAY - start)
+    profile["new_payee_bank_transfers"] = count
+
+
 def build_profile(
     customer_id: str,
     state: Mapping[str, str],
@@ -136,6 +155,7 @@ def build_profile(
     profile["products"] = products
     profile["product_count"] = len(products)
     _activity(profile, state, active_days, now_ms, model)
+    _new_payee_bank(profile, state, now_ms)
     _windows(profile, sums)
     add_value_score(profile)
     return profile
