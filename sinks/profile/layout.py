@@ -66,11 +66,12 @@ def offer_log_key(customer_id: str) -> str:
 
 
 #: Event ids remembered per customer for idempotent updates. Repeats come from at-least-once
-#: redelivery after a crash or a Redis outage: at most the uncommitted batch and about a second of
-#: traffic (offsets are committed every second), a handful of events per customer. 64 covers that
-#: with a wide margin. They are kept as 8-byte hashes in a ring (sinks/lua/profile_update.lua):
-#: 512 bytes whatever the id format (a sorted set of 256 ids took about 23 KB).
-DEDUPE_CAPACITY = 64
+#: redelivery after a crash or a Redis outage: the events processed but not yet committed, which
+#: for a customer active many times a second (a small population, a replayed backlog) can exceed
+#: 64 (the crash test failed with 64). 256 keeps the margin of earlier versions; they are kept as
+#: 8-byte hashes in a ring (sinks/lua/profile_update.lua): 2 KB whatever the id format (a sorted
+#: set of 256 ids took about 23 KB).
+DEDUPE_CAPACITY = 256
 
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
 #: One global key (due customers must be found by score across all of them): in Redis Cluster it
