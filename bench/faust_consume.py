@@ -9,20 +9,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import faust
-
-from bench.progress import BaselineSettings, Progress
+from bench.progress import BaselineSettings, Progress, baseline_app
 from schemas.catalog import INPUT_TOPICS
 
 settings = BaselineSettings()
-app = faust.App(
-    settings.app_id,
-    broker=settings.kafka_url,
-    store="memory://",
-    autodiscover=False,
-    web_enabled=False,
-    datadir=str(settings.data_dir),
-)
+app = baseline_app(settings)
 progress = Progress(settings.expected, settings.result_path)
 
 

@@ -14,11 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cel
-import faust
 import orjson
 
 from agents.decode import RawRecord, decode
-from bench.progress import PER_EVENT_TOPIC, BaselineSettings, Progress
+from bench.progress import PER_EVENT_TOPIC, BaselineSettings, Progress, baseline_app
 from rules.ruleset import load_ruleset
 from schemas.catalog import INPUT_TOPICS
 from schemas.outputs import DeadLetter
@@ -31,14 +30,7 @@ from streams.settings import DEFAULT_RULES_DIR
 HOME_BANK = "SIGNALBANK"
 
 settings = BaselineSettings()
-app = faust.App(
-    settings.app_id,
-    broker=settings.kafka_url,
-    store="memory://",
-    autodiscover=False,
-    web_enabled=False,
-    datadir=str(settings.data_dir),
-)
+app = baseline_app(settings)
 progress = Progress(settings.expected, settings.result_path)
 ruleset = load_ruleset([DEFAULT_RULES_DIR])
 churn_ids = {rule.id for rule in ruleset.churn_rules}

@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+import faust
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,3 +49,15 @@ class Progress:
             partial = self.result_path.with_suffix(".part")
             partial.write_text(json.dumps(report))
             partial.replace(self.result_path)  # the benchmark never reads half a file
+
+
+def baseline_app(settings: BaselineSettings) -> faust.App:
+    """A Faust app with Faust's default settings (only what a separate process needs changed)."""
+    return faust.App(
+        settings.app_id,
+        broker=settings.kafka_url,
+        store="memory://",
+        autodiscover=False,
+        web_enabled=False,
+        datadir=str(settings.data_dir),
+    )
