@@ -29,7 +29,8 @@ from agents.metrics import Metrics
 from rules import tiers
 from rules.arbitration import Candidate
 from rules.bgnbd import BgNbdParams
-from rules.engine import Evaluation, Fired, evaluate, level_rank, render
+from rules.engine import Evaluation, evaluate, level_rank
+from rules.fired import Fired, render
 from rules.model import RiskRule, ServiceRule, TagRule
 from rules.offer_limits import offer_limits
 from rules.ruleset import Ruleset

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from rules.model import ContactPolicy, Offer, Strategies, Strategy
 from schemas.outputs import ChurnLevel
@@ -29,9 +28,9 @@ SUPPRESSED = "suppressed"
 ALLOWED = "allowed"
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An offer that passed every pure stage, with the figures that ranked it."""
+class Candidate(NamedTuple):
+    """An offer that passed every pure stage, with the figures that ranked it (a named tuple: one is
+    built per eligible offer and event)."""
 
     offer: Offer
     propensity: float
@@ -39,8 +38,7 @@ class Candidate:
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class Arbitration:
+class Arbitration(NamedTuple):
     strategy: str
     candidates: tuple[Candidate, ...]  # best first
     suppressed: tuple[tuple[str, str], ...]  # (offer id, reason): eligible but stopped by suitability/policy
@@ -98,20 +96,21 @@ def arbitrate(
 ) -> Arbitration:
     """Run every pure stage for each offer and rank the candidates."""
     strategy = strategy_for(strategies, str(profile.get("customer_id", "")))
-    if not any(eligible for eligible, _, _ in stages):  # the usual case: nothing to arbitrate
+    if True not in (eligible for eligible, _, _ in stages):  # the usual case: nothing to arbitrate
         return Arbitration(strategy.name, (), (), (NOT_ELIGIBLE,) * len(stages))
-    allowed = set(strategy.offers)
+    allowed = strategy.offers  # a few ids; empty: every offer
     weights = strategy.weights
     kind = event.get("kind")
     candidates: list[Candidate] = []
     suppressed: list[tuple[str, str]] = []
     decisions: list[str] = []
     for offer, (eligible, suitable, propensity) in zip(offers, stages, strict=True):
+        if not eligible:
+            decisions.append(NOT_ELIGIBLE if not allowed or offer.id in allowed else NOT_IN_STRATEGY)
+            continue
         decision = ALLOWED
         if allowed and offer.id not in allowed:
             decision = NOT_IN_STRATEGY
-        elif not eligible:
-            decision = NOT_ELIGIBLE
         elif offer.triggers and kind not in offer.triggers:
             decision = NOT_TRIGGERED
         elif not _in_campaign(offer, today):
@@ -128,7 +127,8 @@ def arbitrate(
             lever = strategy.levers.get(offer.id, offer.priority)
             score = propensity**weights.propensity * offer.value**weights.value * lever**weights.lever
             candidates.append(Candidate(offer, propensity, lever, round(score, 6)))
-    candidates.sort(key=lambda c: (-c.score, c.offer.id))
+    if len(candidates) > 1:
+        candidates.sort(key=lambda c: (-c.score, c.offer.id))
     return Arbitration(strategy.name, tuple(candidates), tuple(suppressed), tuple(decisions))
 
 

@@ -7,39 +7,19 @@ that call fails are conditions run one by one, so a single faulty rule cannot si
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date
 from itertools import compress
 from typing import Any, NamedTuple
 
 from rules.arbitration import Candidate, arbitrate, clamp_propensity
 from rules.expressions import FIELDS
-from rules.model import ChurnRule, Offer, SignalKindRule, TagRule, TierRule
-from rules.ruleset import Condition, Ruleset
-from schemas.outputs import ChurnLevel, EvidenceValue
+from rules.fired import Context, Fired
+from rules.model import Offer, TagRule, TierRule
+from rules.ruleset import Ruleset
+from schemas.outputs import ChurnLevel
 
 log = logging.getLogger(__name__)
-_PLACEHOLDER = re.compile(r"\{(profile|event)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 LEVEL_ORDER = (ChurnLevel.WATCH, ChurnLevel.ELEVATED, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
-
-Context = dict[str, dict[str, Any]]
-
-
-class Fired(NamedTuple):
-    """A rule whose condition held; message and evidence are rendered only when an output needs them.
-
-    Named tuples (not frozen dataclasses): several are built per event, and a tuple is built ~5x faster.
-    """
-
-    rule: ChurnRule | SignalKindRule
-    condition: Condition
-
-    def message(self, context: Context) -> str:
-        template = self.rule.reason if isinstance(self.rule, ChurnRule) else self.rule.message
-        return render(template, context)
-
-    def evidence(self, context: Context) -> dict[str, EvidenceValue]:
-        return {f"{root}.{name}": context[root].get(name) for root, name in self.condition.reads}
 
 
 class Evaluation(NamedTuple):
@@ -71,19 +51,6 @@ class Evaluation(NamedTuple):
         return tuple(sorted({f.rule.tag for f in self.signals if isinstance(f.rule, TagRule)}))
 
 
-def _format(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.0f}" if value.is_integer() or abs(value) >= 100 else f"{value:.2f}"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
-
-
-def render(template: str, context: Context) -> str:
-    """Fill ``{profile.x}`` / ``{event.x}`` placeholders of a reason text."""
-    return _PLACEHOLDER.sub(lambda m: _format(context[m.group(1)].get(m.group(2), "?")), template)
-
-
 def _results(
     ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]
 ) -> tuple[list[bool], list[float], list[str]]:
@@ -93,7 +60,7 @@ def _results(
     n = len(ruleset.conditions)
     try:
         values = ruleset.combined.execute(variables)
-        return [r is True for r in values[:n]], [clamp_propensity(v) for v in values[n:]], []
+        return [r is True for r in values[:n]], [_clamp(v) for v in values[n:]], []
     except Exception:  # one bad condition: find it by running each on its own
         results: list[bool] = []
         scores: list[float] = []
@@ -111,6 +78,16 @@ def _results(
             else:
                 scores.append(clamp_propensity(value))
         return results, scores, errors
+
+
+def _clamp(value: Any) -> float:
+    """clamp_propensity for the usual case of a float, inline (it runs per offer and event)."""
+    return min(1.0, max(0.0, value)) if type(value) is float else clamp_propensity(value)
+
+
+def _weight_order(fired: Fired) -> tuple[float, str]:
+    """Churn reasons by contribution: largest weight first, then by id for a stable order."""
+    return (-fired.rule.weight, fired.rule.id)  # type: ignore[union-attr]
 
 
 def churn_level(ruleset: Ruleset, score: float) -> ChurnLevel | None:
@@ -154,38 +131,23 @@ def evaluate(
     Runs for every event, so the work after the CEL call is kept to slices and zips.
     """
     results, propensities, errors = _results(ruleset, profile, event)
-    conditions = ruleset.conditions
     n_churn, n_signal, n_offers = len(ruleset.churn_rules), len(ruleset.signal_rules), len(ruleset.offers)
     first_offer = n_churn + n_signal
-    fired = [
-        Fired(r, c)
-        for r, c, hit in zip(ruleset.churn_rules, conditions[:n_churn], results[:n_churn], strict=True)
-        if hit
-    ]
+    # Fired tuples are built once per ruleset; an event only selects them.
+    fired = list(compress(ruleset.churn_fired, results[:n_churn]))
     score, level, action = 0.0, None, ""
     if fired:
-        fired.sort(key=lambda f: (-f.rule.weight, f.rule.id))  # type: ignore[union-attr]
+        if len(fired) > 1:
+            fired.sort(key=_weight_order)
         remaining = 1.0
         for f in fired:
             remaining *= 1.0 - f.rule.weight  # type: ignore[union-attr]
         score = round(1.0 - remaining, 6)
         level = churn_level(ruleset, score)
         action = suggested_action(ruleset, level, fired[0].rule.id)
-    signals = tuple(
-        Fired(r, c)
-        for r, c, hit in zip(
-            ruleset.signal_rules, conditions[n_churn:first_offer], results[n_churn:first_offer], strict=True
-        )
-        if hit
-    )
-    stages = list(
-        zip(
-            results[first_offer : first_offer + n_offers],
-            results[ruleset.first_suitable :],
-            propensities,
-            strict=True,
-        )
-    )
+    signals = tuple(compress(ruleset.signal_fired, results[n_churn:first_offer]))
+    eligible = results[first_offer : first_offer + n_offers]
+    stages = list(zip(eligible, results[ruleset.first_suitable :], propensities, strict=True))
     arbitration = arbitrate(
         ruleset.offers, ruleset.strategies, ruleset.contact_policy, profile, event, level, stages, today
     )
@@ -203,7 +165,7 @@ def evaluate(
         arbitration.suppressed,
         tuple(errors),
         tuple(compress(ruleset.tiers, tier_results[0::2])),
-        frozenset(t.tier for t, kept in zip(ruleset.tiers, tier_results[1::2], strict=True) if kept),
+        frozenset(compress(ruleset.tier_names, tier_results[1::2])),
         arbitration.strategy,
         tuple(propensities),
         arbitration.decisions,

@@ -17,7 +17,8 @@ from typing import Any
 
 from rules.bgnbd import BgNbdParams
 from rules.case_context import SILENCE
-from rules.engine import Evaluation, evaluate, render
+from rules.engine import Evaluation, evaluate
+from rules.fired import render
 from rules.model import ChurnRule, SignalKindRule, TagRule
 from rules.ruleset import Condition, Ruleset
 from sinks.profile.store import ProfileStore

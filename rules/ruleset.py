@@ -12,14 +12,15 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import cel
 from pydantic import ValidationError
 
-from rules.expressions import FIELDS, check_expression, default_context, flatten, references
+from rules.expressions import check_expression, default_context, flatten, references
+from rules.field_list import FieldList
+from rules.fired import Fired
 from rules.model import (
     ChurnPolicy,
     ChurnRule,
@@ -65,9 +66,7 @@ class Ruleset:
     scores: tuple[Condition, ...]  # per offer its `propensity` (a number, not a condition)
     combined: Any  # one CEL program over the field list returning every condition's result, then every score
     strategies: Strategies
-    fields: tuple[tuple[str, str], ...]  # (root, field) of each element of the field list
-    profile_reads: Callable[[dict[str, Any]], tuple[Any, ...]]  # the field list's first part
-    event_reads: Callable[[dict[str, Any]], tuple[Any, ...]]  # then the event fields
+    field_list: FieldList  # every field some condition reads, as the one CEL list variable
     files: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]  # (file name, text): what was published or read
 
@@ -75,9 +74,29 @@ class Ruleset:
     def rule_count(self) -> int:
         return len(self.conditions)
 
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        """(root, field) of each element of the field list."""
+        return self.field_list.fields
+
     def field_values(self, profile: dict[str, Any], event: dict[str, Any]) -> list[Any]:
         """The field list every compiled condition reads (the CEL variable ``FIELDS``)."""
-        return [*self.profile_reads(profile), *self.event_reads(event)]
+        return self.field_list.values(profile, event)
+
+    @cached_property
+    def churn_fired(self) -> tuple[Fired, ...]:
+        """One Fired per churn rule, in ruleset order: an evaluation selects from these."""
+        return tuple(Fired(r, c) for r, c in zip(self.churn_rules, self.conditions, strict=False))
+
+    @cached_property
+    def signal_fired(self) -> tuple[Fired, ...]:
+        """One Fired per tag, care, risk and service rule, in ruleset order."""
+        first = len(self.churn_rules)
+        return tuple(Fired(r, c) for r, c in zip(self.signal_rules, self.conditions[first:], strict=False))
+
+    @cached_property
+    def tier_names(self) -> tuple[str, ...]:
+        return tuple(t.tier for t in self.tiers)
 
     @cached_property
     def tiers_by_name(self) -> dict[str, TierRule]:
@@ -282,15 +301,8 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         + [_part(o.id, "suitable", o.suitable) for o in offers]
     )
     scores = tuple(_part(o.id, "propensity", o.propensity) for o in offers)
-    reads = dict.fromkeys(read for c in (*conditions, *scores) for read in c.reads)
-    profile_names = sorted(name for root, name in reads if root == "profile")
-    event_names = sorted(name for root, name in reads if root == "event")
-    slots = {("profile", n): i for i, n in enumerate(profile_names)}
-    slots |= {("event", n): len(profile_names) + i for i, n in enumerate(event_names)}
-
-    def slot(root: str, name: str) -> str:
-        return f"{FIELDS}[{slots[(root, name)]}]"
-
+    field_list = FieldList(read for c in (*conditions, *scores) for read in c.reads)
+    slot = field_list.reference
     conditions = tuple(_with_program(c, slot) for c in conditions)
     scores = tuple(_with_program(c, slot) for c in scores)
     entries = ",\n".join(f"({flatten(c.source, slot)})" for c in (*conditions, *scores))
@@ -308,9 +320,7 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
         scores=scores,
         combined=combined,
         strategies=strategies[1],
-        fields=tuple(sorted(slots, key=slots.__getitem__)),
-        profile_reads=_reader(profile_names),
-        event_reads=_reader(event_names),
+        field_list=field_list,
         files=tuple(name for name, _ in sources),
         sources=tuple(sources),
     )
@@ -329,16 +339,6 @@ def _part(entry_id: str, part: str, source: str) -> Condition:
 
 def _with_program(condition: Condition, slot: Callable[[str, str], str]) -> Condition:
     return replace(condition, program=cel.compile(flatten(condition.source, slot)))
-
-
-def _reader(names: Sequence[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """A C-speed getter of ``names`` from a dict, always giving a tuple (itemgetter does for 2+)."""
-    if not names:
-        return lambda _: ()
-    if len(names) == 1:
-        only = names[0]
-        return lambda values: (values[only],)
-    return itemgetter(*names)
 
 
 def _check_strategies(

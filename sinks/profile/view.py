@@ -197,7 +197,12 @@ def _windows(profile: Profile, sums: Sequence[int]) -> None:
         profile[f"balance_avg_{days}d"] = sums[base + Metric.BALANCE_SUM] / n / 100 if n else 0.0
     longest = WINDOWS[-1]
     profile["login_count_prev60d"] = profile[f"login_count_{longest}d"] - profile["login_count_30d"]
-    profile["card_spend_prev60d"] = profile[f"card_spend_{longest}d"] - profile["card_spend_30d"]
+    thirty = WINDOWS.index(30) * METRIC_COUNT
+    # From the cents, so the difference is whole cents too (see FieldSpec.cents).
+    card_spend = (
+        sums[(len(WINDOWS) - 1) * METRIC_COUNT + Metric.CARD_SPEND] - sums[thirty + Metric.CARD_SPEND]
+    )
+    profile["card_spend_prev60d"] = card_spend / 100
 
 
 def build_event_context(event: InputEvent, home_bank: str) -> dict[str, Any]:
