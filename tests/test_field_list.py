@@ -19,7 +19,7 @@ def _run(source: str, profile: dict[str, object], event: dict[str, object] | Non
 
 def test_each_catalogue_type_has_its_shape() -> None:
     assert shape_of("profile", "login_count_30d") is Shape.PLAIN
-    assert shape_of("profile", "balance_avg_90d") is Shape.PLAIN  # an average is not whole cents
+    assert shape_of("profile", "p_alive") is Shape.PLAIN  # a probability is not whole cents
     assert shape_of("profile", "balance_last") is Shape.CENTS
     assert shape_of("event", "amount") is Shape.CENTS
     assert shape_of("profile", "segment") is Shape.INTERNED

@@ -39,7 +39,12 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
     ("interaction_count", "int", "number of interactions (logins, calls, visits, ...)", False),
     ("loan_repayment", "double", "loan repayments (a large one is often an early payoff)", True),
     ("fees", "double", "fees charged", True),
-    ("balance_avg", "double", "average of the balances reported by transactions (0 when none)", False),
+    (
+        "balance_avg",
+        "double",
+        "average of the balances reported by transactions, to the cent (0 when none)",
+        True,
+    ),
     ("offers_accepted", "int", "offers accepted (offer_accepted interactions)", False),
     ("offers_declined", "int", "offers declined (offer_declined interactions)", False),
 )

@@ -194,7 +194,9 @@ def _windows(profile: Profile, sums: Sequence[int]) -> None:
         base = w * METRIC_COUNT
         profile[f"net_flow_{days}d"] = (sums[base + Metric.INFLOW] - sums[base + Metric.OUTFLOW]) / 100
         n = sums[base + Metric.BALANCE_N]
-        profile[f"balance_avg_{days}d"] = sums[base + Metric.BALANCE_SUM] / n / 100 if n else 0.0
+        # to the cent (half up), so it is whole cents like all money (see FieldSpec.cents)
+        total = sums[base + Metric.BALANCE_SUM]
+        profile[f"balance_avg_{days}d"] = (2 * total + n) // (2 * n) / 100 if n else 0.0
     longest = WINDOWS[-1]
     profile["login_count_prev60d"] = profile[f"login_count_{longest}d"] - profile["login_count_30d"]
     thirty = WINDOWS.index(30) * METRIC_COUNT
