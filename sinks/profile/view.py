@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from rules.bgnbd import BgNbdParams
@@ -107,6 +108,27 @@ def _new_payee_bank(profile: Profile, state: Mapping[str, str], now_ms: int) -> 
     profile["new_payee_bank_transfers"] = count
 
 
+def _scan(state: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[int, str]], list[str]]:
+    """One pass over the state hash: master data ("m:"), open complaints ("c:", oldest first) and
+    products held ("p:", sorted)."""
+    master: dict[str, str] = {}
+    open_since: list[tuple[int, str]] = []
+    products: list[str] = []
+    for key, raw in state.items():
+        prefix = key[:2]
+        if prefix == "m:":
+            master[key[2:]] = _newest(raw)
+        elif prefix == "c:":
+            value = _newest(raw)
+            if value.startswith("open:"):
+                open_since.append((int(value[5:]), key[2:]))
+        elif prefix == "p:" and _newest(raw) == "1":
+            products.append(key[2:])
+    open_since.sort()
+    products.sort()
+    return master, open_since, products
+
+
 def build_profile(
     customer_id: str,
     state: Mapping[str, str],
@@ -121,7 +143,7 @@ def build_profile(
     ``active_days``: days with customer activity so far (the store counts them).
     """
     profile: Profile = {"customer_id": customer_id}
-    master = {k[2:]: _newest(v) for k, v in state.items() if k.startswith("m:")}
+    master, open_since, products = _scan(state)
     profile["segment"] = master.get("segment", "retail")
     profile["marketing_consent"] = master.get("marketing_consent") == "1"
     profile["kyc_risk"] = master.get("kyc_risk", "low")
@@ -138,20 +160,12 @@ def build_profile(
     profile["days_since_contact_update"] = _days_since(now_ms, state.get("contact_ts"))
     profile["days_since_offer_accepted"] = _days_since(now_ms, state.get("offer_accept_ts"))
     profile["days_since_offer_declined"] = _days_since(now_ms, state.get("offer_decline_ts"))
-    open_since = sorted(
-        (int(value[5:]), key[2:])
-        for key, raw in state.items()
-        if key.startswith("c:")
-        for value in (_newest(raw),)
-        if value.startswith("open:")
-    )
     profile["complaints_open"] = len(open_since)
     profile["oldest_open_complaint_hours"] = (
         max(0, (now_ms - open_since[0][0]) // MS_PER_HOUR) if open_since else 0
     )
     profile["oldest_open_complaint_ref"] = open_since[0][1] if open_since else ""
     profile["last_nps"] = int(_newest(state["nps"])) if "nps" in state else -1
-    products = sorted(k[2:] for k, v in state.items() if k.startswith("p:") and _newest(v) == "1")
     profile["products"] = products
     profile["product_count"] = len(products)
     _activity(profile, state, active_days, now_ms, model)
@@ -187,23 +201,30 @@ _WINDOW_FIELDS: tuple[tuple[int, str, int], ...] = tuple(
 )
 
 
+#: Counts copied as they are, and money converted from cents, each read with one C-level getter.
+_COUNT_NAMES = tuple(name for _, name, divisor in _WINDOW_FIELDS if divisor == 1)
+_COUNTS = itemgetter(*(index for index, _, divisor in _WINDOW_FIELDS if divisor == 1))
+_MONEY_NAMES = tuple(name for _, name, divisor in _WINDOW_FIELDS if divisor == 100)
+_MONEY = itemgetter(*(index for index, _, divisor in _WINDOW_FIELDS if divisor == 100))
+_THIRTY = WINDOWS.index(30) * METRIC_COUNT
+_LONGEST = (len(WINDOWS) - 1) * METRIC_COUNT
+#: Per window: where its sums start, and the names of its derived fields.
+_PER_WINDOW = tuple((w * METRIC_COUNT, f"net_flow_{d}d", f"balance_avg_{d}d") for w, d in enumerate(WINDOWS))
+
+
 def _windows(profile: Profile, sums: Sequence[int]) -> None:
-    for index, name, divisor in _WINDOW_FIELDS:
-        profile[name] = sums[index] / 100 if divisor == 100 else sums[index]
-    for w, days in enumerate(WINDOWS):
-        base = w * METRIC_COUNT
-        profile[f"net_flow_{days}d"] = (sums[base + Metric.INFLOW] - sums[base + Metric.OUTFLOW]) / 100
+    profile.update(zip(_COUNT_NAMES, _COUNTS(sums), strict=True))
+    profile.update(zip(_MONEY_NAMES, [cents / 100 for cents in _MONEY(sums)], strict=True))
+    for base, net_flow, balance_avg in _PER_WINDOW:
+        profile[net_flow] = (sums[base + Metric.INFLOW] - sums[base + Metric.OUTFLOW]) / 100
         n = sums[base + Metric.BALANCE_N]
         # to the cent (half up), so it is whole cents like all money (see FieldSpec.cents)
         total = sums[base + Metric.BALANCE_SUM]
-        profile[f"balance_avg_{days}d"] = (2 * total + n) // (2 * n) / 100 if n else 0.0
-    longest = WINDOWS[-1]
-    profile["login_count_prev60d"] = profile[f"login_count_{longest}d"] - profile["login_count_30d"]
-    thirty = WINDOWS.index(30) * METRIC_COUNT
+        profile[balance_avg] = (2 * total + n) // (2 * n) / 100 if n else 0.0
+    logins = sums[_LONGEST + Metric.LOGIN_COUNT] - sums[_THIRTY + Metric.LOGIN_COUNT]
+    profile["login_count_prev60d"] = logins
     # From the cents, so the difference is whole cents too (see FieldSpec.cents).
-    card_spend = (
-        sums[(len(WINDOWS) - 1) * METRIC_COUNT + Metric.CARD_SPEND] - sums[thirty + Metric.CARD_SPEND]
-    )
+    card_spend = sums[_LONGEST + Metric.CARD_SPEND] - sums[_THIRTY + Metric.CARD_SPEND]
     profile["card_spend_prev60d"] = card_spend / 100
 
 
