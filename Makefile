@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench bench-profile bench-rules clean
+.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-profile: $(STAMP)
 
 bench-rules: $(STAMP)
 	$(BIN)/python -m bench.rule_cost --naive $(ARGS)
+
+bench-rules-instructions: $(STAMP)
+	$(BIN)/python -m bench.rule_instructions $(ARGS)
 
 schemas: $(STAMP)
 	$(BIN)/signalbank schemas export
