@@ -80,6 +80,25 @@ async def collect(redis_url: str, scenario: Scenario, limit: int) -> list[Sample
     return samples[-limit:]
 
 
+def add_scenario_arguments(parser: argparse.ArgumentParser, events: int) -> None:
+    """The simulated population the samples come from, and how many of its latest events to keep."""
+    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--events", type=int, default=events, help="Samples (the latest events).")
+
+
+def simulated_samples(args: argparse.Namespace) -> list[Sample]:
+    """Samples of the scenario in ``args`` (see ``add_scenario_arguments``), on an embedded Redis."""
+    server = EmbeddedRedis()
+    server.start()
+    try:
+        scenario = Scenario(customers=args.customers, days=args.days, seed=args.seed)
+        return asyncio.run(collect(server.url, scenario, args.events))
+    finally:
+        server.stop()
+
+
 def per_call_micros(samples: list[Sample], call: Callable[[Sample], object], rounds: int) -> list[float]:
     """Per-sample cost in microseconds: the best of ``rounds`` passes (least disturbed by the OS)."""
     best = [float("inf")] * len(samples)
@@ -116,21 +135,12 @@ def report(name: str, figures: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--events", type=int, default=20_000, help="Samples to time (the latest events).")
+    add_scenario_arguments(parser, events=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--naive", action="store_true", help="Also time one CEL call per rule.")
     args = parser.parse_args()
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
-    server = EmbeddedRedis()
-    server.start()
-    try:
-        scenario = Scenario(customers=args.customers, days=args.days, seed=args.seed)
-        samples = asyncio.run(collect(server.url, scenario, args.events))
-    finally:
-        server.stop()
+    samples = simulated_samples(args)
     fired = sum(1 for s in samples if evaluate(ruleset, s.profile, s.event).fired)
     print(
         f"rule cost: ruleset {ruleset.version}: {ruleset.rule_count} conditions "

@@ -12,7 +12,6 @@ Run: ``make bench-rules-instructions`` (or ``python -m bench.rule_instructions -
 from __future__ import annotations
 
 import argparse
-import asyncio
 import pickle
 import re
 import shutil
@@ -21,12 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.rule_cost import collect
+from bench.rule_cost import add_scenario_arguments, simulated_samples
 from rules.engine import evaluate
 from rules.ruleset import load_ruleset
-from streams.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
-from streams.simulator import Scenario
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -62,10 +59,7 @@ def _instructions(path: Path, passes: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--days", type=int, default=120)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--events", type=int, default=1000, help="Samples to evaluate (the latest events).")
+    add_scenario_arguments(parser, events=1000)
     parser.add_argument("--evaluate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--passes", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -74,13 +68,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: this benchmark counts instructions with callgrind")
-    server = EmbeddedRedis()
-    server.start()
-    try:
-        scenario = Scenario(customers=args.customers, days=args.days, seed=args.seed)
-        samples = asyncio.run(collect(server.url, scenario, args.events))
-    finally:
-        server.stop()
+    samples = simulated_samples(args)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "samples.pickle"
         path.write_bytes(pickle.dumps([(s.profile, s.event) for s in samples]))
