@@ -1,9 +1,9 @@
 """The batch pipeline: decode, update profiles, evaluate rules, claim cooldowns, build outputs.
 
 It knows nothing about Faust: the worker's agent feeds it consumed records and sends what it
-returns, and replay or tests can drive it directly. Three Redis round trips per batch: one applies
-every profile update, one schedules each customer's next silence check, one claims every cooldown
-(churn alerts, signals, offers).
+returns, and replay or tests can drive it directly. Redis round trips per batch: one per chunk of
+profile updates (the next chunk is applied while rules run on the previous one), one schedules each
+customer's next silence check, one claims every cooldown (churn alerts, signals, offers).
 
 Silence is a signal: a customer who stops transacting sends no events, so nothing would evaluate
 them again. ``check`` re-evaluates customers as of a given time with no event, through the same
@@ -13,11 +13,13 @@ customers whose check is due. Time is always a parameter here, never read from a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -46,14 +48,27 @@ from schemas.outputs import (
     SignalKind,
     TierChange,
 )
-from sinks.profile.delta import MS_PER_DAY, build_update
-from sinks.profile.store import AnyClaim, Claim, ClaimReply, OfferClaim, ProfileStore, ResponseClaim
+from sinks.profile.delta import MS_PER_DAY, ProfileUpdate, build_update
+from sinks.profile.store import (
+    AnyClaim,
+    Claim,
+    ClaimReply,
+    OfferClaim,
+    ProfileStore,
+    ResponseClaim,
+    StoredProfile,
+)
 from sinks.profile.view import build_event_context, build_profile, neutral_event
 
 if TYPE_CHECKING:
     from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Event-loop turns redis-py needs to take a pooled connection and write a command (two measured,
+#: one spare). With fewer, the next chunk's call goes out only at the next ``await``: still correct,
+#: but Redis then works while Python waits instead of alongside it.
+_SEND_TURNS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +91,7 @@ class PipelineConfig:
     check_grace: timedelta = timedelta(hours=1)  # first check no sooner after processing an event
     quiet_cap: timedelta = timedelta(days=400)  # quiet longer: no more checks until the next event
     churn_model: BgNbdParams | None = None  # fitted BG/NBD parameters behind profile.p_alive
+    apply_chunk: int = 100  # profile updates per Redis call; the next chunk overlaps this one's rules
 
     @classmethod
     def from_settings(cls, settings: Settings, churn_model: BgNbdParams | None = None) -> PipelineConfig:
@@ -86,6 +102,7 @@ class PipelineConfig:
             check_after=timedelta(seconds=settings.check_after_s),
             check_grace=timedelta(seconds=settings.check_grace_s),
             quiet_cap=timedelta(days=settings.check_quiet_cap_days),
+            apply_chunk=settings.apply_chunk,
         )
 
 
@@ -209,31 +226,70 @@ class Pipeline:
         self, events: list[tuple[RawRecord, InputEvent]], now: datetime, retry: bool = False
     ) -> list[OutputRecord]:
         updates = [build_update(event, self._config.home_bank) for _, event in events]
-        started = time.perf_counter()
-        stored = await self._store.apply(updates)
-        self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
         outcomes: list[tuple[str, str]] = []
-        for (record, event), update, result in zip(events, updates, stored, strict=True):
-            outcomes.append((record.topic, "duplicate" if result.duplicate and not retry else "processed"))
-            self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
-            profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
-            latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
-            model = self._config.churn_model
-            profile = build_profile(
-                event.customer_id, result.state, result.sums, profile_now, model, result.active_days
-            )
-            context = build_event_context(event, self._config.home_bank)
-            trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
-            evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
-            evaluated.append((trigger, evaluation, result.duplicate and not retry))
+        model = self._config.churn_model
+        async with contextlib.aclosing(self._apply_in_chunks(updates)) as chunks:
+            async for start, stored in chunks:
+                end = start + len(stored)
+                for (record, event), update, result in zip(
+                    events[start:end], updates[start:end], stored, strict=True
+                ):
+                    duplicate = result.duplicate and not retry
+                    outcomes.append((record.topic, "duplicate" if duplicate else "processed"))
+                    self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
+                    profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
+                    latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
+                    profile = build_profile(
+                        event.customer_id, result.state, result.sums, profile_now, model, result.active_days
+                    )
+                    context = build_event_context(event, self._config.home_bank)
+                    trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
+                    evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
+                    evaluated.append((trigger, evaluation, duplicate))
         await self._schedule(latest, now)
         outputs = await self.decide(evaluated, ruleset)
         for (topic, outcome), count in Counter(outcomes).items():  # one labelled update per kind
             self._metrics.events.labels(topic, outcome).inc(count)
         return outputs
+
+    async def _apply_in_chunks(
+        self, updates: Sequence[ProfileUpdate]
+    ) -> AsyncGenerator[tuple[int, list[StoredProfile]]]:
+        """Apply ``updates`` in order, ``apply_chunk`` per Redis call; yield (offset, profiles) per chunk.
+
+        The call for the next chunk is sent as soon as the previous one has answered, before the
+        caller works on that answer: Redis runs the next chunk's script on its own core while this
+        one evaluates rules. The calls never overlap each other, so updates apply in order.
+        """
+        size = self._config.apply_chunk
+        starts = range(0, len(updates), size)
+        pending: asyncio.Future[list[StoredProfile]] | None = None
+        try:
+            for start in starts:
+                if pending is None:
+                    pending = asyncio.ensure_future(self._apply(updates[start : start + size]))
+                stored = await pending
+                following = start + size
+                pending = (
+                    asyncio.ensure_future(self._apply(updates[following : following + size]))
+                    if following < len(updates)
+                    else None
+                )
+                for _ in range(_SEND_TURNS):  # let that call go out before the caller's work holds the loop
+                    await asyncio.sleep(0)
+                yield start, stored
+        finally:
+            if pending is not None and not pending.done():
+                pending.cancel()  # the caller failed: the batch is retried whole, as after any failure
+
+    async def _apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
+        started = time.perf_counter()
+        stored = await self._store.apply(updates)
+        self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
+        return stored
 
     async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
         """Check each customer one check period after its latest activity, in one round trip.

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         "brokers that hold a fetch for the whole wait, such as the embedded Tansu.",
     )
     batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    apply_chunk: int = Field(
+        100,
+        ge=1,
+        description="Profile updates per Redis call within a batch: Redis applies the next chunk while "
+        "the worker evaluates rules for the previous one.",
+    )
     rules_dir: Path = Field(DEFAULT_RULES_DIR, description="Folder of YAML rule files.")
     churn_model: Path | None = Field(
         DEFAULT_CHURN_MODEL,

@@ -63,14 +63,19 @@ def fresh_db(server: EmbeddedRedis, db: int) -> str:
     return url
 
 
-def run_reference(url: str, ruleset: Ruleset) -> tuple[dict[str, object], list[OutputRecord]]:
+def run_reference(
+    url: str, ruleset: Ruleset, apply_chunk: int = 100
+) -> tuple[dict[str, object], list[OutputRecord]]:
     """Profiles and outputs of an uninterrupted run of the scenario, straight through the pipeline."""
     records = [RawRecord(e.topic, 0, i, e.key, e.value) for i, e in enumerate(generate(SCENARIO))]
     outputs: list[OutputRecord] = []
 
     async def go() -> None:
         config = PipelineConfig(
-            "SIGNALBANK", timedelta(days=1), churn_model=BgNbdParams.load(DEFAULT_CHURN_MODEL)
+            "SIGNALBANK",
+            timedelta(days=1),
+            churn_model=BgNbdParams.load(DEFAULT_CHURN_MODEL),
+            apply_chunk=apply_chunk,
         )
         pipeline = Pipeline(make_store(url), lambda: ruleset, Metrics(), config)
         for start in range(0, len(records), 500):

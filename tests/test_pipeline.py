@@ -10,8 +10,10 @@ from agents.pipeline import OutputRecord, stable_id
 from rules.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
+from streams.embedded import EmbeddedRedis
 from tests.conftest import make_pipeline
 from tests.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
+from tests.test_crash_recovery import fresh_db, run_reference
 
 
 def records() -> list[RawRecord]:
@@ -117,3 +119,17 @@ def test_invalid_records_are_dead_lettered_in_the_same_batch(redis_url: str, rul
     bad = RawRecord("bank.transactions.v1", 3, 99, b"C9", b"{not json")
     outputs = process(redis_url, ruleset, [[bad, *records()[:3]]])
     assert [o.topic for o in outputs].count(DEAD_LETTERS) == 1
+
+
+def test_profile_updates_in_chunks_give_what_one_call_per_batch_gives(
+    redis_server: EmbeddedRedis, ruleset: Ruleset
+) -> None:
+    """Chunks of 7 updates (a customer's events land in several chunks of one batch, and the next
+    chunk is applied while rules run on the previous one) end in the same profiles and outputs."""
+    whole_profiles, whole_outputs = run_reference(fresh_db(redis_server, 7), ruleset, apply_chunk=500)
+    chunked_profiles, chunked_outputs = run_reference(fresh_db(redis_server, 8), ruleset, apply_chunk=7)
+    assert chunked_profiles == whole_profiles
+    assert len(whole_outputs) > 10
+    assert [(o.topic, o.encoded()) for o in chunked_outputs] == [
+        (o.topic, o.encoded()) for o in whole_outputs
+    ]
