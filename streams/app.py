@@ -37,6 +37,12 @@ class App(faust.App):
         self._startup_hooks.append(hook)
         return hook
 
+    def _create_directories(self) -> None:
+        """Also the parents: Faust makes only the last level, and a fresh ``SIGNALBANK_DATA_DIR``
+        like ``/var/lib/signalbank/w1`` would stop the worker at start-up."""
+        self.conf.datadir.mkdir(parents=True, exist_ok=True)
+        super()._create_directories()
+
     async def on_first_start(self) -> None:
         await super().on_first_start()
         for hook in self._startup_hooks:
