@@ -13,6 +13,9 @@ In one run, on the same backlog and machine:
    every event (on the first ``--per-event-events`` events: it is slow).
 5. **Redis memory per profile**: simulated customers with months of history applied to an empty
    Redis, then ``MEMORY USAGE`` of every key of each customer.
+6. **Where one worker's time goes** (bench/pipeline_profile.py): the pipeline alone, without Kafka,
+   over the start of the backlog under pyinstrument; printed per stage in µs per event next to the
+   Faust baseline's time per event, so a missed throughput or latency target comes with its profile.
 
 Run: ``make bench`` or ``signalbank bench [--events N --customers N ...]``; ``--json FILE`` keeps
 the figures. Every server and process it starts is stopped at the end.
@@ -42,6 +45,7 @@ import orjson
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.pipeline_profile import Breakdown, profile_pipeline, records_of
 from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
@@ -66,6 +70,7 @@ class BenchOptions:
     memory_customers: int = 300
     memory_days: int = 120
     workers: tuple[int, ...] = (1, 2)
+    profile_events: int = 20_000
     timeout_s: float = 1_200.0
 
 
@@ -111,6 +116,7 @@ class Report:
     outputs_by_topic: dict[str, int] = field(default_factory=dict)
     customers_with_outputs: int = 0
     memory: Memory | None = None
+    breakdown: Breakdown | None = None
 
     def run(self, name: str) -> Throughput | None:
         return next((r for r in self.runs if r.name == name), None)
@@ -392,6 +398,9 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         )
         emit("Redis memory per profile ...")
         report.memory = measure_memory(server, options)
+        emit("where one worker's time goes (pipeline alone, profiled) ...")
+        sample = records_of(backlog[: options.profile_events])
+        _, report.breakdown = profile_pipeline(fresh_redis(server), sample)
     return report
 
 
@@ -430,7 +439,24 @@ def render(report: Report) -> str:
             f"mean {m.mean_bytes:,.0f} B, p95 {m.p95_bytes:,.0f} B, max {m.max_bytes:,} B   (target < 2,048)"
         )
         lines.append(f"    mean bytes by key: {keys}")
+        lines.extend(f"      {kind}: {what}" for kind, what in KEY_CONTENTS.items() if kind in m.by_key)
+    if report.breakdown and report.breakdown.events:
+        b = report.breakdown
+        lines.append(
+            f"  where one worker's time goes: the pipeline alone (no Kafka), {b.events:,} events under "
+            f"pyinstrument, {b.per_event_us:.0f} µs per event"
+            + (f" (Faust consume-only: {1e6 / faust.rate:.0f} µs per event end to end)" if faust else "")
+        )
+        lines.extend(b.lines(indent="    "))
     return "\n".join(lines)
+
+
+#: What each key of a profile holds, printed under its size.
+KEY_CONTENTS = {
+    "days": "one bucket of counters per day with activity, 90 days: exact sliding 1/7/30/90-day windows",
+    "seen": "hashes of the latest event ids (8 bytes each): re-delivered events are not counted twice",
+    "state": "master data, window sums, last-seen times, open complaints, products, tier state",
+}
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]:
@@ -456,6 +482,9 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
     parser.add_argument(
         "--workers", type=int, nargs="+", default=list(defaults.workers), help="Worker counts to run."
     )
+    parser.add_argument(
+        "--profile-events", type=int, default=defaults.profile_events, help="Events of the profiled run."
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
     args = parser.parse_args(argv)
     options = BenchOptions(
@@ -469,6 +498,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         memory_customers=args.memory_customers,
         memory_days=args.memory_days,
         workers=tuple(args.workers),
+        profile_events=args.profile_events,
     )
     return options, args.json
 
