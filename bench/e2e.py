@@ -16,6 +16,8 @@ In one run, on the same backlog and machine:
 6. **Where one worker's time goes** (bench/pipeline_profile.py): the pipeline alone, without Kafka,
    over the start of the backlog under pyinstrument; printed per stage in µs per event next to the
    Faust baseline's time per event, so a missed throughput or latency target comes with its profile.
+   Then the real worker over the backlog again under py-spy (bench/worker_profile.py): what its one
+   Python core does, Faust and aiokafka included.
 
 Run: ``make bench`` or ``signalbank bench [--events N --customers N ...]``; ``--json FILE`` keeps
 the figures. Every server and process it starts is stopped at the end.
@@ -34,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -48,6 +51,7 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.pipeline_profile import Breakdown, profile_pipeline, records_of
 from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
+from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
 from streams.admin import ALL_TOPICS, create_topics
 from streams.dev import WorkerProcess
@@ -71,6 +75,7 @@ class BenchOptions:
     memory_days: int = 120
     workers: tuple[int, ...] = (1, 2)
     profile_events: int = 20_000
+    spy_seconds: float = 20.0
     timeout_s: float = 1_200.0
 
 
@@ -117,6 +122,7 @@ class Report:
     customers_with_outputs: int = 0
     memory: Memory | None = None
     breakdown: Breakdown | None = None
+    worker_profile: WorkerProfile | None = None
 
     def run(self, name: str) -> Throughput | None:
         return next((r for r in self.runs if r.name == name), None)
@@ -399,9 +405,27 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         emit("Redis memory per profile ...")
         report.memory = measure_memory(server, options)
         emit("where one worker's time goes (pipeline alone, profiled) ...")
-        sample = records_of(backlog[: options.profile_events])
-        _, report.breakdown = profile_pipeline(fresh_redis(server), sample)
+        _, report.breakdown = profile_pipeline(
+            fresh_redis(server), records_of(some_customers(backlog, options))
+        )
+        if options.spy_seconds > 0:
+            emit(f"the worker under py-spy for {options.spy_seconds:.0f}s ...")
+            report.worker_profile = profile_worker(kafka, fresh_redis(server), options)
     return report
+
+
+def some_customers(backlog: Sequence[SimEvent], options: BenchOptions) -> list[SimEvent]:
+    """Every event of about ``profile_events / events`` of the customers: their whole history in
+    order, so the profiled mix is the backlog's (its first events alone are mostly new customers)."""
+    share = max(1, round(len(backlog) / max(1, options.profile_events)))
+    return [e for e in backlog if zlib.crc32(e.key) % share == 0]
+
+
+def profile_worker(kafka: EmbeddedKafka, redis_url: str, options: BenchOptions) -> WorkerProfile:
+    """One worker (new group, empty Redis) over the backlog, sampled once it has read its first events."""
+    with running_workers(kafka, redis_url, options, 1, f"bench-spy-{os.getpid()}") as (worker,):
+        wait_for_count([worker], 1, options.timeout_s)
+        return profile_process(worker.pid, options.spy_seconds)
 
 
 def render(report: Report) -> str:
@@ -448,6 +472,13 @@ def render(report: Report) -> str:
             + (f" (Faust consume-only: {1e6 / faust.rate:.0f} µs per event end to end)" if faust else "")
         )
         lines.extend(b.lines(indent="    "))
+    if report.worker_profile:
+        w = report.worker_profile
+        lines.append(
+            f"  the worker under py-spy --gil ({w.seconds:.0f}s of the backlog, {w.samples:,} samples): "
+            f"its Python held the GIL {w.gil_share:.0%} of the time; of that:"
+        )
+        lines.extend(w.lines())
     return "\n".join(lines)
 
 
@@ -485,6 +516,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
     parser.add_argument(
         "--profile-events", type=int, default=defaults.profile_events, help="Events of the profiled run."
     )
+    parser.add_argument(
+        "--spy-seconds",
+        type=float,
+        default=defaults.spy_seconds,
+        help="py-spy the worker this long (0: not).",
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
     args = parser.parse_args(argv)
     options = BenchOptions(
@@ -499,6 +536,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         memory_days=args.memory_days,
         workers=tuple(args.workers),
         profile_events=args.profile_events,
+        spy_seconds=args.spy_seconds,
     )
     return options, args.json
 

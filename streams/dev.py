@@ -91,6 +91,13 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """Process id of the running worker (for a profiler to attach to)."""
+        if self._process is None:
+            raise RuntimeError("the worker is not running")
+        return self._process.pid
+
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
