@@ -485,7 +485,7 @@ def render(report: Report) -> str:
 #: What each key of a profile holds, printed under its size.
 KEY_CONTENTS = {
     "days": "one bucket of counters per day with activity, 90 days: exact sliding 1/7/30/90-day windows",
-    "seen": "hashes of the latest event ids (8 bytes each): re-delivered events are not counted twice",
+    "seen": "hashes of the latest event ids (6 bytes each): re-delivered events are not counted twice",
     "state": "master data, window sums, last-seen times, open complaints, products, tier state",
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -126,12 +127,33 @@ def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
     assert days == [str((DAY0 + timedelta(days=100)).timestamp() // 86400).split(".")[0]]
 
 
-def test_dedupe_memory_is_bounded(redis_url: str) -> None:
+def test_dedupe_ring_grows_one_6_byte_slot_per_id_up_to_its_capacity(redis_url: str) -> None:
     store = make_store(redis_url, dedupe_capacity=16)
     client = redis.Redis.from_url(redis_url)
-    for count in (1, 40):
+    for count, length in ((1, 6), (10, 10 * 6), (40, 16 * 6)):
         asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
-        assert client.strlen(customer_keys("C1")[2]) == 16 * 8  # 16 slots of 8-byte hashes
+        assert client.strlen(customer_keys("C1")[2]) == length
+    client.close()
+
+
+def _sha1_prefix(event_id: str, size: int) -> bytes:
+    return hashlib.sha1(event_id.encode(), usedforsecurity=False).digest()[:size]
+
+
+def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis_url: str) -> None:
+    """The earlier ring: 16 slots allocated whole, 3 used (t0..t2), cursor in the state hash."""
+    state_key, _, seen_key = customer_keys("C1")
+    client = redis.Redis.from_url(redis_url)
+    used = b"".join(_sha1_prefix(f"t{n}", 8) for n in range(3))
+    client.set(seen_key, used + b"\0" * (16 * 8 - len(used)))
+    client.hset(state_key, "ids_at", "3")
+    store = make_store(redis_url, dedupe_capacity=16)
+    results = asyncio.run(
+        apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (1, 5, 2, 5)])
+    )
+    assert [r.duplicate for r in results] == [True, False, True, True]
+    assert client.get(seen_key) == b"".join(_sha1_prefix(f"t{n}", 6) for n in (0, 1, 2, 5))
+    assert client.hmget(state_key, "ids_w", "ids_at") == [b"6", b"4"]
     client.close()
 
 

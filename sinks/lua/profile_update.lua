@@ -16,10 +16,13 @@
 -- relative to the latest event day "ref_day"): an event adds its increments to the windows that
 -- contain its day; when ref_day advances, the day buckets that fall out of a window are subtracted
 -- (and buckets past the retention deleted). So an event costs O(windows x M), not O(days x M).
--- Dedupe: the ring is a string of `capacity` slots of 8 bytes, each the first 8 bytes of the SHA-1
--- of an event id (64 ids in 512 bytes, allocated at once; a repeat is found with one plain substring
--- search); the state field "ids_at" is the slot the next id overwrites. A sorted set left by an
--- earlier version under the same key is replaced by a ring.
+-- Dedupe: the ring is a string of up to `capacity` slots of 6 bytes, each the first 6 bytes of the
+-- SHA-1 of an event id (a new id matches one of 256 others by chance once in ~10^12 events). It
+-- grows by one slot per new id, rewritten whole so Redis allocates it exactly, until it is full;
+-- then the state field "ids_at" is the slot the next id overwrites. A repeat is found with one plain
+-- substring search. Earlier layouts under the same key are converted on first use: rings of 8-byte
+-- slots allocated whole (no "ids_w" field in the state) keep the first 6 bytes of each used slot,
+-- oldest first; a sorted set of ids is replaced by a ring.
 -- "act_days" counts days whose bucket first became active (the BG/NBD frequency), whatever the
 -- order the events arrive in (within the retention).
 -- Reply per update: {duplicate 0/1, state hash flat, window sums (windows x M) as one
@@ -54,20 +57,44 @@ local function format(values)
   return cmsgpack.pack(values)
 end
 
-local SLOT = 8
+local SLOT = 6
+local OLD_SLOT = 8
+local EMPTY_OLD_SLOT = string.rep("\0", OLD_SLOT)
 
 local function id_hash(event_id)
   local hex = string.sub(redis.sha1hex(event_id), 1, SLOT * 2)
   return (string.gsub(hex, "..", function(pair) return string.char(tonumber(pair, 16)) end))
 end
 
-local function read_ring(seen_key)
+-- A ring of 8-byte slots allocated whole, cursor `at`: its used slots cut to 6 bytes, oldest first.
+local function converted(old, at)
+  local slots = #old / OLD_SLOT
+  local kept = {}
+  for i = 0, slots - 1 do
+    local from = ((at + i) % slots) * OLD_SLOT
+    local slot = string.sub(old, from + 1, from + OLD_SLOT)
+    if slot ~= EMPTY_OLD_SLOT then kept[#kept + 1] = string.sub(slot, 1, SLOT) end
+  end
+  return table.concat(kept)
+end
+
+local function read_ring(seen_key, state_key, st)
   local ok, ring = pcall(redis.call, "GET", seen_key)
   if not ok then  -- a sorted set of ids from an earlier version
     redis.call("DEL", seen_key)
-    return ""
+    ring = false
   end
-  return ring or ""
+  ring = ring or ""
+  if st["ids_w"] ~= "6" then
+    if #ring > 0 then
+      ring = converted(ring, tonumber(st["ids_at"]) or 0)
+      redis.call("SET", seen_key, ring)
+    end
+    -- written at once, not with the event's changes: a repeated event writes none of those
+    st["ids_w"], st["ids_at"] = "6", tostring((#ring / SLOT) % capacity)
+    redis.call("HSET", state_key, "ids_w", st["ids_w"], "ids_at", st["ids_at"])
+  end
+  return ring
 end
 
 local function in_ring(ring, hash)
@@ -81,12 +108,14 @@ local function in_ring(ring, hash)
 end
 
 local function remember(seen_key, ring, hash, st, dirty)
-  local size = capacity * SLOT
-  if #ring < size then  -- a new ring (or a larger capacity): allocated whole, never grown in steps
-    redis.call("SET", seen_key, ring .. string.rep("\0", size - #ring))
-  end
   local slot = (tonumber(st["ids_at"]) or 0) % capacity
-  redis.call("SETRANGE", seen_key, slot * SLOT, hash)
+  if #ring < capacity * SLOT and slot * SLOT >= #ring then
+    -- still growing: the whole string again, so it takes exactly the memory it needs
+    redis.call("SET", seen_key, ring .. hash)
+    slot = #ring / SLOT
+  else
+    redis.call("SETRANGE", seen_key, slot * SLOT, hash)
+  end
   local next_slot = tostring((slot + 1) % capacity)
   st["ids_at"] = next_slot
   dirty["ids_at"] = next_slot
@@ -216,7 +245,7 @@ for u = 0, (#KEYS / 3) - 1 do
     if stored_ref ~= nil and day > stored_ref then advance(sums, days_key, stored_ref, day) end
   else
     hash = id_hash(event_id)
-    ring = read_ring(seen_key)
+    ring = read_ring(seen_key, state_key, st)
     if in_ring(ring, hash) then duplicate = 1 end
   end
   if duplicate == 1 then

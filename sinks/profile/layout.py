@@ -69,8 +69,8 @@ def offer_log_key(customer_id: str) -> str:
 #: redelivery after a crash or a Redis outage: the events processed but not yet committed, which
 #: for a customer active many times a second (a small population, a replayed backlog) can exceed
 #: 64 (the crash test failed with 64). 256 keeps the margin of earlier versions; they are kept as
-#: 8-byte hashes in a ring (sinks/lua/profile_update.lua): 2 KB whatever the id format (a sorted
-#: set of 256 ids took about 23 KB).
+#: 6-byte hashes in a ring (sinks/lua/profile_update.lua): at most 1.5 KB whatever the id format (a
+#: sorted set of 256 ids took about 23 KB).
 DEDUPE_CAPACITY = 256
 
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
