@@ -76,6 +76,7 @@ class BenchOptions:
     workers: tuple[int, ...] = (1, 2)
     profile_events: int = 20_000
     spy_seconds: float = 20.0
+    memory_only: bool = False  # only the Redis memory step (a minute): for sizing Redis
     timeout_s: float = 1_200.0
 
 
@@ -369,6 +370,10 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
 
 def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
     report = Report(options)
+    if options.memory_only:
+        with EmbeddedRedis() as server:
+            report.memory = measure_memory(server, options)
+        return report
     emit(f"simulating {options.events:,} events of {options.customers:,} customers ...")
     backlog, live = simulated(options)
     with EmbeddedKafka() as kafka, EmbeddedRedis() as server:
@@ -437,6 +442,8 @@ def render(report: Report) -> str:
         f"  backlog produced in {report.produce_seconds:.1f}s",
         f"  {'run':<34}{'events':>10}{'seconds':>10}{'events/s':>11}",
     ]
+    if o.memory_only:
+        lines = ["Redis memory benchmark (embedded Redis)"]
     for r in report.runs:
         lines.append(f"  {r.name:<34}{r.events:>10,}{r.seconds:>10.1f}{r.rate:>11,.0f}")
     ours = report.run("signalbank, 1 worker")
@@ -522,6 +529,9 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         default=defaults.spy_seconds,
         help="py-spy the worker this long (0: not).",
     )
+    parser.add_argument(
+        "--memory-only", action="store_true", help="Only measure Redis memory per profile (no Kafka)."
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
     args = parser.parse_args(argv)
     options = BenchOptions(
@@ -537,6 +547,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         workers=tuple(args.workers),
         profile_events=args.profile_events,
         spy_seconds=args.spy_seconds,
+        memory_only=args.memory_only,
     )
     return options, args.json
 
