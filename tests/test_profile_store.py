@@ -6,13 +6,14 @@ import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 import redis
 
 from schemas.common import Channel
 from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
 from sinks.profile.delta import build_update
-from sinks.profile.layout import customer_keys
+from sinks.profile.layout import METRIC_COUNT, WINDOWS, Metric, customer_keys
 from sinks.profile.store import ProfileStore, StoredProfile
 from sinks.profile.view import build_profile
 from tests.conftest import make_store
@@ -252,3 +253,17 @@ def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
     out = TransactionKind.TRANSFER_OUT
     profile = profile_after(redis_url, [login(1, 0), tx(1, 70, out, "900", "SIGNALBANK", "100")])
     assert profile["new_payee_bank_days"] == 9999
+
+
+def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str) -> None:
+    """A deposit day has no offer responses, the last two metrics: the bucket stores fewer values
+    (a MessagePack fixarray of up to 15, not the 17-value array16), and the sums still have all 17."""
+    store = make_store(redis_url)
+    (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    client = redis.Redis.from_url(redis_url)
+    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
+    client.close()
+    assert 0x90 <= bucket[0] <= 0x9F, "a fixarray of at most 15 values"
+    assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
+    assert result.sums[Metric.INFLOW] == 1250
+    assert result.sums[Metric.OFFERS_DECLINED] == 0

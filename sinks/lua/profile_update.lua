@@ -53,8 +53,13 @@ local function parse(text)
   return values
 end
 
+-- Trailing zeros are left out (parse pads them back): the last metrics, offer responses, are zero
+-- on almost every day. At least one value stays, so the text is still an array.
 local function format(values)
-  return cmsgpack.pack(values)
+  local n = #values
+  while n > 1 and values[n] == 0 do n = n - 1 end
+  if n == #values then return cmsgpack.pack(values) end
+  return cmsgpack.pack({unpack(values, 1, n)})
 end
 
 local SLOT = 6
