@@ -76,6 +76,7 @@ class BenchOptions:
     workers: tuple[int, ...] = (1, 2)
     profile_events: int = 20_000
     spy_seconds: float = 20.0
+    latency_workers: int = 1  # workers for the backlog run and the latency runs after it
     memory_only: bool = False  # only the Redis memory step (a minute): for sizing Redis
     timeout_s: float = 1_200.0
 
@@ -212,11 +213,12 @@ def _event_id(event: SimEvent) -> str:
 def measure_latency(
     kafka: EmbeddedKafka, redis_url: str, options: BenchOptions, backlog: int, live: list[list[SimEvent]]
 ) -> tuple[Throughput, list[Latency], list[tuple[str, int, dict[str, Any]]]]:
-    """Drain the backlog with one worker (throughput), then offer each ``live`` list at its rate
-    (latency), waiting for the worker to catch up between two rates."""
+    """Drain the backlog with ``latency_workers`` workers (throughput), then offer each ``live`` list
+    at its rate (latency), waiting for the workers to catch up between two rates."""
     sent_at: list[dict[str, float]] = [{} for _ in live]
     achieved: list[float] = []
-    with running_workers(kafka, redis_url, options, 1, f"bench-1w-{os.getpid()}") as workers:
+    count = options.latency_workers
+    with running_workers(kafka, redis_url, options, count, f"bench-{count}w-{os.getpid()}") as workers:
         first_count, first_at, done_at = wait_for_count(workers, backlog, options.timeout_s)
         offered = backlog
         for events, rate, sent in zip(live, options.latency_rates, sent_at, strict=True):
@@ -225,7 +227,8 @@ def measure_latency(
             achieved.append(len(events) / (time.monotonic() - started))
             offered += len(events)
             wait_for_count(workers, offered, options.timeout_s)
-    throughput = Throughput("signalbank, 1 worker", int(backlog - first_count), done_at - first_at)
+    name = f"signalbank, {count} worker{'s' if count > 1 else ''}"
+    throughput = Throughput(name, int(backlog - first_count), done_at - first_at)
     outputs = read_outputs(kafka.bootstrap)
     latencies = [
         _latency(outputs, sent, rate, rate_achieved, len(events))
@@ -385,7 +388,7 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         report.runs.append(
             run_baseline("bench.faust_consume", kafka, server.url, len(backlog), options.timeout_s)
         )
-        emit("signalbank, 1 worker: backlog, then latency ...")
+        emit(f"signalbank, {options.latency_workers} worker(s): backlog, then latency ...")
         throughput, latencies, outputs = measure_latency(
             kafka, fresh_redis(server), options, len(backlog), live
         )
@@ -452,9 +455,11 @@ def render(report: Report) -> str:
     if ours and faust and naive:
         lines.append(f"  signalbank / Faust consume-only: {ours.rate / faust.rate:5.2f}x   (target >= 1)")
         lines.append(f"  signalbank / per-event:          {ours.rate / naive.rate:5.2f}x   (target >= 8)")
+    workers = f"{o.latency_workers} worker{'s' if o.latency_workers > 1 else ''}"
     for lat in report.latencies:
         lines.append(
-            f"  latency, event sent -> output written, at {lat.achieved_rate:,.0f} events/s offered "
+            f"  latency, event sent -> output written, {workers}, "
+            f"at {lat.achieved_rate:,.0f} events/s offered "
             f"({lat.outputs:,} outputs of {lat.events:,} events): p50 {lat.p50_ms:.0f} ms, "
             f"p95 {lat.p95_ms:.0f} ms, p99 {lat.p99_ms:.0f} ms, max {lat.max_ms:.0f} ms   (target p99 < 100)"
         )
@@ -530,6 +535,9 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         help="py-spy the worker this long (0: not).",
     )
     parser.add_argument(
+        "--latency-workers", type=int, default=defaults.latency_workers, help="Workers in the latency runs."
+    )
+    parser.add_argument(
         "--memory-only", action="store_true", help="Only measure Redis memory per profile (no Kafka)."
     )
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
@@ -547,6 +555,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         workers=tuple(args.workers),
         profile_events=args.profile_events,
         spy_seconds=args.spy_seconds,
+        latency_workers=args.latency_workers,
         memory_only=args.memory_only,
     )
     return options, args.json
