@@ -32,7 +32,7 @@ from rules import tiers
 from rules.arbitration import Candidate
 from rules.bgnbd import BgNbdParams
 from rules.engine import Evaluation, evaluate, level_rank
-from rules.fired import Fired, render
+from rules.fired import Fired, evidence, render
 from rules.model import RiskRule, ServiceRule, TagRule
 from rules.offer_limits import offer_limits
 from rules.ruleset import Ruleset
@@ -693,7 +693,7 @@ def _tier_output(
         direction="up" if up else "down",
         rule_id=rule.id,
         message=message,
-        evidence={f"{root}.{name}": context[root].get(name) for root, name in condition.reads},
+        evidence=evidence(condition, context),
         trigger_event_id=trigger.event_id,
         occurred_at=trigger.occurred_at,
         ruleset_version=ruleset.version,

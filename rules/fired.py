@@ -30,7 +30,12 @@ class Fired(NamedTuple):
         return render(template, context)
 
     def evidence(self, context: Context) -> dict[str, EvidenceValue]:
-        return {f"{root}.{name}": context[root].get(name) for root, name in self.condition.reads}
+        return evidence(self.condition, context)
+
+
+def evidence(condition: Condition, context: Context) -> dict[str, EvidenceValue]:
+    """The values a condition read ("profile.x" / "event.x"): what an output shows as its grounds."""
+    return {f"{root}.{name}": context[root].get(name) for root, name in condition.reads}
 
 
 def _format(value: Any) -> str:
