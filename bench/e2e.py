@@ -52,7 +52,7 @@ from bench.pipeline_profile import Breakdown, profile_pipeline, records_of
 from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from bench.worker_profile import WorkerProfile, profile_process
-from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
 from streams.admin import ALL_TOPICS, create_topics
 from streams.dev import WorkerProcess
 from streams.embedded import EmbeddedKafka, EmbeddedRedis
@@ -122,6 +122,7 @@ class Report:
     latencies: list[Latency] = field(default_factory=list)
     outputs_by_topic: dict[str, int] = field(default_factory=dict)
     customers_with_outputs: int = 0
+    customers_with_actions: int = 0  # a churn alert, an offer or a service alert (not tags or tiers)
     memory: Memory | None = None
     breakdown: Breakdown | None = None
     worker_profile: WorkerProfile | None = None
@@ -399,6 +400,9 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         report.customers_with_outputs = len(
             {v.get("customer_id") for t, _, v in outputs if t != DEAD_LETTERS}
         )
+        report.customers_with_actions = len(
+            {v.get("customer_id") for t, _, v in outputs if t in (CHURN_ALERTS, OFFERS, SERVICE_ALERTS)}
+        )
         offered_live = sum(map(len, live))
         for count in (c for c in options.workers if c > 1):
             emit(f"signalbank, {count} workers ...")
@@ -466,7 +470,11 @@ def render(report: Report) -> str:
     if report.outputs_by_topic:
         topics = ", ".join(f"{t.split('.')[1]} {n:,}" for t, n in sorted(report.outputs_by_topic.items()))
         share = report.customers_with_outputs / max(1, o.customers)
-        lines.append(f"  outputs of the backlog: {topics}; customers with an output: {share:.1%}")
+        acted = report.customers_with_actions / max(1, o.customers)
+        lines.append(
+            f"  outputs of the backlog: {topics}; customers with an output: {share:.1%} "
+            f"(with a churn alert, offer or service alert: {acted:.1%})"
+        )
     if report.memory:
         m = report.memory
         keys = ", ".join(f"{k} {v:,.0f}" for k, v in m.by_key.items())
