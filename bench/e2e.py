@@ -131,6 +131,10 @@ class Report:
         return next((r for r in self.runs if r.name == name), None)
 
 
+def workers_text(count: int) -> str:
+    return f"{count} worker{'s' if count > 1 else ''}"
+
+
 def simulated(options: BenchOptions) -> tuple[list[SimEvent], list[list[SimEvent]]]:
     """The backlog and, after it in event time, the events offered at each latency rate."""
     stream = generate(Scenario(customers=options.customers, days=60, seed=options.seed))
@@ -201,7 +205,7 @@ def measure_workers(
     with running_workers(kafka, redis_url, options, count, f"bench-{count}w-{os.getpid()}") as workers:
         first_count, first_at, done_at = wait_for_count(workers, expected, options.timeout_s)
     return Throughput(
-        f"signalbank, {count} worker{'s' if count > 1 else ''}",
+        f"signalbank, {workers_text(count)}",
         int(expected - first_count),
         done_at - first_at,
     )
@@ -228,7 +232,7 @@ def measure_latency(
             achieved.append(len(events) / (time.monotonic() - started))
             offered += len(events)
             wait_for_count(workers, offered, options.timeout_s)
-    name = f"signalbank, {count} worker{'s' if count > 1 else ''}"
+    name = f"signalbank, {workers_text(count)}"
     throughput = Throughput(name, int(backlog - first_count), done_at - first_at)
     outputs = read_outputs(kafka.bootstrap)
     latencies = [
@@ -389,7 +393,7 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         report.runs.append(
             run_baseline("bench.faust_consume", kafka, server.url, len(backlog), options.timeout_s)
         )
-        emit(f"signalbank, {options.latency_workers} worker(s): backlog, then latency ...")
+        emit(f"signalbank, {workers_text(options.latency_workers)}: backlog, then latency ...")
         throughput, latencies, outputs = measure_latency(
             kafka, fresh_redis(server), options, len(backlog), live
         )
@@ -459,7 +463,7 @@ def render(report: Report) -> str:
     if ours and faust and naive:
         lines.append(f"  signalbank / Faust consume-only: {ours.rate / faust.rate:5.2f}x   (target >= 1)")
         lines.append(f"  signalbank / per-event:          {ours.rate / naive.rate:5.2f}x   (target >= 8)")
-    workers = f"{o.latency_workers} worker{'s' if o.latency_workers > 1 else ''}"
+    workers = workers_text(o.latency_workers)
     for lat in report.latencies:
         lines.append(
             f"  latency, event sent -> output written, {workers}, "
