@@ -503,7 +503,52 @@ def render(report: Report) -> str:
             f"its Python held the GIL {w.gil_share:.0%} of the time; of that:"
         )
         lines.extend(w.lines())
+    lines.extend(verdicts(report))
     return "\n".join(lines)
+
+
+def verdicts(report: Report) -> list[str]:
+    """Each target of issue 5, met or not, and for a missed one the figures above that say why."""
+    ours, faust = report.run("signalbank, 1 worker"), report.run("faust consume-only (defaults)")
+    naive = report.run("per-event baseline")
+    lines: list[str] = []
+    if ours and faust:
+        ratio = ours.rate / faust.rate
+        lines.append(f"    end to end >= Faust consume-only: {_met(ratio >= 1)} ({ratio:.2f}x)")
+        w = report.worker_profile
+        if ratio < 1 and w and w.samples:
+            python_us = w.gil_share / ours.rate * 1e6
+            faust_us = python_us * w.share("Faust and aiokafka")
+            ours_us = python_us * w.share("signalbank pipeline")
+            lines.append(
+                f"      one worker runs ~{python_us:.0f} µs of Python per event (GIL {w.gil_share:.0%} at "
+                f"{ours.rate:,.0f} events/s): Faust and aiokafka's per-message work ~{faust_us:.0f} µs, "
+                f"our pipeline ~{ours_us:.0f} µs; Faust consume-only takes {1e6 / faust.rate:.0f} µs "
+                f"per event in all"
+            )
+    if ours and naive:
+        times = ours.rate / naive.rate
+        lines.append(f"    >= 8x the per-event baseline: {_met(times >= 8)} ({times:.1f}x)")
+    for lat in report.latencies[:1]:
+        met = _met(lat.p99_ms < 100)
+        lines.append(f"    p99 < 100 ms at {lat.offered_rate:,.0f} events/s: {met} ({lat.p99_ms:.0f} ms)")
+        if lat.p99_ms >= 100 and ours:
+            lines.append(
+                f"      one worker takes {ours.rate:,.0f} events/s, so {lat.offered_rate:,.0f} keeps it "
+                f"{lat.offered_rate / ours.rate:.0%} busy and events wait behind batches (50 ms window, "
+                f"100 ms fetch wait)"
+            )
+    if report.memory:
+        m = report.memory
+        lines.append(f"    < 2 KB of Redis per profile: {_met(m.mean_bytes < 2048)} ({m.mean_bytes:,.0f} B)")
+        if m.mean_bytes >= 2048:
+            largest = sorted(m.by_key.items(), key=lambda kv: -kv[1])
+            lines.append("      " + ", ".join(f"{kind} {size:,.0f} B" for kind, size in largest))
+    return ["  targets:", *lines] if lines else []
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "NOT MET"
 
 
 #: What each key of a profile holds, printed under its size.

@@ -64,6 +64,10 @@ class WorkerProfile:
         """Share of the wall time some thread of the worker held the GIL."""
         return self.samples / (self.seconds * self.rate_hz) if self.seconds else 0.0
 
+    def share(self, prefix: str) -> float:
+        """Share of the samples in the category whose name starts with ``prefix``."""
+        return sum(n for name, n in self.categories if name.startswith(prefix)) / max(1, self.samples)
+
     def lines(self, indent: str = "    ") -> list[str]:
         if self.error:
             return [f"{indent}not profiled: {self.error}"]
