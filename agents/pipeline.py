@@ -266,23 +266,20 @@ class Pipeline:
         """
         size = self._config.apply_chunk
         starts = range(0, len(updates), size)
-        pending: asyncio.Future[list[StoredProfile]] | None = None
+        pending = asyncio.ensure_future(self._apply(updates[:size]))
         try:
             for start in starts:
-                if pending is None:
-                    pending = asyncio.ensure_future(self._apply(updates[start : start + size]))
                 stored = await pending
                 following = start + size
-                pending = (
-                    asyncio.ensure_future(self._apply(updates[following : following + size]))
-                    if following < len(updates)
-                    else None
-                )
-                for _ in range(_SEND_TURNS):  # let that call go out before the caller's work holds the loop
-                    await asyncio.sleep(0)
+                if following < len(updates):
+                    pending = asyncio.ensure_future(self._apply(updates[following : following + size]))
+                    for _ in range(
+                        _SEND_TURNS
+                    ):  # let that call go out before the caller's work holds the loop
+                        await asyncio.sleep(0)
                 yield start, stored
         finally:
-            if pending is not None and not pending.done():
+            if not pending.done():
                 pending.cancel()  # the caller failed: the batch is retried whole, as after any failure
 
     async def _apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:

@@ -447,14 +447,16 @@ def profile_worker(kafka: EmbeddedKafka, redis_url: str, options: BenchOptions) 
 def render(report: Report) -> str:
     """The figures as a plain-text table with the targets of issue 5."""
     o = report.options
-    lines = [
-        f"end-to-end benchmark: {o.events:,} events of {o.customers:,} customers, {o.partitions} partitions, "
-        f"embedded Tansu + Redis, {os.cpu_count()} cores",
-        f"  backlog produced in {report.produce_seconds:.1f}s",
-        f"  {'run':<34}{'events':>10}{'seconds':>10}{'events/s':>11}",
-    ]
-    if o.memory_only:
-        lines = ["Redis memory benchmark (embedded Redis)"]
+    lines = (
+        ["Redis memory benchmark (embedded Redis)"]
+        if o.memory_only
+        else [
+            f"end-to-end benchmark: {o.events:,} events of {o.customers:,} customers, "
+            f"{o.partitions} partitions, embedded Tansu + Redis, {os.cpu_count()} cores",
+            f"  backlog produced in {report.produce_seconds:.1f}s",
+            f"  {'run':<34}{'events':>10}{'seconds':>10}{'events/s':>11}",
+        ]
+    )
     for r in report.runs:
         lines.append(f"  {r.name:<34}{r.events:>10,}{r.seconds:>10.1f}{r.rate:>11,.0f}")
     ours = report.run("signalbank, 1 worker")
