@@ -30,6 +30,7 @@ from tests.test_crash_recovery import SCENARIO, fresh_db, reference_profiles, sn
 pytestmark = pytest.mark.faults
 
 CUT_S = 15.0
+RECOVERY_S = 180.0
 
 
 class CuttableProxy:
@@ -45,6 +46,7 @@ class CuttableProxy:
         self._cut = threading.Event()
         self._closed = threading.Event()
         self.accepted = 0
+        self.upstream_failures = 0  # the broker refused or did not answer: told apart from the cut
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
 
     def _accept(self) -> None:
@@ -61,6 +63,7 @@ class CuttableProxy:
             try:
                 upstream = socket.create_connection(("127.0.0.1", self._target), timeout=5)
             except OSError:
+                self.upstream_failures += 1
                 _reset(client)
                 continue
             # Blocking from here on: the broker holds some answers (a JoinGroup until the group forms)
@@ -100,11 +103,33 @@ class CuttableProxy:
         self.cut()
         self._server.close()
 
+    def state(self) -> str:
+        return (
+            f"proxy: cut={self._cut.is_set()} accepted={self.accepted} open={len(self._open)} "
+            f"upstream failures={self.upstream_failures}"
+        )
+
+
+_RECONNECT_NOISE = ("Unable connect", "NodeNotReadyError", "Unable to update metadata")
+
+
+def _without_reconnects(log: str, lines: int = 60) -> str:
+    """The last lines of a worker log, less the reconnect attempts that repeat every 100 ms."""
+    kept = [line for line in log.splitlines() if not any(noise in line for noise in _RECONNECT_NOISE)]
+    return "\n".join(kept[-lines:])
+
 
 def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset (SO_LINGER 0), as a dropped connection looks to the peer."""
+    """Close with a TCP reset (SO_LINGER 0), as a dropped connection looks to the peer.
+
+    ``close()`` alone does not end a connection another thread is blocked reading (the kernel keeps
+    the socket until that ``recv`` returns), so the connection would live on half dead: the peer's
+    requests answered by nobody. ``shutdown(SHUT_RD)`` wakes that reader first; it sends nothing.
+    """
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
     with contextlib.suppress(OSError):
         sock.close()
 
@@ -123,7 +148,7 @@ def proxied_broker() -> Iterator[tuple[EmbeddedKafka, CuttableProxy]]:
 def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles(
     proxied_broker: tuple[EmbeddedKafka, CuttableProxy], redis_server: EmbeddedRedis, ruleset: Ruleset
 ) -> None:
-    _, proxy = proxied_broker
+    broker, proxy = proxied_broker
     bootstrap = f"127.0.0.1:{proxy.port}"
     worker_url = fresh_db(redis_server, 5)
     expected = reference_profiles(fresh_db(redis_server, 6), ruleset)
@@ -157,11 +182,22 @@ def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles
         proxy.restore()
         sent += produce(bootstrap, events[half:])
 
-        deadline = time.monotonic() + 90
+        def stuck(what: str) -> str:
+            """Everything needed to tell a slow recovery from a lost one, with the whole worker log kept."""
+            return (
+                f"{what}: {counted():.0f} of {sent} events counted, {at_cut:.0f} at the cut; "
+                f"broker alive={broker.alive()}; {proxy.state()}; worker log {worker.log_path}, "
+                f"without its reconnect attempts:\n{_without_reconnects(worker.log_tail(2000))}\n"
+                f"broker log:\n{broker.log_tail()}"
+            )
+
+        # Generous: a request lost in the cut is only given up after the request timeout (30 s), and
+        # the group then has to form again; a slow machine needs more than a quiet one.
+        deadline = time.monotonic() + RECOVERY_S
         actual = snapshot(client)
         while actual != expected:
-            assert worker.alive(), f"worker died after the cut:\n{worker.log_tail()}"
-            assert time.monotonic() < deadline, f"profiles not complete after the cut:\n{worker.log_tail()}"
+            assert worker.alive(), stuck("worker died after the cut")
+            assert time.monotonic() < deadline, stuck("profiles not complete after the cut")
             time.sleep(1.0)
             actual = snapshot(client)
         assert counted() >= sent == len(events) > at_cut
