@@ -61,6 +61,12 @@ async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
     return await until_redis_answers(attempt, f"batch of {len(records)}")
 
 
+@app.before_consuming
+def read_committed_offsets() -> None:
+    """Start following the group's committed offsets: profiles forget event ids committed before them."""
+    runtime.committed.start()
+
+
 @app.agent(input_topic(app, settings.partitions))
 async def ingest(stream: Any) -> AsyncIterator[None]:
     """Take batches of raw events, process them, deliver the outputs, then move on."""

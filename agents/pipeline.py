@@ -49,6 +49,7 @@ from schemas.outputs import (
     TierChange,
 )
 from sinks.profile.delta import MS_PER_DAY, ProfileUpdate, build_update
+from sinks.profile.layout import kafka_position
 from sinks.profile.store import (
     AnyClaim,
     Claim,
@@ -179,9 +180,13 @@ class Pipeline:
         config: PipelineConfig,
         clock: Callable[[], datetime] = utc_now,
         observe: Callable[[Trigger, Evaluation], None] | None = None,
+        committed: Callable[[], str] = str,
     ) -> None:
-        """``observe`` sees every evaluation before cooldowns (replay scores rules with it)."""
+        """``observe`` sees every evaluation before cooldowns (replay scores rules with it);
+        ``committed`` gives the consumer group's committed offsets (``CommittedOffsets.packed``), after
+        which profiles forget event ids: "" (the default, when not reading Kafka) forgets none early."""
         self._observe = observe
+        self._committed = committed
         self._store = store
         self._ruleset = ruleset
         self._metrics = metrics
@@ -225,7 +230,11 @@ class Pipeline:
     async def _process_events(
         self, events: list[tuple[RawRecord, InputEvent]], now: datetime, retry: bool = False
     ) -> list[OutputRecord]:
-        updates = [build_update(event, self._config.home_bank) for _, event in events]
+        home_bank = self._config.home_bank
+        updates = [
+            build_update(event, home_bank, kafka_position(record.topic, record.partition, record.offset))
+            for record, event in events
+        ]
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
@@ -284,7 +293,7 @@ class Pipeline:
 
     async def _apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
         started = time.perf_counter()
-        stored = await self._store.apply(updates)
+        stored = await self._store.apply(updates, self._committed())
         self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
         return stored
 

@@ -15,6 +15,8 @@ from agents.pipeline import Pipeline, PipelineConfig
 from rules.bgnbd import BgNbdParams
 from rules.ruleset import Ruleset, load_ruleset
 from sinks.profile.store import ProfileStore, connect
+from streams.admin import bootstrap_of
+from streams.committed import CommittedOffsets
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,14 @@ class Runtime:
         return model
 
     @cached_property
+    def committed(self) -> CommittedOffsets:
+        """The consumer group's committed offsets (started by the ingest agent's start-up hook)."""
+        settings = self.settings
+        return CommittedOffsets(bootstrap_of(settings.kafka_url), settings.app_id, settings.committed_poll_s)
+
+    @cached_property
     def pipeline(self) -> Pipeline:
         config = PipelineConfig.from_settings(self.settings, self.churn_model)
-        return Pipeline(self.store, self.active_ruleset, self.metrics, config)
+        return Pipeline(
+            self.store, self.active_ruleset, self.metrics, config, committed=self.committed.packed
+        )

@@ -12,7 +12,8 @@ In one run, on the same backlog and machine:
 4. **Per-event baseline** (bench/per_event.py): one Redis round trip and one CEL call per rule for
    every event (on the first ``--per-event-events`` events: it is slow).
 5. **Redis memory per profile**: simulated customers with months of history applied to an empty
-   Redis, then ``MEMORY USAGE`` of every key of each customer.
+   Redis as a worker would (each batch finds the events before it committed, so dedupe rings keep
+   only what Kafka could still redeliver), then ``MEMORY USAGE`` of every key of each customer.
 6. **Where one worker's time goes** (bench/pipeline_profile.py): the pipeline alone, without Kafka,
    over the start of the backlog under pyinstrument; printed per stage in µs per event next to the
    Faust baseline's time per event, so a missed throughput or latency target comes with its profile.
@@ -53,6 +54,7 @@ from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
+from sinks.profile.layout import DEDUPE_CAPACITY
 from streams.admin import ALL_TOPICS, create_topics
 from streams.dev import WorkerProcess
 from streams.embedded import EmbeddedKafka, EmbeddedRedis
@@ -73,6 +75,7 @@ class BenchOptions:
     latency_seconds: float = 20.0
     memory_customers: int = 300
     memory_days: int = 120
+    dedupe_capacity: int = DEDUPE_CAPACITY  # ids kept per profile against producer repeats
     workers: tuple[int, ...] = (1, 2)
     profile_events: int = 20_000
     spy_seconds: float = 20.0
@@ -352,7 +355,7 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
     """Apply months of simulated history to an empty Redis, then sum MEMORY USAGE per customer."""
     url = fresh_redis(server)
     scenario = Scenario(customers=options.memory_customers, days=options.memory_days, seed=options.seed)
-    asyncio.run(collect(url, scenario, 1))
+    asyncio.run(collect(url, scenario, 1, commit_batches=True, dedupe_capacity=options.dedupe_capacity))
     client = redis.Redis.from_url(url)
     per_customer: dict[str, int] = {}
     by_key: dict[str, int] = {}
@@ -556,7 +559,7 @@ def _met(met: bool) -> str:
 #: What each key of a profile holds, printed under its size.
 KEY_CONTENTS = {
     "days": "one bucket of counters per day with activity, 90 days: exact sliding 1/7/30/90-day windows",
-    "seen": "hashes of the latest event ids (6 bytes each): re-delivered events are not counted twice",
+    "seen": "ids of the events Kafka could still redeliver (15 bytes each): they are not counted twice",
     "state": "master data, window sums, last-seen times, open complaints, products, tier state",
 }
 
@@ -581,6 +584,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
     parser.add_argument("--latency-seconds", type=float, default=defaults.latency_seconds)
     parser.add_argument("--memory-customers", type=int, default=defaults.memory_customers)
     parser.add_argument("--memory-days", type=int, default=defaults.memory_days)
+    parser.add_argument(
+        "--dedupe-capacity",
+        type=int,
+        default=defaults.dedupe_capacity,
+        help="Event ids each profile keeps against producer repeats (SIGNALBANK_DEDUPE_CAPACITY).",
+    )
     parser.add_argument(
         "--workers", type=int, nargs="+", default=list(defaults.workers), help="Worker counts to run."
     )
@@ -611,6 +620,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         latency_seconds=args.latency_seconds,
         memory_customers=args.memory_customers,
         memory_days=args.memory_days,
+        dedupe_capacity=args.dedupe_capacity,
         workers=tuple(args.workers),
         profile_events=args.profile_events,
         spy_seconds=args.spy_seconds,

@@ -25,7 +25,7 @@ from rules.engine import evaluate
 from rules.ruleset import Ruleset, load_ruleset
 from schemas.outputs import DeadLetter
 from sinks.profile.delta import build_update
-from sinks.profile.layout import DEDUPE_CAPACITY
+from sinks.profile.layout import DEDUPE_CAPACITY, TOPIC_CODES, kafka_position
 from sinks.profile.store import ProfileStore, connect
 from sinks.profile.view import build_event_context, build_profile
 from streams.embedded import EmbeddedRedis
@@ -45,19 +45,34 @@ class Sample:
     event: dict[str, Any]
 
 
-async def collect(redis_url: str, scenario: Scenario, limit: int) -> list[Sample]:
+async def collect(
+    redis_url: str,
+    scenario: Scenario,
+    limit: int,
+    commit_batches: bool = False,
+    dedupe_capacity: int = DEDUPE_CAPACITY,
+) -> list[Sample]:
     """Apply the simulated events to Redis in batches; keep (profile, event) as the rules saw them.
 
     The last ``limit`` events are kept: by then profiles have months of history, as in production.
+    ``commit_batches``: events carry Kafka positions and each batch finds the ones before it
+    committed, as in a worker (it commits every second; a customer's events are hours apart), so
+    the dedupe rings forget them as they would there.
     """
-    store = ProfileStore(connect(redis_url), 90, DEDUPE_CAPACITY)
+    store = ProfileStore(connect(redis_url), 90, dedupe_capacity)
     samples: list[Sample] = []
-    batch: list[Any] = []
+    batch: list[tuple[str, int, Any]] = []  # (topic, offset, event)
     now = datetime.now(UTC) + timedelta(days=1)
 
     async def flush() -> None:
-        updates = [build_update(event, HOME_BANK) for event in batch]
-        for event, update, stored in zip(batch, updates, await store.apply(updates), strict=True):
+        first = batch[0][1]
+        committed = ",".join(f"{code}:0:{first}" for code in TOPIC_CODES.values()) if commit_batches else ""
+        events = [event for _, _, event in batch]
+        updates = [
+            build_update(event, HOME_BANK, kafka_position(topic, 0, offset) if commit_batches else "")
+            for topic, offset, event in batch
+        ]
+        for event, update, stored in zip(events, updates, await store.apply(updates, committed), strict=True):
             now_ms = max(update.ts_ms, int(stored.state.get("last_ts", update.ts_ms)))
             profile = build_profile(event.customer_id, stored.state, stored.sums, now_ms)
             context = build_event_context(event, HOME_BANK)
@@ -70,7 +85,7 @@ async def collect(redis_url: str, scenario: Scenario, limit: int) -> list[Sample
         result = decode(RawRecord(sim.topic, 0, offset, sim.key, sim.value), now, timedelta(days=2))
         if isinstance(result, DeadLetter):
             continue
-        batch.append(result)
+        batch.append((sim.topic, offset, result))
         if len(batch) >= 500:
             await flush()
             del samples[:-limit]

@@ -52,7 +52,17 @@ class Settings(BaseSettings):
     )
     home_bank: str = Field("SIGNALBANK", description="Our own bank code in counterparty_bank.")
     dedupe_capacity: int = Field(
-        DEDUPE_CAPACITY, ge=16, description="Event ids remembered per customer: repeats of them are skipped."
+        DEDUPE_CAPACITY,
+        ge=16,
+        le=16_000,
+        description="A repeat of any of a customer's last this many events is skipped (producers that send "
+        "an event twice); events Kafka redelivers are recognised whatever this is.",
+    )
+    committed_poll_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often the consumer group's committed offsets are read from the broker: each "
+        "profile's dedupe ring forgets the events before them (Kafka does not deliver those again).",
     )
     retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")
     max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")

@@ -10,10 +10,11 @@ from typing import cast
 
 import redis
 
+from schemas.catalog import INTERACTIONS, TRANSACTIONS
 from schemas.common import Channel
 from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
 from sinks.profile.delta import build_update
-from sinks.profile.layout import METRIC_COUNT, WINDOWS, Metric, customer_keys
+from sinks.profile.layout import METRIC_COUNT, WINDOWS, Metric, customer_keys, kafka_position
 from sinks.profile.store import ProfileStore, StoredProfile
 from sinks.profile.view import build_profile
 from tests.conftest import make_store
@@ -128,24 +129,115 @@ def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
     assert days == [str((DAY0 + timedelta(days=100)).timestamp() // 86400).split(".")[0]]
 
 
-def test_dedupe_ring_grows_one_6_byte_slot_per_id_up_to_its_capacity(redis_url: str) -> None:
+def test_dedupe_ring_keeps_a_6_byte_hash_per_id_up_to_its_capacity(redis_url: str) -> None:
+    """Events not read from Kafka: each one's entry is pending only until the next event comes."""
     store = make_store(redis_url, dedupe_capacity=16)
     client = redis.Redis.from_url(redis_url)
-    for count, length in ((1, 6), (10, 10 * 6), (40, 16 * 6)):
+    for count, kept in ((1, 0), (10, 9), (40, 16)):
         asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
-        assert client.strlen(customer_keys("C1")[2]) == length
+        assert client.strlen(customer_keys("C1")[2]) == 2 + kept * 6 + 15
     client.close()
 
 
-def _sha1_prefix(event_id: str, size: int) -> bytes:
+async def apply_read_at(
+    store: ProfileStore,
+    events: list[InputEvent],
+    offsets: list[int],
+    committed: str,
+    topic: str = TRANSACTIONS,
+) -> list[StoredProfile]:
+    """Apply ``events`` as read from partition 3 of ``topic`` at ``offsets``."""
+    updates = [
+        build_update(e, "SIGNALBANK", kafka_position(topic, 3, o))
+        for e, o in zip(events, offsets, strict=True)
+    ]
+    try:
+        return await store.apply(updates, committed)
+    finally:
+        await store.client.aclose()
+
+
+def ring_of(client: redis.Redis, customer: str = "C1") -> tuple[list[bytes], list[tuple[int, int, int]]]:
+    """The kept hashes, and (topic code, partition, offset) of each pending entry, oldest first."""
+    ring = cast(bytes, client.get(customer_keys(customer)[2]))
+    boundary = 2 + int.from_bytes(ring[:2]) * 6
+    kept = [ring[at : at + 6] for at in range(2, boundary, 6)]
+    pending = [ring[at : at + 15] for at in range(boundary, len(ring), 15)]
+    return kept, [(e[6], int.from_bytes(e[7:9]), int.from_bytes(e[9:15])) for e in pending]
+
+
+def sha1_prefix(event_id: str, size: int = 6) -> bytes:
     return hashlib.sha1(event_id.encode(), usedforsecurity=False).digest()[:size]
+
+
+def test_dedupe_ring_keeps_pending_what_the_group_has_not_committed(redis_url: str) -> None:
+    """Redelivered events are recognised however many there are; committed ones keep only a hash."""
+    client = redis.Redis.from_url(redis_url)
+    events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
+    big = 2**40 + 7  # offsets past 32 bits are kept whole
+    store = make_store(redis_url, dedupe_capacity=16)
+    # 30 events, none committed: more than the capacity stay pending (a redelivery after a crash)
+    asyncio.run(apply_read_at(store, events[:30], [big + o for o in range(30)], ""))
+    assert ring_of(client) == ([], [(0, 3, big + o) for o in range(30)])
+    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), [events[0]], [big], ""))
+    assert again[0].duplicate
+    # committed up to (not including) offset 28 of this partition; partition 2 and topic 1 say nothing
+    committed = f"0:3:{big + 28},0:2:{big + 100},1:3:{big + 100}"
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[30]], [big + 30], committed))
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(12, 28)]  # the last 16 of the 28 committed
+    assert pending == [(0, 3, big + o) for o in (28, 29, 30)]
+    # an entry of another topic at the front waits for its own commit, and holds the ones behind it
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [login(1, 0.4)], [5], committed, INTERACTIONS))
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[31]], [big + 31], f"0:3:{big + 31}"))
+    assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[32]], [big + 32], f"0:3:{big + 32}"))
+    assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31), (0, 3, big + 32)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [login(2, 0.5)], [6], f"0:3:{big + 32},1:3:6", INTERACTIONS))
+    kept, pending = ring_of(client)
+    assert pending == [(0, 3, big + 32), (1, 3, 6)]
+    assert kept[-2:] == [sha1_prefix("l1"), sha1_prefix("t31")]
+    client.close()
+
+
+def test_dedupe_ring_bounds_pending_entries_when_commits_stall(redis_url: str) -> None:
+    """Past 4 x capacity the oldest pending entries keep only their hash: still recognised."""
+    client = redis.Redis.from_url(redis_url)
+    events: list[InputEvent] = [tx(n, n / 1000, TransactionKind.DEPOSIT, "1.00") for n in range(70)]
+    asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events, list(range(70)), ""))
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(6)]
+    assert pending == [(0, 3, o) for o in range(6, 70)]
+    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events[:1], [0], ""))
+    assert again[0].duplicate
+    client.close()
+
+
+def test_dedupe_converts_a_ring_of_6_byte_slots_left_by_an_earlier_version(redis_url: str) -> None:
+    """The previous ring: 4 slots full (t0..t5 written, so t2..t5 kept), cursor at t2's slot."""
+    state_key, _, seen_key = customer_keys("C1")
+    client = redis.Redis.from_url(redis_url)
+    client.set(seen_key, b"".join(sha1_prefix(f"t{n}") for n in (4, 5, 2, 3)))
+    client.hset(state_key, mapping={"ids_w": "6", "ids_at": "2"})
+    events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (3, 6, 5, 1)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    results = asyncio.run(apply_read_at(store, events, [30, 31, 32, 33], ""))
+    assert [r.duplicate for r in results] == [True, False, True, False]
+    assert ring_of(client) == ([sha1_prefix(f"t{n}") for n in (2, 3, 4, 5)], [(0, 3, 31), (0, 3, 33)])
+    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
+    client.close()
 
 
 def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis_url: str) -> None:
     """The earlier ring: 16 slots allocated whole, 3 used (t0..t2), cursor in the state hash."""
     state_key, _, seen_key = customer_keys("C1")
     client = redis.Redis.from_url(redis_url)
-    used = b"".join(_sha1_prefix(f"t{n}", 8) for n in range(3))
+    used = b"".join(sha1_prefix(f"t{n}", 8) for n in range(3))
     client.set(seen_key, used + b"\0" * (16 * 8 - len(used)))
     client.hset(state_key, "ids_at", "3")
     store = make_store(redis_url, dedupe_capacity=16)
@@ -153,8 +245,9 @@ def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis
         apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (1, 5, 2, 5)])
     )
     assert [r.duplicate for r in results] == [True, False, True, True]
-    assert client.get(seen_key) == b"".join(_sha1_prefix(f"t{n}", 6) for n in (0, 1, 2, 5))
-    assert client.hmget(state_key, "ids_w", "ids_at") == [b"6", b"4"]
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(3)] and len(pending) == 1
+    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
     client.close()
 
 
@@ -162,8 +255,8 @@ def test_dedupe_ring_remembers_the_last_ids_and_forgets_older_ones(redis_url: st
     store = make_store(redis_url, dedupe_capacity=16)
     first: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
     asyncio.run(apply(store, first))
-    again = asyncio.run(apply(store, [first[39], first[24], first[23]]))
-    # the last 16 ids (24..39) are repeats; id 23 was overwritten in the ring, so it counts again
+    again = asyncio.run(apply(store, [first[39], first[23], first[22]]))
+    # repeats of the last 17 ids: 16 kept hashes (23..38) and the latest, pending; 22 was forgotten
     assert [r.duplicate for r in again] == [True, True, False]
     assert again[-1].sums[0] == 41  # txn_count_1d: 40 + the forgotten one
 

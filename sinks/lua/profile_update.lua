@@ -3,10 +3,12 @@
 -- KEYS: 3 per update: state hash, day-bucket hash, dedupe ring (all hash-tagged {customer}).
 -- ARGV[1] = number of bucket metrics M, ARGV[2] = retention days (>= the longest window),
 -- ARGV[3] = dedupe capacity, ARGV[4] = comma-separated window lengths in days (ascending),
--- ARGV[5] = position (1-based) of the bucket metric counting customer activity, then one argument
--- per update, tab-separated (ids and values never contain tabs): event_id, ts_ms, day, the M bucket
--- increments comma-separated, then (op, field, value) triples. One argument per update keeps the
--- client's command packing cheap.
+-- ARGV[5] = position (1-based) of the bucket metric counting customer activity, ARGV[6] = the
+-- consumer group's committed offsets "code:partition:offset,..." (code: the input topic's number in
+-- sinks/profile/layout.py), then one argument per update, tab-separated (ids and values never
+-- contain tabs): event_id, ts_ms, day, where it was read ("code:partition:offset", or empty), the M
+-- bucket increments comma-separated, then (op, field, value) triples. One argument per update keeps
+-- the client's command packing cheap.
 -- ops: "mx" keep the max number, "mn" keep the min number, "sn" set "ts|value" if ts is not older,
 -- "rn" (value "day,gap") extend a run of days "start,last,count": a day more than `gap` days after
 -- the run's last day starts a new run (a payee paid again after a long pause is a new payee).
@@ -16,13 +18,17 @@
 -- relative to the latest event day "ref_day"): an event adds its increments to the windows that
 -- contain its day; when ref_day advances, the day buckets that fall out of a window are subtracted
 -- (and buckets past the retention deleted). So an event costs O(windows x M), not O(days x M).
--- Dedupe: the ring is a string of up to `capacity` slots of 6 bytes, each the first 6 bytes of the
--- SHA-1 of an event id (a new id matches one of 256 others by chance once in ~10^12 events). It
--- grows by one slot per new id, rewritten whole so Redis allocates it exactly, until it is full;
--- then the state field "ids_at" is the slot the next id overwrites. A repeat is found with one plain
--- substring search. Earlier layouts under the same key are converted on first use: rings of 8-byte
--- slots allocated whole (no "ids_w" field in the state) keep the first 6 bytes of each used slot,
--- oldest first; a sorted set of ids is replaced by a ring.
+-- Dedupe (state field "ids_w" = "tiers"): the ring recognises a repeat of the customer's last
+-- `capacity` events (producers that send an event twice) and of every event Kafka may deliver again
+-- (not committed by the consumer group: a crash, an outage), however many those are. It keeps
+-- "kept" 6-byte hashes (the first bytes of the SHA-1 of the id: a new id matches one of 256 others
+-- by chance once in ~10^12 events), up to `capacity`, and "pending" entries that also say where
+-- the event was read. A pending entry becomes a kept hash once its offset is committed (checked
+-- when the customer's next event comes). The ring is one string, rewritten whole so Redis
+-- allocates it exactly; a repeat is found with plain substring searches. Earlier layouts under the
+-- same key are converted on first use: rings of 6-byte slots ("ids_w" = "6", cursor "ids_at") and
+-- of 8-byte slots allocated whole (no "ids_w") become kept hashes, oldest first; a sorted set of
+-- ids is replaced by a ring.
 -- "act_days" counts days whose bucket first became active (the BG/NBD frequency), whatever the
 -- order the events arrive in (within the retention).
 -- Reply per update: {duplicate 0/1, state hash flat, window sums (windows x M) as one
@@ -62,27 +68,62 @@ local function format(values)
   return cmsgpack.pack({unpack(values, 1, n)})
 end
 
-local SLOT = 6
-local OLD_SLOT = 8
-local EMPTY_OLD_SLOT = string.rep("\0", OLD_SLOT)
+-- Dedupe ring (see the header): a 2-byte count n, then n "kept" id hashes of 6 bytes, oldest first,
+-- then the "pending" entries of 15 bytes: an id hash and where the event was read, topic code (1
+-- byte), partition (2), offset (6).
+local HASH = 6
+local SLOT = 15
+local LAYOUT = "tiers"  -- state field "ids_w" of this layout
+local NOWHERE = string.char(255) .. string.rep("\0", 8)  -- not read from Kafka (replays, tests)
+local TWO32 = 4294967296
+-- Pending entries beyond PENDING_FACTOR x capacity keep only their hash (bounded memory if commits
+-- stall for long); a crash test customer had ~80 events uncommitted while a backlog was replayed.
+local PENDING_FACTOR = 4
+
+-- First offset not yet committed by the consumer group, per "code:partition" (ARGV[6]).
+local committed = {}
+for code, partition, offset in string.gmatch(ARGV[6], "(%d+):(%d+):(%d+)") do
+  committed[code .. ":" .. partition] = tonumber(offset)
+end
+
+local function position_bytes(position)
+  local code, partition, offset = string.match(position, "^(%d+):(%d+):(%d+)$")
+  if not code then return NOWHERE end
+  offset = tonumber(offset)
+  local high = math.floor(offset / TWO32)
+  return struct.pack(">BI2I2I4", tonumber(code), tonumber(partition), high, offset - high * TWO32)
+end
+
+-- Whether Kafka will never deliver the pending entry at `from` again: its offset is committed, or
+-- it was not read from Kafka at all.
+local function settled(pending, from)
+  local code, partition, high, low = struct.unpack(">BI2I2I4", pending, from + HASH)
+  if code == 255 then return true end
+  local upto = committed[code .. ":" .. partition]
+  return upto ~= nil and high * TWO32 + low < upto
+end
 
 local function id_hash(event_id)
-  local hex = string.sub(redis.sha1hex(event_id), 1, SLOT * 2)
+  local hex = string.sub(redis.sha1hex(event_id), 1, HASH * 2)
   return (string.gsub(hex, "..", function(pair) return string.char(tonumber(pair, 16)) end))
 end
 
--- A ring of 8-byte slots allocated whole, cursor `at`: its used slots cut to 6 bytes, oldest first.
-local function converted(old, at)
-  local slots = #old / OLD_SLOT
+-- The hashes of a ring left by an earlier version, oldest first: slots of `width` bytes (6, or 8
+-- allocated whole with empty slots) and the cursor `at` of the slot written next.
+local function legacy_hashes(old, width, at)
+  local slots = #old / width
+  local empty = string.rep("\0", width)
   local kept = {}
   for i = 0, slots - 1 do
-    local from = ((at + i) % slots) * OLD_SLOT
-    local slot = string.sub(old, from + 1, from + OLD_SLOT)
-    if slot ~= EMPTY_OLD_SLOT then kept[#kept + 1] = string.sub(slot, 1, SLOT) end
+    local from = ((at + i) % slots) * width
+    local slot = string.sub(old, from + 1, from + width)
+    if slot ~= empty then kept[#kept + 1] = string.sub(slot, 1, HASH) end
   end
-  return table.concat(kept)
+  return kept
 end
 
+-- The ring as {kept, pending} strings, converted first if an earlier version wrote it (its hashes
+-- are kept ones: as before, they cover the customer's last `capacity` events).
 local function read_ring(seen_key, state_key, st)
   local ok, ring = pcall(redis.call, "GET", seen_key)
   if not ok then  -- a sorted set of ids from an earlier version
@@ -90,40 +131,51 @@ local function read_ring(seen_key, state_key, st)
     ring = false
   end
   ring = ring or ""
-  if st["ids_w"] ~= "6" then
-    if #ring > 0 then
-      ring = converted(ring, tonumber(st["ids_at"]) or 0)
-      redis.call("SET", seen_key, ring)
-    end
+  if st["ids_w"] ~= LAYOUT then
+    local hashes = {}
+    if #ring > 0 then hashes = legacy_hashes(ring, st["ids_w"] == "6" and 6 or 8, tonumber(st["ids_at"]) or 0) end
+    ring = struct.pack(">I2", #hashes) .. table.concat(hashes)
+    if #hashes > 0 then redis.call("SET", seen_key, ring) end
     -- written at once, not with the event's changes: a repeated event writes none of those
-    st["ids_w"], st["ids_at"] = "6", tostring((#ring / SLOT) % capacity)
-    redis.call("HSET", state_key, "ids_w", st["ids_w"], "ids_at", st["ids_at"])
+    st["ids_w"], st["ids_at"] = LAYOUT, nil
+    redis.call("HSET", state_key, "ids_w", LAYOUT)
+    redis.call("HDEL", state_key, "ids_at")
   end
-  return ring
+  if #ring == 0 then return "", "" end
+  local boundary = 2 + struct.unpack(">I2", ring) * HASH
+  return string.sub(ring, 3, boundary), string.sub(ring, boundary + 1)
 end
 
-local function in_ring(ring, hash)
+-- `needle` as a whole entry of `entries` (entries of `width` bytes).
+local function has_entry(entries, needle, width)
   local from = 1
   while true do
-    local at = string.find(ring, hash, from, true)
+    local at = string.find(entries, needle, from, true)
     if not at then return false end
-    if (at - 1) % SLOT == 0 then return true end
+    if (at - 1) % width == 0 then return true end
     from = at + 1
   end
 end
 
-local function remember(seen_key, ring, hash, st, dirty)
-  local slot = (tonumber(st["ids_at"]) or 0) % capacity
-  if #ring < capacity * SLOT and slot * SLOT >= #ring then
-    -- still growing: the whole string again, so it takes exactly the memory it needs
-    redis.call("SET", seen_key, ring .. hash)
-    slot = #ring / SLOT
-  else
-    redis.call("SETRANGE", seen_key, slot * SLOT, hash)
+-- Adds the event's entry: settled pending entries at the front move to the kept hashes (pending
+-- ones behind an unsettled entry of another topic or partition wait for it), the oldest pending
+-- beyond PENDING_FACTOR x `capacity` keep only their hash, and kept hashes beyond `capacity` go.
+local function remember(seen_key, kept, pending, hash, position)
+  local moved = {kept}
+  local from = 1
+  while from < #pending and settled(pending, from) do
+    moved[#moved + 1] = string.sub(pending, from, from + HASH - 1)
+    from = from + SLOT
   end
-  local next_slot = tostring((slot + 1) % capacity)
-  st["ids_at"] = next_slot
-  dirty["ids_at"] = next_slot
+  pending = string.sub(pending, from) .. hash .. position_bytes(position)
+  local over = #pending / SLOT - PENDING_FACTOR * capacity
+  if over > 0 then
+    for i = 0, over - 1 do moved[#moved + 1] = string.sub(pending, i * SLOT + 1, i * SLOT + HASH) end
+    pending = string.sub(pending, over * SLOT + 1)
+  end
+  kept = table.concat(moved)
+  if #kept > capacity * HASH then kept = string.sub(kept, #kept - capacity * HASH + 1) end
+  redis.call("SET", seen_key, struct.pack(">I2", #kept / HASH) .. kept .. pending)
 end
 
 -- The state hash is read once per update into `st`; changes go to `st` and `dirty`, and are written
@@ -230,12 +282,13 @@ local replies = {}
 for u = 0, (#KEYS / 3) - 1 do
   local state_key, days_key, seen_key = KEYS[u * 3 + 1], KEYS[u * 3 + 2], KEYS[u * 3 + 3]
   local parts = {}
-  for piece in string.gmatch(ARGV[6 + u], "([^\t]*)\t?") do parts[#parts + 1] = piece end
+  for piece in string.gmatch(ARGV[7 + u], "([^\t]*)\t?") do parts[#parts + 1] = piece end
   local event_id = parts[1]
   local ts = tonumber(parts[2])
   local day = tonumber(parts[3])
-  local increments = parse(parts[4])
-  local nops = math.floor((#parts - 4) / 3)
+  local position = parts[4]
+  local increments = parse(parts[5])
+  local nops = math.floor((#parts - 5) / 3)
 
   local raw = redis.call("HGETALL", state_key)
   local st = {}
@@ -243,22 +296,22 @@ for u = 0, (#KEYS / 3) - 1 do
   local dirty = {}
   local stored_ref = tonumber(st["ref_day"])
   local duplicate = 0
-  local sums, hash, ring
+  local sums, hash, kept, pending
   if event_id == "" then
     -- a read as of `day`: windows move on with time, nothing is written
     sums = load_sums(st, days_key, stored_ref)
     if stored_ref ~= nil and day > stored_ref then advance(sums, days_key, stored_ref, day) end
   else
     hash = id_hash(event_id)
-    ring = read_ring(seen_key, state_key, st)
-    if in_ring(ring, hash) then duplicate = 1 end
+    kept, pending = read_ring(seen_key, state_key, st)
+    if has_entry(kept, hash, HASH) or has_entry(pending, hash, SLOT) then duplicate = 1 end
   end
   if duplicate == 1 then
     sums = load_sums(st, days_key, stored_ref)
   elseif event_id ~= "" then
-    remember(seen_key, ring, hash, st, dirty)
+    remember(seen_key, kept, pending, hash, position)
     for i = 0, nops - 1 do
-      apply_op(st, dirty, parts[5 + i * 3], parts[6 + i * 3], parts[7 + i * 3], ts)
+      apply_op(st, dirty, parts[6 + i * 3], parts[7 + i * 3], parts[8 + i * 3], ts)
     end
     apply_op(st, dirty, "mx", "last_ts", string.format("%.0f", ts), ts)
     apply_op(st, dirty, "mn", "first_ts", string.format("%.0f", ts), ts)

@@ -35,6 +35,7 @@ class ProfileUpdate:
     ts_ms: int
     increments: tuple[int, ...]
     ops: tuple[Op, ...]
+    position: str = ""  # where it was read: "code:partition:offset" (``kafka_position``), or ""
 
     @property
     def day(self) -> int:
@@ -64,8 +65,8 @@ def is_customer_activity(event: InputEvent) -> bool:
     return isinstance(event, Interaction)
 
 
-def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
-    """Return the bucket increments and state operations for ``event``."""
+def build_update(event: InputEvent, home_bank: str, position: str = "") -> ProfileUpdate:
+    """Return the bucket increments and state operations for ``event``, read at ``position``."""
     increments = [0] * METRIC_COUNT
     ops: list[Op] = []
     ts = event_millis(event)
@@ -79,7 +80,7 @@ def build_update(event: InputEvent, home_bank: str) -> ProfileUpdate:
         increments[Metric.ACTIVE] = 1
         day = str(ts // MS_PER_DAY)
         ops.extend((("mn", "act_first", day), ("mx", "act_last", day)))
-    return ProfileUpdate(event.customer_id, event.event_id, ts, tuple(increments), tuple(ops))
+    return ProfileUpdate(event.customer_id, event.event_id, ts, tuple(increments), tuple(ops), position)
 
 
 def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[Op], ts: int) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from schemas.catalog import CUSTOMERS, INTERACTIONS, TRANSACTIONS
+
 #: Windows (days) the rules can read; the longest is also the retention of day buckets.
 WINDOWS: tuple[int, ...] = (1, 7, 30, 90)
 
@@ -65,13 +67,23 @@ def offer_log_key(customer_id: str) -> str:
     return f"sb:{{{customer_id}}}:offers"
 
 
-#: Event ids remembered per customer for idempotent updates. Repeats come from at-least-once
-#: redelivery after a crash or a Redis outage: the events processed but not yet committed, which
-#: for a customer active many times a second (a small population, a replayed backlog) can exceed
-#: 64 (the crash test failed with 64). 256 keeps the margin of earlier versions; they are kept as
-#: 6-byte hashes in a ring (sinks/lua/profile_update.lua): at most 1.5 KB whatever the id format (a
-#: sorted set of 256 ids took about 23 KB).
-DEDUPE_CAPACITY = 256
+#: Event ids kept per customer against producer repeats (an upstream system sending an event
+#: twice): a repeat of any of the customer's last 64 events changes nothing (weeks of a typical
+#: customer's events). Redelivery by Kafka does not depend on it: every event the consumer group
+#: has not committed stays recognisable, however many (see sinks/lua/profile_update.lua). It was
+#: 256 when it also had to cover redelivery (the crash test failed with 64); 64 six-byte hashes
+#: take 384 bytes. Raise it (SIGNALBANK_DEDUPE_CAPACITY) if producers repeat events from further back.
+DEDUPE_CAPACITY = 64
+
+#: Code of each input topic in the ring's entries (one byte). Stored in Redis: never renumber.
+TOPIC_CODES: dict[str, int] = {TRANSACTIONS: 0, INTERACTIONS: 1, CUSTOMERS: 2}
+
+
+def kafka_position(topic: str, partition: int, offset: int) -> str:
+    """Where an event was read, as the ring stores it; "" for a topic without a code."""
+    code = TOPIC_CODES.get(topic)
+    return "" if code is None else f"{code}:{partition}:{offset}"
+
 
 #: Sorted set of silence checks: member = customer id, score = next check time (epoch ms).
 #: One global key (due customers must be found by score across all of them): in Redis Cluster it

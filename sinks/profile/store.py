@@ -190,16 +190,21 @@ class ProfileStore:
         windows = ",".join(map(str, WINDOWS))
         return [METRIC_COUNT, self._retention_days, self._dedupe_capacity, windows, Metric.ACTIVE + 1]
 
-    async def apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
-        """Apply ``updates`` in order (idempotent by event id) and return each resulting profile."""
+    async def apply(self, updates: Sequence[ProfileUpdate], committed: str = "") -> list[StoredProfile]:
+        """Apply ``updates`` in order (idempotent by event id) and return each resulting profile.
+
+        ``committed``: the consumer group's committed offsets (``CommittedOffsets.packed``); the
+        dedupe ring forgets the events before them, which Kafka will not deliver again.
+        """
         if not updates:
             return []
         keys: list[str] = []
         args = self._header()
+        args.append(committed)
         for update in updates:
             keys.extend(customer_keys(update.customer_id))
             increments = ",".join(map(str, update.increments))
-            fields = [update.event_id, str(update.ts_ms), str(update.day), increments]
+            fields = [update.event_id, str(update.ts_ms), str(update.day), update.position, increments]
             fields.extend(value for op in update.ops for value in op)
             args.append("\t".join(fields))
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
@@ -221,9 +226,10 @@ class ProfileStore:
         day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
         keys: list[str] = []
         args = self._header()
+        args.append("")
         for customer_id in customer_ids:
             keys.extend(customer_keys(customer_id))
-            args.append(f"\t{now_ms or 0}\t{day}\t")
+            args.append(f"\t{now_ms or 0}\t{day}\t\t")
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
         return [_stored(reply) for reply in replies]
 
