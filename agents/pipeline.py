@@ -180,11 +180,14 @@ class Pipeline:
         config: PipelineConfig,
         clock: Callable[[], datetime] = utc_now,
         observe: Callable[[Trigger, Evaluation], None] | None = None,
-        committed: Callable[[], str] = str,
+        committed: Callable[[], str] | None = None,
     ) -> None:
-        """``observe`` sees every evaluation before cooldowns (replay scores rules with it);
-        ``committed`` gives the consumer group's committed offsets (``CommittedOffsets.packed``), after
-        which profiles forget event ids: "" (the default, when not reading Kafka) forgets none early."""
+        """``observe`` sees every evaluation before cooldowns (replay scores rules with it).
+
+        ``committed``: for records read from Kafka, the consumer group's committed offsets
+        (``CommittedOffsets.packed``); profiles then keep each event's position until it is
+        committed. Without it (replays, tests) records' offsets are not Kafka's and are not kept.
+        """
         self._observe = observe
         self._committed = committed
         self._store = store
@@ -231,10 +234,13 @@ class Pipeline:
         self, events: list[tuple[RawRecord, InputEvent]], now: datetime, retry: bool = False
     ) -> list[OutputRecord]:
         home_bank = self._config.home_bank
-        updates = [
-            build_update(event, home_bank, kafka_position(record.topic, record.partition, record.offset))
-            for record, event in events
-        ]
+        if self._committed is None:
+            updates = [build_update(event, home_bank) for _, event in events]
+        else:
+            updates = [
+                build_update(event, home_bank, kafka_position(record.topic, record.partition, record.offset))
+                for record, event in events
+            ]
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
@@ -293,7 +299,7 @@ class Pipeline:
 
     async def _apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
         started = time.perf_counter()
-        stored = await self._store.apply(updates, self._committed())
+        stored = await self._store.apply(updates, "" if self._committed is None else self._committed())
         self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
         return stored
 

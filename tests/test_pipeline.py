@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
+
+import redis
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, stable_id
+from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, stable_id
 from rules.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
 from streams.embedded import EmbeddedRedis
-from tests.conftest import make_pipeline
+from tests.conftest import make_pipeline, make_store
 from tests.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
 from tests.test_crash_recovery import fresh_db, run_reference
+from tests.test_profile_store import ring_of
 
 
 def records() -> list[RawRecord]:
@@ -133,3 +137,34 @@ def test_profile_updates_in_chunks_give_what_one_call_per_batch_gives(
     assert [(o.topic, o.encoded()) for o in chunked_outputs] == [
         (o.topic, o.encoded()) for o in whole_outputs
     ]
+
+
+def test_records_read_from_kafka_stay_pending_in_the_ring_until_committed(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """With committed offsets given (a worker), the ring keeps each event's position until the group
+    commits it; without (replays, tests), records' offsets are not Kafka's and are not kept."""
+    story_records = [r for r in records() if r.key == b"DRIFT"]
+    committed = [""]
+
+    async def go(with_offsets: bool) -> None:
+        config = PipelineConfig("SIGNALBANK", timedelta(days=1))
+        provider = (lambda: committed[0]) if with_offsets else None
+        pipeline = Pipeline(make_store(redis_url), lambda: ruleset, Metrics(), config, committed=provider)
+        await pipeline.process(story_records[:-1])
+        committed[0] = (
+            f"0:0:{story_records[-2].offset},1:0:{story_records[-2].offset},2:0:{story_records[-2].offset}"
+        )
+        await pipeline.process(story_records[-1:])
+
+    client = redis.Redis.from_url(redis_url)
+    asyncio.run(go(with_offsets=True))
+    kept, pending = ring_of(client, "DRIFT")
+    last_two = {r.offset for r in story_records[-2:]}
+    assert {offset for _, _, offset in pending} == last_two  # the one before the commit, and the new one
+    assert len(kept) == len(story_records) - 2
+    client.flushdb()
+    asyncio.run(go(with_offsets=False))
+    kept, pending = ring_of(client, "DRIFT")
+    assert len(kept) == len(story_records) - 1 and [p[0] for p in pending] == [255]
+    client.close()
