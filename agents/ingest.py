@@ -63,7 +63,7 @@ async def process_until_done(records: list[RawRecord]) -> list[OutputRecord]:
 
 @app.before_consuming
 def read_committed_offsets() -> None:
-    """Start following the group's committed offsets: profiles forget event ids committed before them."""
+    """Follow the group's committed offsets: profiles' dedupe rings track each event until it is committed."""
     runtime.committed.start()
 
 

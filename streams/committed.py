@@ -1,10 +1,11 @@
 """The consumer group's committed offsets, read from the broker, for the dedupe ring.
 
-Kafka redelivers only what the group has not committed, so the ring of event ids each profile keeps
-(sinks/lua/profile_update.lua) can forget an event once its offset is committed. The offsets come
+Kafka redelivers only what the group has not committed, so the dedupe ring of each profile
+(sinks/lua/profile_update.lua) tracks every event until its offset is committed, and after that
+keeps it only among the customer's last ``dedupe_capacity`` ids. The offsets come
 from the broker, which decides where a restarted worker resumes, not from Faust's bookkeeping (it
 records an offset even when the commit failed). A stale value is only ever too low: the ring then
-keeps some entries a little longer, and nothing is forgotten early.
+tracks some events a little longer, and none is let go early.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from sinks.profile.layout import kafka_position
 
 log = logging.getLogger(__name__)
+_TIMEOUT_MS = 3_000
 
 
 def packed_offsets(offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> str:
@@ -33,7 +35,7 @@ def packed_offsets(offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> str:
 
 class CommittedOffsets:
     """Reads the group's committed offsets every ``interval_s`` in a daemon thread; ``packed()`` is
-    the latest reading ("" until the first one, which makes the ring forget nothing)."""
+    the latest reading ("" until the first one: every event stays tracked)."""
 
     def __init__(self, bootstrap: str, group: str, interval_s: float) -> None:
         self._bootstrap, self._group, self._interval_s = bootstrap, group, interval_s

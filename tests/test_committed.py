@@ -3,6 +3,7 @@ the events before them in a real worker."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from schemas.inputs import Transaction, TransactionKind
 from streams.admin import create_topics
 from streams.committed import CommittedOffsets, packed_offsets
 from streams.dev import WorkerProcess
-from streams.embedded import EmbeddedKafka, EmbeddedRedis
+from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from streams.scrape import scrape, total
 from tests.kafka_io import produce
 from tests.test_profile_store import ring_of
@@ -125,3 +126,22 @@ def test_worker_forgets_event_ids_once_the_group_committed_them(
     finally:
         worker.stop()
         client.close()
+
+
+def test_an_unreachable_broker_leaves_the_reading_empty_and_is_reported_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    offsets = CommittedOffsets(f"127.0.0.1:{free_port()}", "g2", interval_s=0.05)
+    with caplog.at_level(logging.WARNING, logger="streams.committed"):
+        offsets.start()
+        _wait(lambda: bool(_ours(caplog)), "the warning")
+        time.sleep(0.5)  # more failed attempts: still one warning
+        offsets.stop()
+    assert offsets.packed() == ""
+    assert [r.getMessage().split(" (")[0] for r in _ours(caplog)] == [
+        "cannot read committed offsets of group g2"
+    ]
+
+
+def _ours(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "streams.committed"]

@@ -193,8 +193,9 @@ class ProfileStore:
     async def apply(self, updates: Sequence[ProfileUpdate], committed: str = "") -> list[StoredProfile]:
         """Apply ``updates`` in order (idempotent by event id) and return each resulting profile.
 
-        ``committed``: the consumer group's committed offsets (``CommittedOffsets.packed``); the
-        dedupe ring forgets the events before them, which Kafka will not deliver again.
+        ``committed``: the consumer group's committed offsets (``CommittedOffsets.packed``). Each
+        dedupe ring tracks its events until then (Kafka may deliver them again); before them, only
+        the last ``dedupe_capacity`` ids are kept.
         """
         if not updates:
             return []
