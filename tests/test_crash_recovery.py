@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -52,6 +52,20 @@ def snapshot(client: redis.Redis) -> dict[str, object]:
         if name.endswith((":state", ":days")):
             state[name] = client.hgetall(key)
     return state
+
+
+def profile_differences(expected: dict[str, object], actual: dict[str, object], limit: int = 8) -> list[str]:
+    """The first ``limit`` (key, field) whose values differ, each with both values: for failure messages."""
+    found: list[str] = []
+    for key in sorted(set(expected) | set(actual)):
+        mine, theirs = (
+            cast(dict[bytes, bytes], expected.get(key, {})),
+            cast(dict[bytes, bytes], actual.get(key, {})),
+        )
+        for field in sorted(set(mine) | set(theirs)):
+            if mine.get(field) != theirs.get(field) and len(found) < limit:
+                found.append(f"{key} {field!r}: expected {mine.get(field)!r}, got {theirs.get(field)!r}")
+    return found
 
 
 def fresh_db(server: EmbeddedRedis, db: int) -> str:
@@ -177,7 +191,7 @@ def test_sigkill_mid_stream_then_restart_gives_identical_profiles(
     assert reread < sent, "the restarted worker must resume from committed offsets, not from the start"
     assert reread + read_before_kill >= sent
     assert actual.keys() == expected.keys()
-    assert actual == expected
+    assert actual == expected, profile_differences(expected, actual)
     # The first worker's last batch was re-processed: its outputs may come again, under the same ids.
     seen = collect(own_broker.bootstrap, lambda _: True, timeout=30, settle=3)
     assert_outputs_repeat_only_with_identical_ids(seen, reference_outputs)

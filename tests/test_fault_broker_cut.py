@@ -25,7 +25,7 @@ from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from streams.scrape import scrape, total
 from streams.simulator import generate
 from tests.kafka_io import produce
-from tests.test_crash_recovery import SCENARIO, fresh_db, reference_profiles, snapshot
+from tests.test_crash_recovery import SCENARIO, fresh_db, profile_differences, reference_profiles, snapshot
 
 pytestmark = pytest.mark.faults
 
@@ -184,8 +184,13 @@ def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles
 
         def stuck(what: str) -> str:
             """Everything needed to tell a slow recovery from a lost one, with the whole worker log kept."""
+            samples = scrape(worker.metrics_url)
+            outcomes = {
+                o: total(samples, "signalbank_events_total", outcome=o) for o in ("processed", "duplicate")
+            }
             return (
-                f"{what}: {counted():.0f} of {sent} events counted, {at_cut:.0f} at the cut; "
+                f"{what}: {counted():.0f} of {sent} events counted {outcomes}, {at_cut:.0f} at the cut; "
+                f"profiles differ at {profile_differences(expected, snapshot(client))}; "
                 f"broker alive={broker.alive()}; {proxy.state()}; worker log {worker.log_path}, "
                 f"without its reconnect attempts:\n{_without_reconnects(worker.log_tail(2000))}\n"
                 f"broker log:\n{broker.log_tail()}"
