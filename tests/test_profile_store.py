@@ -360,3 +360,29 @@ def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str
     assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
     assert result.sums[Metric.INFLOW] == 1250
     assert result.sums[Metric.OFFERS_DECLINED] == 0
+
+
+def test_day_buckets_with_many_zeros_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
+    """A deposit day: 3 of the first 15 metrics are not zero (count, inflow, activity), so the bucket
+    is -(bitmap + 1) and those 3 values; a login the same day adds to it exactly."""
+    store = make_store(redis_url)
+    asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    client = redis.Redis.from_url(redis_url)
+    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
+    bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
+    marker = -(bitmap + 1)
+    assert bucket == bytes([0x94, 0xD1]) + marker.to_bytes(2, signed=True) + bytes([1, 0xCD, 0x04, 0xE2, 1])
+    (result,) = asyncio.run(apply(make_store(redis_url), [login(1, 0.1)]))
+    client.close()
+    assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
+    assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
+
+
+def test_dense_day_buckets_of_an_earlier_version_are_read(redis_url: str) -> None:
+    """[1 transaction, 10.00 inflow] as the previous version stored it (a dense MessagePack array)."""
+    day = int(DAY0.timestamp() // 86400)
+    client = redis.Redis.from_url(redis_url)
+    client.hset(customer_keys("C1")[1], str(day), bytes([0x92, 0x01, 0xCD, 0x03, 0xE8]))
+    client.close()
+    (result,) = asyncio.run(apply(make_store(redis_url), [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    assert result.sums[Metric.TXN_COUNT] == 2 and result.sums[Metric.INFLOW] == 2250

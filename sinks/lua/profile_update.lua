@@ -44,11 +44,27 @@ for w = 1, #windows do WINDOW_FIELDS[w] = "w:" .. windows[w] end
 
 -- Buckets and window sums are stored as MessagePack arrays (packed in C by Redis' cmsgpack: far
 -- cheaper than formatting numbers, and smaller); comma-separated text is still read (arguments,
--- and profiles written by earlier versions).
+-- and profiles written by earlier versions). A dense array holds every value up to the last that
+-- is not zero (parse pads the rest). A sparse one, smaller when many values are zero (about 8 of
+-- the 15 of a typical day), holds -(bitmap + 1) first, bit i-1 set when value i is not zero, then
+-- those values in order; a dense array never starts below zero (its first value is a count).
 local function parse(text)
   local values
   if text and #text > 0 and string.byte(text, 1) >= 0x90 then
     values = cmsgpack.unpack(text)
+    if values[1] < 0 then
+      local bitmap, packed, at = -values[1] - 1, values, 2
+      values = {}
+      for i = 1, M do
+        if bitmap % 2 == 1 then
+          values[i] = packed[at]
+          at = at + 1
+        else
+          values[i] = 0
+        end
+        bitmap = math.floor(bitmap / 2)
+      end
+    end
   else
     values = {}
     if text then
@@ -59,11 +75,30 @@ local function parse(text)
   return values
 end
 
--- Trailing zeros are left out (parse pads them back): the last metrics, offer responses, are zero
--- on almost every day. At least one value stays, so the text is still an array.
+-- Bytes MessagePack takes for the negative integer `m`.
+local function negative_size(m)
+  if m >= -32 then return 1 elseif m >= -128 then return 2 elseif m >= -32768 then return 3 end
+  return 5
+end
+
+-- The smaller of the dense and the sparse array (see parse). Trailing zeros are always left out;
+-- at least one value stays, so the text is still an array.
 local function format(values)
   local n = #values
   while n > 1 and values[n] == 0 do n = n - 1 end
+  local sparse, bitmap, bit = {0}, 0, 1
+  for i = 1, n do
+    if values[i] ~= 0 then
+      bitmap = bitmap + bit
+      sparse[#sparse + 1] = values[i]
+    end
+    bit = bit * 2
+  end
+  local zeros = n - (#sparse - 1)
+  if zeros > negative_size(-(bitmap + 1)) then
+    sparse[1] = -(bitmap + 1)
+    return cmsgpack.pack(sparse)
+  end
   if n == #values then return cmsgpack.pack(values) end
   return cmsgpack.pack({unpack(values, 1, n)})
 end
