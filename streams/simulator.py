@@ -57,7 +57,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final, TypedDict
@@ -210,6 +210,10 @@ class Scenario:
                 raise ValueError("start must be timezone-aware")
             if self.start < EARLIEST_EVENT_TIME:
                 raise ValueError(f"start must not be before {EARLIEST_EVENT_TIME.date()}")
+
+    def pinned(self) -> Scenario:
+        """The same scenario with its start fixed now: the same events whenever it is generated."""
+        return replace(self, start=self.resolved_start())
 
     def resolved_start(self) -> datetime:
         """The scenario's first instant in UTC, whole seconds (the default depends on today's date)."""

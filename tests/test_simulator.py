@@ -677,3 +677,10 @@ def test_produce_reports_refused_messages(fake_kafka: type[FakeProducer], events
 def test_produce_rejects_a_useless_rate(fake_kafka: type[FakeProducer]) -> None:
     with pytest.raises(ValueError):
         produce([], "broker:9092", rate=0)
+
+
+def test_a_pinned_scenario_keeps_its_start_whatever_the_date() -> None:
+    scenario = Scenario(customers=3, days=5, seed=2)
+    pinned = scenario.pinned()
+    assert scenario.start is None and pinned.start == scenario.resolved_start()
+    assert pinned.resolved_start() == pinned.start
