@@ -558,8 +558,8 @@ def _met(met: bool) -> str:
 
 #: What each key of a profile holds, printed under its size.
 KEY_CONTENTS = {
-    "days": "one bucket of counters per day with activity, 90 days: exact sliding 1/7/30/90-day windows",
-    "seen": "ids of the events Kafka could still redeliver (15 bytes each): they are not counted twice",
+    "days": "one bucket of counters per day with activity (sparse), 90 days: exact 1/7/30/90-day windows",
+    "seen": "dedupe: the last ids (6 bytes each) and the events Kafka could still redeliver (15 bytes each)",
     "state": "master data, window sums, last-seen times, open complaints, products, tier state",
 }
 
