@@ -233,14 +233,15 @@ class Pipeline:
     async def _process_events(
         self, events: list[tuple[RawRecord, InputEvent]], now: datetime, retry: bool = False
     ) -> list[OutputRecord]:
-        home_bank = self._config.home_bank
-        if self._committed is None:
-            updates = [build_update(event, home_bank) for _, event in events]
-        else:
-            updates = [
-                build_update(event, home_bank, kafka_position(record.topic, record.partition, record.offset))
-                for record, event in events
-            ]
+        home_bank, from_kafka = self._config.home_bank, self._committed is not None
+        updates = [
+            build_update(
+                event,
+                home_bank,
+                kafka_position(record.topic, record.partition, record.offset) if from_kafka else "",
+            )
+            for record, event in events
+        ]
         ruleset = self._ruleset()
         evaluated: list[tuple[Trigger, Evaluation, bool]] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
@@ -288,9 +289,8 @@ class Pipeline:
                 following = start + size
                 if following < len(updates):
                     pending = asyncio.ensure_future(self._apply(updates[following : following + size]))
-                    for _ in range(
-                        _SEND_TURNS
-                    ):  # let that call go out before the caller's work holds the loop
+                    # let that call go out before the caller's work holds the loop
+                    for _ in range(_SEND_TURNS):
                         await asyncio.sleep(0)
                 yield start, stored
         finally:
