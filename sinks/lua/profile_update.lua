@@ -172,9 +172,9 @@ local function read_ring(seen_key, state_key, st)
     ring = struct.pack(">I2", #hashes) .. table.concat(hashes)
     if #hashes > 0 then redis.call("SET", seen_key, ring) end
     -- written at once, not with the event's changes: a repeated event writes none of those
-    st["ids_w"], st["ids_at"] = LAYOUT, nil
     redis.call("HSET", state_key, "ids_w", LAYOUT)
-    redis.call("HDEL", state_key, "ids_at")
+    if st["ids_at"] ~= nil then redis.call("HDEL", state_key, "ids_at") end  -- earlier rings' cursor
+    st["ids_w"], st["ids_at"] = LAYOUT, nil
   end
   if #ring == 0 then return "", "" end
   local boundary = 2 + struct.unpack(">I2", ring) * HASH
