@@ -91,6 +91,10 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    def events_read(self) -> float:
+        """Input events the worker has taken so far, whatever became of them (its own metrics)."""
+        return total(scrape(self.metrics_url), "signalbank_events_total")
+
     @property
     def pid(self) -> int:
         """Process id of the running worker (for a profiler to attach to)."""

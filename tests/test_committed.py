@@ -22,7 +22,6 @@ from streams.admin import create_topics
 from streams.committed import CommittedOffsets, packed_offsets
 from streams.dev import WorkerProcess
 from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
-from streams.scrape import scrape, total
 from tests.kafka_io import produce
 from tests.test_profile_store import ring_of
 from tests.test_profile_store import sha1_prefix as _sha1
@@ -110,15 +109,12 @@ def test_worker_forgets_event_ids_once_the_group_committed_them(
     try:
         worker.wait_ready()
 
-        def counted() -> float:
-            return total(scrape(worker.metrics_url), "signalbank_events_total")
-
         produce(own_broker.bootstrap, [_deposit("RING1", n) for n in range(30)])
-        _wait(lambda: counted() >= 30, "the first 30 events")
+        _wait(lambda: worker.events_read() >= 30, "the first 30 events")
         _wait(lambda: _group_committed(own_broker.bootstrap, group) == 30, "their commit")
         time.sleep(1.0)  # several readings of the committed offsets by the worker
         produce(own_broker.bootstrap, [_deposit("RING1", 30)])
-        _wait(lambda: counted() >= 31, "the 31st event")
+        _wait(lambda: worker.events_read() >= 31, "the 31st event")
         # the 30 committed entries became kept hashes when the next event came: it alone is pending
         kept, pending = ring_of(client, "RING1")
         assert kept == [_sha1(f"RING1-{n}") for n in range(30)], worker.log_tail()

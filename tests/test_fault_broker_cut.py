@@ -165,16 +165,13 @@ def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles
     try:
         worker.wait_ready()
 
-        def counted() -> float:
-            return total(scrape(worker.metrics_url), "signalbank_events_total")
-
         deadline = time.monotonic() + 120
-        while counted() < sent * 0.5:
+        while worker.events_read() < sent * 0.5:
             assert worker.alive() and time.monotonic() < deadline, worker.log_tail()
             time.sleep(0.05)
         before_cut = proxy.accepted
         proxy.cut()
-        at_cut = counted()
+        at_cut = worker.events_read()
         cut_until = time.monotonic() + CUT_S
         while time.monotonic() < cut_until:
             assert worker.alive(), f"worker died during the cut:\n{worker.log_tail()}"
@@ -189,7 +186,8 @@ def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles
                 o: total(samples, "signalbank_events_total", outcome=o) for o in ("processed", "duplicate")
             }
             return (
-                f"{what}: {counted():.0f} of {sent} events counted {outcomes}, {at_cut:.0f} at the cut; "
+                f"{what}: {worker.events_read():.0f} of {sent} events counted {outcomes}, "
+                f"{at_cut:.0f} at the cut; "
                 f"profiles differ at {profile_differences(expected, snapshot(client))}; "
                 f"broker alive={broker.alive()}; {proxy.state()}; worker log {worker.log_path}, "
                 f"without its reconnect attempts:\n{_without_reconnects(worker.log_tail(2000))}\n"
@@ -205,7 +203,7 @@ def test_broker_connection_cut_mid_stream_then_restored_gives_identical_profiles
             assert time.monotonic() < deadline, stuck("profiles not complete after the cut")
             time.sleep(1.0)
             actual = snapshot(client)
-        assert counted() >= sent == len(events) > at_cut
+        assert worker.events_read() >= sent == len(events) > at_cut
         assert proxy.accepted > before_cut, "the worker never reconnected"
         assert worker.alive()
     finally:

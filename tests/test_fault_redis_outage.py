@@ -60,10 +60,7 @@ def test_redis_outage_mid_stream_loses_nothing_and_is_reported(
         try:
             worker.wait_ready()
 
-            def counted() -> float:
-                return total(scrape(worker.metrics_url), "signalbank_events_total")
-
-            wait_for(lambda: counted() >= sent * 0.3, 120, "30% of the events", worker)
+            wait_for(lambda: worker.events_read() >= sent * 0.3, 120, "30% of the events", worker)
             assert readiness(worker)[0] == 200
             store.stop(keep_data=True)
             outage_started = time.monotonic()
@@ -77,16 +74,16 @@ def test_redis_outage_mid_stream_loses_nothing_and_is_reported(
             )
             status, body = readiness(worker)
             assert status == 503 and body["status"] == "unavailable", body
-            assert counted() < sent, "the worker finished before the outage: nothing was tested"
+            assert worker.events_read() < sent, "the worker finished before the outage: nothing was tested"
 
             # Nothing is applied while Redis is down, so nothing more may be committed.
-            applied = counted()
+            applied = worker.events_read()
             committed_early = committed_offsets(broker.bootstrap, app_id, INPUT_TOPICS)
             while time.monotonic() - outage_started < OUTAGE_S:
                 assert worker.alive(), worker.log_tail()
                 time.sleep(0.5)
             committed_late = committed_offsets(broker.bootstrap, app_id, INPUT_TOPICS)
-            assert counted() == applied, "events counted as applied while Redis was down"
+            assert worker.events_read() == applied, "events counted as applied while Redis was down"
             assert sum(committed_late.values()) <= applied, (committed_late, applied)
             assert committed_late == committed_early, "offsets committed during the outage"
             assert readiness(worker)[0] == 503
@@ -105,7 +102,7 @@ def test_redis_outage_mid_stream_loses_nothing_and_is_reported(
             finally:
                 client.close()
             # events are counted once their batch went through (after claims), just after the profiles
-            wait_for(lambda: counted() >= sent, 60, "every event counted", worker)
+            wait_for(lambda: worker.events_read() >= sent, 60, "every event counted", worker)
             assert worker.alive()
             log = worker.log_path.read_text(errors="replace")
             assert "redis unavailable" in log, "the retries with backoff are logged"
