@@ -41,7 +41,7 @@ faults: $(STAMP)
 
 # End-to-end: worker vs Faust consume-only and per-event baselines, latency, Redis memory (~15 min).
 bench: $(STAMP)
-	$(BIN)/signalbank bench $(ARGS)
+	$(BIN)/python -m bench $(ARGS)
 
 # Where the worker's time goes: the pipeline in-process under pyinstrument.
 bench-profile: $(STAMP)

@@ -22,19 +22,17 @@ from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
+from agents.offer_limits import offer_limits
 from rules import tiers
 from rules.arbitration import Candidate
-from rules.bgnbd import BgNbdParams
 from rules.engine import Evaluation, evaluate, level_rank
 from rules.fired import Fired, evidence, render
 from rules.model import RiskRule, ServiceRule, TagRule
-from rules.offer_limits import offer_limits
 from rules.ruleset import Ruleset
 from rules.tiers import TierDecision, TierState
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
@@ -48,21 +46,12 @@ from schemas.outputs import (
     SignalKind,
     TierChange,
 )
-from sinks.profile.delta import MS_PER_DAY, ProfileUpdate, build_update
-from sinks.profile.layout import kafka_position
-from sinks.profile.store import (
-    AnyClaim,
-    Claim,
-    ClaimReply,
-    OfferClaim,
-    ProfileStore,
-    ResponseClaim,
-    StoredProfile,
-)
-from sinks.profile.view import build_event_context, build_profile, neutral_event
-
-if TYPE_CHECKING:
-    from streams.settings import Settings
+from schemas.profile.bgnbd import BgNbdParams
+from schemas.profile.delta import MS_PER_DAY, ProfileUpdate, build_update
+from schemas.profile.view import build_event_context, build_profile, neutral_event
+from sinks.redis.claims import AnyClaim, Claim, ClaimReply, OfferClaim, ResponseClaim
+from sinks.redis.keys import kafka_position
+from sinks.redis.store import ProfileStore, StoredProfile
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +82,6 @@ class PipelineConfig:
     quiet_cap: timedelta = timedelta(days=400)  # quiet longer: no more checks until the next event
     churn_model: BgNbdParams | None = None  # fitted BG/NBD parameters behind profile.p_alive
     apply_chunk: int = 100  # profile updates per Redis call; the next chunk overlaps this one's rules
-
-    @classmethod
-    def from_settings(cls, settings: Settings, churn_model: BgNbdParams | None = None) -> PipelineConfig:
-        return cls(
-            churn_model=churn_model,
-            home_bank=settings.home_bank,
-            max_future=timedelta(seconds=settings.max_future_skew_s),
-            check_after=timedelta(seconds=settings.check_after_s),
-            check_grace=timedelta(seconds=settings.check_grace_s),
-            quiet_cap=timedelta(days=settings.check_quiet_cap_days),
-            apply_chunk=settings.apply_chunk,
-        )
 
 
 def stable_id(*parts: str) -> str:

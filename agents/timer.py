@@ -10,26 +10,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agents.decode import utc_now
-from agents.ingest import send_outputs, until_redis_answers
+from agents.ingest import Deliver, until_redis_answers
+from agents.metrics import Metrics
 from agents.pipeline import Pipeline
-from streams.app import app, runtime, settings
 
 log = logging.getLogger(__name__)
 
 
-async def check_due(pipeline: Pipeline, now: datetime, limit: int, lease: timedelta) -> int:
+@dataclass(frozen=True, slots=True)
+class TimerConfig:
+    """How the timer takes checks (from the settings' ``check_*`` values)."""
+
+    interval_s: float  # period of the timer, and the budget of one tick
+    batch: int  # customers taken per round
+    lease: timedelta  # taken customers are hidden from other workers this long
+
+
+async def check_due(
+    pipeline: Pipeline, now: datetime, limit: int, lease: timedelta, deliver: Deliver, metrics: Metrics
+) -> int:
     """Check one round of customers due by ``now``; return how many were taken."""
-    due = await until_redis_answers(lambda: pipeline.take_due(now, limit, lease), "taking due checks")
+    due = await until_redis_answers(
+        lambda: pipeline.take_due(now, limit, lease), "taking due checks", metrics
+    )
     if not due.customer_ids:
         return 0
     result = await until_redis_answers(
-        lambda: pipeline.check(due.customer_ids, now), f"checks of {len(due.customer_ids)} customers"
+        lambda: pipeline.check(due.customer_ids, now), f"checks of {len(due.customer_ids)} customers", metrics
     )
-    await send_outputs(result.outputs)
-    await until_redis_answers(lambda: pipeline.settle(result, due.leased_until_ms), "rescheduling checks")
+    await deliver(result.outputs)
+    await until_redis_answers(
+        lambda: pipeline.settle(result, due.leased_until_ms), "rescheduling checks", metrics
+    )
     dropped = sum(1 for next_ms in result.next_checks.values() if next_ms is None)
     log.info(
         "silence checks as of %s: %d customers, %d outputs, %d left the schedule",
@@ -41,27 +57,23 @@ async def check_due(pipeline: Pipeline, now: datetime, limit: int, lease: timede
     return len(due.customer_ids)
 
 
-async def run_checks(pipeline: Pipeline, budget_s: float) -> int:
-    """Rounds of checks by the wall clock until none is due or ``budget_s`` is spent."""
+async def run_checks(pipeline: Pipeline, config: TimerConfig, deliver: Deliver, metrics: Metrics) -> int:
+    """Rounds of checks by the wall clock until none is due or one interval is spent."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + budget_s
-    lease = timedelta(seconds=settings.check_lease_s)
+    deadline = loop.time() + config.interval_s
     checked = 0
     while True:
-        taken = await check_due(pipeline, utc_now(), settings.check_batch, lease)
+        taken = await check_due(pipeline, utc_now(), config.batch, config.lease, deliver, metrics)
         checked += taken
-        if taken < settings.check_batch or loop.time() >= deadline:
+        if taken < config.batch or loop.time() >= deadline:
             return checked
         await asyncio.sleep(0)  # let the ingest agent and the web server in between rounds
 
 
-async def silence_checks() -> None:
+async def silence_checks(pipeline: Pipeline, config: TimerConfig, deliver: Deliver, metrics: Metrics) -> None:
     """Re-evaluate every customer whose silence check is due."""
     try:
-        await run_checks(runtime.pipeline, settings.check_interval_s)
+        await run_checks(pipeline, config, deliver, metrics)
     except Exception:  # a failed delivery must not stop the timer: the leases make the checks due again
-        log.exception("silence checks failed; retried when their lease of %.0fs ends", settings.check_lease_s)
-
-
-#: The Faust timer, registered with the app when this module is imported (by ``streams.app.main``).
-timer = app.timer(interval=settings.check_interval_s)(silence_checks)
+        lease_s = config.lease.total_seconds()
+        log.exception("silence checks failed; retried when their lease of %.0fs ends", lease_s)

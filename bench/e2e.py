@@ -20,7 +20,7 @@ In one run, on the same backlog and machine:
    Then the real worker over the backlog again under py-spy (bench/worker_profile.py): what its one
    Python core does, Faust and aiokafka included.
 
-Run: ``make bench`` or ``signalbank bench [--events N --customers N ...]``; ``--json FILE`` keeps
+Run: ``make bench`` or ``python -m bench [--events N --customers N ...]``; ``--json FILE`` keeps
 the figures. Every server and process it starts is stopped at the end.
 """
 
@@ -54,12 +54,12 @@ from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
-from sinks.profile.layout import DEDUPE_CAPACITY
-from streams.admin import ALL_TOPICS, create_topics
-from streams.dev import WorkerProcess
-from streams.embedded import EmbeddedKafka, EmbeddedRedis
-from streams.scrape import scrape, total
-from streams.simulator import Scenario, SimEvent, generate, produce
+from sinks.redis.keys import DEDUPE_CAPACITY
+from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
+from streams.dev.run import WorkerProcess
+from streams.dev.scrape import scrape, total
+from streams.kafka.admin import ALL_TOPICS, create_topics
+from streams.sim.simulator import Scenario, SimEvent, generate, produce
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,11 @@ from bench.progress import PER_EVENT_TOPIC, BaselineSettings, Progress, baseline
 from rules.ruleset import load_ruleset
 from schemas.catalog import INPUT_TOPICS
 from schemas.outputs import DeadLetter
-from sinks.profile.delta import build_update
-from sinks.profile.layout import DEDUPE_CAPACITY
-from sinks.profile.store import ProfileStore, connect
-from sinks.profile.view import build_event_context, build_profile
+from schemas.profile.delta import build_update
+from schemas.profile.view import build_event_context, build_profile
+from sinks.redis.client import connect
+from sinks.redis.keys import DEDUPE_CAPACITY
+from sinks.redis.store import ProfileStore
 from streams.settings import DEFAULT_RULES_DIR
 
 HOME_BANK = "SIGNALBANK"

@@ -25,13 +25,14 @@ from pyinstrument.frame import Frame
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
-from rules.bgnbd import BgNbdParams
 from rules.ruleset import load_ruleset
-from sinks.profile.layout import DEDUPE_CAPACITY
-from sinks.profile.store import ProfileStore, connect
-from streams.embedded import EmbeddedRedis
+from schemas.profile.bgnbd import BgNbdParams
+from sinks.redis.client import connect
+from sinks.redis.keys import DEDUPE_CAPACITY
+from sinks.redis.store import ProfileStore
+from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR
-from streams.simulator import Scenario, SimEvent, generate
+from streams.sim.simulator import Scenario, SimEvent, generate
 
 #: The pipeline's stages, by the function that does each (its first frame on a call path counts).
 STAGES: tuple[tuple[str, str], ...] = (

@@ -24,13 +24,14 @@ from agents.decode import RawRecord, decode
 from rules.engine import evaluate
 from rules.ruleset import Ruleset, load_ruleset
 from schemas.outputs import DeadLetter
-from sinks.profile.delta import build_update
-from sinks.profile.layout import DEDUPE_CAPACITY, TOPIC_CODES, kafka_position
-from sinks.profile.store import ProfileStore, connect
-from sinks.profile.view import build_event_context, build_profile
-from streams.embedded import EmbeddedRedis
+from schemas.profile.delta import build_update
+from schemas.profile.view import build_event_context, build_profile
+from sinks.redis.client import connect
+from sinks.redis.keys import DEDUPE_CAPACITY, TOPIC_CODES, kafka_position
+from sinks.redis.store import ProfileStore
+from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
-from streams.simulator import Scenario, generate
+from streams.sim.simulator import Scenario, generate
 
 HOME_BANK = "SIGNALBANK"
 

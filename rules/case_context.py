@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from schemas.inputs import InteractionKind, TransactionKind
-from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
-from sinks.profile.layout import METRIC_COUNT, WINDOWS
-from sinks.profile.view import Profile, build_profile, neutral_event
+from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
+from schemas.profile.shape import METRIC_COUNT, WINDOWS
+from schemas.profile.view import Profile, build_profile, neutral_event
 
 #: 2025-01-01T00:00:00Z. An empty profile reads no clock-dependent value, so any fixed time will do.
 NEUTRAL_NOW_MS = 1_735_689_600_000

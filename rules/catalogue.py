@@ -37,8 +37,8 @@ from rules.model import (
     Weights,
 )
 from rules.testing import Expect, RuleCase, ScoreRange
-from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
-from sinks.profile.layout import WINDOWS
+from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
+from schemas.profile.shape import WINDOWS
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 REGENERATE = "signalbank rules docs"

@@ -15,14 +15,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from rules.bgnbd import BgNbdParams
 from rules.case_context import SILENCE
 from rules.engine import Evaluation, evaluate
 from rules.fired import render
 from rules.model import ChurnRule, SignalKindRule, TagRule
 from rules.ruleset import Condition, Ruleset
-from sinks.profile.store import ProfileStore
-from sinks.profile.view import build_profile, neutral_event
+from schemas.profile.view import Profile, neutral_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,18 +186,8 @@ def parse_at(text: str | None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-async def explain_customer(
-    store: ProfileStore,
-    ruleset: Ruleset,
-    customer_id: str,
-    now_ms: int,
-    churn_model: BgNbdParams | None = None,
-) -> Explanation | None:
-    """Explain a stored customer as a silence check at ``now_ms`` would see them; None if unknown."""
-    stored = await store.read(customer_id, now_ms)
-    if "last_ts" not in stored.state:
-        return None
-    profile = build_profile(customer_id, stored.state, stored.sums, now_ms, churn_model, stored.active_days)
+def explain_as_check(ruleset: Ruleset, profile: Profile, now_ms: int) -> Explanation:
+    """Explain a profile read as of ``now_ms`` as a silence check at that time would see it."""
     today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
     return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"), today)
 

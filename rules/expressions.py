@@ -17,7 +17,7 @@ from typing import Any
 
 import cel
 
-from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
+from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
 
 ROOTS: dict[str, tuple[FieldSpec, ...]] = {"profile": PROFILE_FIELDS, "event": EVENT_FIELDS}
 _STRING_LITERAL = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'")

@@ -21,7 +21,7 @@ from typing import Any
 import cel
 
 from rules.expressions import FIELDS
-from sinks.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
+from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
 
 _SPECS: dict[tuple[str, str], FieldSpec] = {("profile", s.name): s for s in PROFILE_FIELDS} | {
     ("event", s.name): s for s in EVENT_FIELDS

@@ -34,7 +34,7 @@ from rules.model import (
 )
 from rules.problems import RuleProblem, RulesetError
 from rules.yaml_source import Position, YamlDocument, read_document
-from sinks.profile.fields import PROFILE_FIELDS
+from schemas.profile.fields import PROFILE_FIELDS
 
 PROFILE_NAMES = [spec.name for spec in PROFILE_FIELDS]
 

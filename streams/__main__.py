@@ -1,5 +1,5 @@
 """Allow ``python -m streams`` as an alias of the ``signalbank`` console script."""
 
-from streams.app import main
+from streams.cli.main import main
 
 main()

@@ -1,17 +1,16 @@
-"""The Faust application: built once from the settings; ``signalbank`` is its command line."""
+"""The Faust application, built from the settings: no agents, no connections (see streams/worker.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import faust
 from faust.types.transports import TransportT
 
-from agents.runtime import Runtime
+from streams.kafka.transport import transport_class
 from streams.settings import Settings
-from streams.transport import transport_class
 
 StartupHook = Callable[[], None]
 
@@ -23,9 +22,10 @@ class App(faust.App):
     before the group join and the first event); not for other commands, unlike ``on_worker_init``.
     """
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
         self._transport_class = transport_class(fetch_max_wait_ms)
         super().__init__(*args, **kwargs)
+        self.settings = settings  # the entry point's settings, for the commands run under this app
         self._startup_hooks: list[StartupHook] = []
 
     def _new_transport(self) -> TransportT:
@@ -52,6 +52,7 @@ class App(faust.App):
 def create_app(settings: Settings) -> App:
     """Faust app configured for at-least-once processing with short group timeouts."""
     return App(
+        settings,
         settings.app_id,
         broker=settings.kafka_url,
         store="memory://",
@@ -72,32 +73,3 @@ def create_app(settings: Settings) -> App:
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
-
-
-settings = Settings()
-app = create_app(settings)
-runtime = Runtime(settings)
-
-
-def main() -> NoReturn:
-    """Console entry point: registers agents, pages and commands, then runs Faust's CLI."""
-    import agents.ingest
-    import agents.rules_sync
-    import agents.timer
-    import streams.cli
-    import streams.cli_backtest
-    import streams.cli_bench
-    import streams.web
-
-    # Importing registers the agents, the worker hooks, the web pages and our commands with Faust.
-    registered = (
-        agents.ingest.ingest,
-        agents.rules_sync.follow_published_rules,
-        agents.timer.timer,
-        streams.web.metrics,
-        streams.cli.dev_command,
-        streams.cli_backtest.churn_group,
-        streams.cli_bench.bench_command,
-    )
-    assert all(registered)
-    app.main()

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sinks.profile.layout import DEDUPE_CAPACITY
+from sinks.redis.keys import DEDUPE_CAPACITY
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 DEFAULT_CHURN_MODEL = DEFAULT_RULES_DIR / "churn_model.json"

@@ -11,9 +11,10 @@ from prometheus_client import generate_latest
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from rules.explain import explain_customer, parse_at
-from sinks.profile.view import build_profile
-from streams.app import app, runtime
+from agents.lookup import explain_customer, read_profile
+from rules.explain import parse_at
+from streams.app import App
+from streams.runtime import Runtime
 
 #: Prometheus text format; aiohttp refuses a charset inside content_type, and UTF-8 is the default.
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
@@ -34,48 +35,43 @@ def _ping_client(url: str) -> aioredis.Redis:
     )
 
 
-@app.page("/metrics")
-async def metrics(web: Any, request: Any) -> Any:
-    return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_CONTENT_TYPE)
+def register_pages(app: App, runtime: Runtime) -> None:
+    """Add the pages to the app's web server; they read the worker's runtime."""
 
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_CONTENT_TYPE)
 
-@app.page("/healthz")
-async def healthz(web: Any, request: Any) -> Any:
-    return web.json({"status": "ok", "ruleset": runtime.ruleset.version})
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "ruleset": runtime.ruleset.version})
 
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S * 2):
+                await _ping_client(runtime.settings.redis_url).ping()
+        except Exception as exc:  # refused, reset, timed out: not ready, and say why
+            return web.json({"status": "unavailable", "redis": str(exc) or type(exc).__name__}, status=503)
+        return web.json({"status": "ready", "ruleset": runtime.ruleset.version})
 
-@app.page("/readyz")
-async def readyz(web: Any, request: Any) -> Any:
-    try:
-        async with asyncio.timeout(READY_TIMEOUT_S * 2):
-            await _ping_client(runtime.settings.redis_url).ping()
-    except Exception as exc:  # refused, reset, timed out: not ready, and say why
-        return web.json({"status": "unavailable", "redis": str(exc) or type(exc).__name__}, status=503)
-    return web.json({"status": "ready", "ruleset": runtime.ruleset.version})
+    @app.page("/customers/{customer_id}")
+    async def customer(web: Any, request: Any, customer_id: str) -> Any:
+        profile = await read_profile(runtime.store, customer_id, runtime.churn_model)
+        if profile is None:
+            return web.json({"error": f"no profile for {customer_id}"}, status=404)
+        return web.json(profile)
 
-
-@app.page("/customers/{customer_id}")
-async def customer(web: Any, request: Any, customer_id: str) -> Any:
-    stored = await runtime.store.read(customer_id)
-    if not stored.state:
-        return web.json({"error": f"no profile for {customer_id}"}, status=404)
-    now_ms = int(stored.state.get("last_ts", "0"))
-    profile = build_profile(
-        customer_id, stored.state, stored.sums, now_ms, runtime.churn_model, stored.active_days
-    )
-    return web.json(profile)
-
-
-@app.page("/customers/{customer_id}/explain")
-async def customer_explain(web: Any, request: Any, customer_id: str) -> Any:
-    """Every rule with the values it read, as a silence check now (or at ``?at=ISO``) would see it."""
-    try:
-        now_ms = parse_at(request.query.get("at"))
-    except ValueError as exc:
-        return web.json({"error": str(exc)}, status=400)
-    explanation = await explain_customer(
-        runtime.store, runtime.active_ruleset(), customer_id, now_ms, runtime.churn_model
-    )
-    if explanation is None:
-        return web.json({"error": f"no profile for {customer_id}"}, status=404)
-    return web.json(explanation.as_json())
+    @app.page("/customers/{customer_id}/explain")
+    async def customer_explain(web: Any, request: Any, customer_id: str) -> Any:
+        """Every rule with the values it read, as a silence check now (or at ``?at=ISO``) would see it."""
+        try:
+            now_ms = parse_at(request.query.get("at"))
+        except ValueError as exc:
+            return web.json({"error": str(exc)}, status=400)
+        explanation = await explain_customer(
+            runtime.store, runtime.ruleset, customer_id, now_ms, runtime.churn_model
+        )
+        if explanation is None:
+            return web.json({"error": f"no profile for {customer_id}"}, status=404)
+        return web.json(explanation.as_json())

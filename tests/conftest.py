@@ -12,9 +12,10 @@ import redis
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.ruleset import Ruleset, load_ruleset
-from sinks.profile.layout import DEDUPE_CAPACITY
-from sinks.profile.store import ProfileStore, connect
-from streams.embedded import EmbeddedKafka, EmbeddedRedis
+from sinks.redis.client import connect
+from sinks.redis.keys import DEDUPE_CAPACITY
+from sinks.redis.store import ProfileStore
+from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
 
 RULES_DIR = DEFAULT_RULES_DIR

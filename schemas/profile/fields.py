@@ -1,0 +1,168 @@
+"""The field catalogue: every profile and event field a rule may read, with its type and meaning.
+
+The rule engine validates conditions against it and docs/rules.md is generated from it, so the
+catalogue is the single place a new field is declared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas.profile.shape import WINDOWS
+
+FieldType = Literal["int", "double", "string", "bool", "list"]
+NEVER_DAYS = 9999
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: FieldType
+    description: str
+    #: A double that always holds whole cents (money, 2-decimal scores): the rule engine passes it
+    #: to CEL as an int count of cents, which the binding converts several times faster than a float.
+    cents: bool = False
+
+
+_WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
+    ("txn_count", "int", "number of transactions", False),
+    ("inflow", "double", "money in (salary, deposits, transfers in, interest, investment sales)", True),
+    ("outflow", "double", "money out (all other transaction kinds)", True),
+    ("outflow_other_bank", "double", "money out to a counterparty at another bank", True),
+    ("net_flow", "double", "inflow minus outflow", True),
+    ("salary_count", "int", "number of salary credits", False),
+    ("salary_amount", "double", "sum of salary credits", True),
+    ("login_count", "int", "number of logins", False),
+    ("complaint_count", "int", "complaints opened", False),
+    ("card_spend", "double", "card payments", True),
+    ("interaction_count", "int", "number of interactions (logins, calls, visits, ...)", False),
+    ("loan_repayment", "double", "loan repayments (a large one is often an early payoff)", True),
+    ("fees", "double", "fees charged", True),
+    (
+        "balance_avg",
+        "double",
+        "average of the balances reported by transactions, to the cent (0 when none)",
+        True,
+    ),
+    ("offers_accepted", "int", "offers accepted (offer_accepted interactions)", False),
+    ("offers_declined", "int", "offers declined (offer_declined interactions)", False),
+)
+
+
+def _profile_fields() -> tuple[FieldSpec, ...]:
+    specs = [
+        FieldSpec("customer_id", "string", "the customer's id"),
+        FieldSpec("segment", "string", "segment from master data: retail, sme, private, student"),
+        FieldSpec("marketing_consent", "bool", "true when the customer agreed to sales offers"),
+        FieldSpec("kyc_risk", "string", "KYC risk from master data: low, medium, high"),
+        FieldSpec("household_id", "string", "household from master data, '' when none"),
+        FieldSpec("age_years", "int", "age in whole years at the profile's time, -1 when unknown"),
+        FieldSpec("days_to_birthday", "int", "days until the next birthday, 0 on the day, -1 when unknown"),
+        FieldSpec("tenure_days", "int", "whole days since the relationship opened, -1 when unknown"),
+        FieldSpec("balance_last", "double", "latest reported balance (by event time)", cents=True),
+        FieldSpec(
+            "days_since_salary", "int", f"whole days since the last salary credit, {NEVER_DAYS} if never"
+        ),
+        FieldSpec("days_since_login", "int", f"whole days since the last login, {NEVER_DAYS} if never"),
+        FieldSpec("days_since_activity", "int", f"whole days since any event, {NEVER_DAYS} if never"),
+        FieldSpec(
+            "days_since_contact_update",
+            "int",
+            f"whole days since contact details (phone, e-mail, address) changed, {NEVER_DAYS} if never",
+        ),
+        FieldSpec("complaints_open", "int", "complaints opened and not resolved"),
+        FieldSpec(
+            "oldest_open_complaint_hours",
+            "int",
+            "whole hours the oldest open complaint has been open, 0 if none",
+        ),
+        FieldSpec(
+            "oldest_open_complaint_ref", "string", "reference of the oldest open complaint, '' if none"
+        ),
+        FieldSpec("last_nps", "int", "latest survey score 0-10, -1 if none"),
+        FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
+        FieldSpec("product_count", "int", "number of products held"),
+        FieldSpec("login_count_prev60d", "int", "logins in the 60 days before the last 30"),
+        FieldSpec(
+            "active_days",
+            "int",
+            "distinct days with customer activity (not salary, fees or interest) since the first one",
+        ),
+        FieldSpec(
+            "p_alive",
+            "double",
+            "BG/NBD probability (0-1) that the customer is still active, judged by their own rhythm; "
+            "1 before a second active day",
+        ),
+        FieldSpec(
+            "expected_active_days_30d",
+            "double",
+            "BG/NBD expected active days in the next 30 days, -1 without a fitted model or history",
+        ),
+        FieldSpec(
+            "new_payee_bank_days",
+            "int",
+            "whole days since the customer started paying the bank of their latest transfer to another "
+            "bank, when that bank is a new payee (not paid in the 60 days before, with 60 days of history); "
+            f"{NEVER_DAYS} otherwise",
+        ),
+        FieldSpec(
+            "new_payee_bank_transfers",
+            "int",
+            "transfers to that new payee bank so far (the first included), 0 when it is not new",
+        ),
+        FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30", cents=True),
+        FieldSpec(
+            "days_since_offer_accepted",
+            "int",
+            f"whole days since an offer was accepted, {NEVER_DAYS} if never",
+        ),
+        FieldSpec(
+            "days_since_offer_declined",
+            "int",
+            f"whole days since an offer was declined, {NEVER_DAYS} if never",
+        ),
+        FieldSpec(
+            "value_score",
+            "double",
+            "customer value 0-100: contribution + loyalty + potential (see docs/offers.md)",
+            cents=True,
+        ),
+        FieldSpec(
+            "value_contribution",
+            "double",
+            "value from balances and flows, 0-50 (90-day averages)",
+            cents=True,
+        ),
+        FieldSpec(
+            "value_loyalty",
+            "double",
+            "value from tenure, number of products and a domiciled salary, 0-30",
+            cents=True,
+        ),
+        FieldSpec("value_potential", "double", "value from age and salary level, 0-20", cents=True),
+    ]
+    for base, kind, meaning, cents in _WINDOWED:
+        for days in WINDOWS:
+            specs.append(FieldSpec(f"{base}_{days}d", kind, f"{meaning}, last {days} day(s)", cents))
+    return tuple(specs)
+
+
+PROFILE_FIELDS: tuple[FieldSpec, ...] = _profile_fields()
+
+EVENT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("type", "string", "transaction, interaction, customer, or check (a silence check: no event)"),
+    FieldSpec("event_id", "string", "the event's id"),
+    FieldSpec(
+        "kind", "string", "transaction or interaction kind, e.g. salary_credit, login ('' for customer)"
+    ),
+    FieldSpec("amount", "double", "transaction amount, 0 for other events", cents=True),
+    FieldSpec("channel", "string", "branch, atm, mobile, web, pos, call_centre ('' for customer)"),
+    FieldSpec("counterparty_bank", "string", "the other bank's code for transfers, '' when none"),
+    FieldSpec("to_other_bank", "bool", "true when money leaves for a counterparty at another bank"),
+    FieldSpec("merchant_category", "string", "card merchant category code, '' when none"),
+    FieldSpec("product", "string", "product code of an interaction, '' when none"),
+    FieldSpec("score", "int", "survey score 0-10, -1 when none"),
+    FieldSpec("reference", "string", "complaint or offer reference, '' when none"),
+)

@@ -1,1 +1,0 @@
-"""The rolling customer profile: event deltas, the Redis store, and the view the rules read."""

@@ -1,0 +1,1 @@
+"""Redis state: client, key names, profiles, cooldown claims and the silence schedule."""

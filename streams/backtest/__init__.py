@@ -1,0 +1,1 @@
+"""Offline backtesting: event files, replay without Kafka, scorecards, the churn model fit."""

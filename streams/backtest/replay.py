@@ -1,0 +1,212 @@
+"""Replay event files through the worker's own pipeline, without Kafka, to backtest a ruleset.
+
+The same ``Pipeline`` the worker runs applies profile updates and evaluates rules against a real
+Redis (embedded unless a URL is given). Time is event time throughout: the pipeline's clock is the
+replay's watermark (the latest event time read so far), and after every batch the silence checks
+that are due by the watermark run, as the worker's timer runs them by the wall clock. Outputs are
+written in exactly the shape of the output topics, one JSONL file per topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from agents.decode import RawRecord
+from agents.metrics import Metrics
+from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, Trigger
+from rules.engine import Evaluation
+from rules.ruleset import Ruleset
+from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
+from schemas.outputs import ChurnAlert
+from schemas.profile.bgnbd import BgNbdParams
+from sinks.redis.client import connect
+from sinks.redis.keys import DEDUPE_CAPACITY
+from sinks.redis.store import ProfileStore
+from streams.backtest.eventfiles import MergeStats, merged
+from streams.backtest.scorecard import Firing
+
+#: A customer is "judged not alive" by the model below this p_alive (scored beside the rules).
+P_ALIVE_THRESHOLD = 0.3
+MODEL_NAME = f"model: p_alive < {P_ALIVE_THRESHOLD}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    files: tuple[Path, ...]
+    redis_url: str
+    home_bank: str
+    churn_model: BgNbdParams | None = None
+    out_dir: Path | None = None
+    batch_size: int = 500
+    checks: bool = True  # run silence checks by the watermark (off only for parity with a worker)
+    retention_days: int = 90
+    dedupe_capacity: int = DEDUPE_CAPACITY
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    events: int = 0
+    outputs: Counter[str] = field(default_factory=Counter)
+    evaluations: Counter[str] = field(default_factory=Counter)  # rule id -> times its condition held
+    customers: dict[str, set[str]] = field(default_factory=dict)  # rule id -> customers it held for
+    alerts: list[Firing] = field(default_factory=list)  # every churn alert sent
+    first_firings: dict[tuple[str, str], Firing] = field(default_factory=dict)  # (rule, customer) -> first
+    first_ms: int = 0
+    last_ms: int = 0
+    seconds: float = 0.0
+    checks: int = 0
+    out_of_order: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def observed_days(self) -> float:
+        return max(0.0, (self.last_ms - self.first_ms) / 86_400_000)
+
+    def record(self, trigger: Trigger, evaluation: Evaluation) -> None:
+        """Remember which rules held, for the summary and the per-rule scorecard."""
+        day = trigger.occurred_at.date()
+        held = [f.rule.id for f in (*evaluation.fired, *evaluation.signals)]
+        held.extend(o.id for o in evaluation.offers)
+        p_alive = evaluation.context["profile"].get("p_alive", 1.0)
+        if isinstance(p_alive, float) and p_alive < P_ALIVE_THRESHOLD:
+            held.append(MODEL_NAME)
+        for name in held:
+            self.evaluations[name] += 1
+            self.customers.setdefault(name, set()).add(trigger.customer_id)
+            key = (name, trigger.customer_id)
+            if key not in self.first_firings:
+                self.first_firings[key] = Firing(trigger.customer_id, day, name)
+
+
+class _Writers:
+    """One JSONL file per output topic, opened lazily."""
+
+    def __init__(self, out_dir: Path | None) -> None:
+        self._dir = out_dir
+        self._files: dict[str, IO[bytes]] = {}
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+
+    def write(self, output: OutputRecord) -> None:
+        if self._dir is None:
+            return
+        handle = self._files.get(output.topic)
+        if handle is None:
+            handle = self._files[output.topic] = (self._dir / f"{output.topic}.jsonl").open("wb")
+        handle.write(output.encoded() + b"\n")
+
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+async def replay(
+    options: ReplayOptions, ruleset: Ruleset, progress: Callable[[int, int], None] | None = None
+) -> ReplayResult:
+    """Run the files through the pipeline; ``progress(bytes read, events)`` is called per batch."""
+    result = ReplayResult()
+    stats = MergeStats()
+    watermark = [datetime(2000, 1, 1, tzinfo=UTC)]
+    client = connect(options.redis_url)
+    store = ProfileStore(client, options.retention_days, options.dedupe_capacity)
+    config = PipelineConfig(
+        home_bank=options.home_bank, max_future=timedelta(days=1), churn_model=options.churn_model
+    )
+    pipeline = Pipeline(store, lambda: ruleset, Metrics(), config, lambda: watermark[0], result.record)
+    writers = _Writers(options.out_dir)
+    started = asyncio.get_running_loop().time()
+    bytes_read = 0
+
+    def emit(outputs: Sequence[OutputRecord]) -> None:
+        for output in outputs:
+            result.outputs[output.topic] += 1
+            writers.write(output)
+            if output.topic == CHURN_ALERTS and isinstance(output.value, ChurnAlert):
+                alert = output.value
+                result.alerts.append(
+                    Firing(alert.customer_id, alert.occurred_at.date(), "alerts", alert.level)
+                )
+
+    try:
+        batch: list[RawRecord] = []
+        records = merged(list(options.files), stats)
+        while True:
+            batch.clear()
+            for record in records:
+                batch.append(record)
+                bytes_read += len(record.value) + 1
+                if len(batch) >= options.batch_size:
+                    break
+            if not batch:
+                break
+            if result.first_ms == 0:
+                result.first_ms = stats.last_ms
+            watermark[0] = _at(stats.last_ms)
+            emit(await pipeline.process(batch))
+            result.events += len(batch)
+            if options.checks:
+                result.checks += await _run_checks(pipeline, watermark[0], emit)
+            if progress is not None:
+                progress(bytes_read, result.events)
+    finally:
+        writers.close()
+        await client.aclose()
+    result.last_ms = stats.last_ms
+    result.seconds = asyncio.get_running_loop().time() - started
+    result.out_of_order = dict(stats.out_of_order)
+    return result
+
+
+async def _run_checks(
+    pipeline: Pipeline, now: datetime, emit: Callable[[Sequence[OutputRecord]], None]
+) -> int:
+    """Every silence check due by the watermark, as the worker's timer does by the wall clock."""
+    checked = 0
+    while True:
+        due = await pipeline.take_due(now, 500, timedelta(minutes=1))
+        if not due.customer_ids:
+            return checked
+        outcome = await pipeline.check(due.customer_ids, now)
+        emit(outcome.outputs)
+        await pipeline.settle(outcome, due.leased_until_ms)
+        checked += len(due.customer_ids)
+
+
+def summary_lines(result: ReplayResult, ruleset: Ruleset) -> list[str]:
+    """Per rule how often it held and for how many customers; per output topic the count."""
+    rate = result.events / result.seconds if result.seconds else 0.0
+    first, last = _at(result.first_ms).date(), _at(result.last_ms).date()
+    lines = [
+        f"replayed {result.events} events from {first} to {last} in {result.seconds:.1f}s "
+        f"({rate:,.0f} events/s), ruleset {ruleset.version}, {result.checks} silence checks",
+    ]
+    for name, count in result.out_of_order.items():
+        lines.append(f"warning: {count} lines of {name} go back in time (processed where they stand)")
+    lines.append("")
+    lines.append(f"{'rule':<40} {'held':>9} {'customers':>10}")
+    names = [c.rule_id for c in ruleset.conditions] + (
+        [MODEL_NAME] if MODEL_NAME in result.evaluations else []
+    )
+    for name in names:
+        lines.append(f"{name:<40} {result.evaluations[name]:>9} {len(result.customers.get(name, ())):>10}")
+    lines.append("")
+    lines.append(f"{'output topic':<40} {'records':>9}")
+    for topic in (*OUTPUT_TOPICS,):
+        if topic != DEAD_LETTERS or result.outputs[topic]:
+            lines.append(f"{topic:<40} {result.outputs[topic]:>9}")
+    return lines
+
+
+def churn_firings(result: ReplayResult, ruleset: Ruleset) -> list[Firing]:
+    """First firing per customer of every churn rule and of the model, for the scorecard."""
+    names = {r.id for r in ruleset.churn_rules} | {MODEL_NAME}
+    return [f for (name, _), f in result.first_firings.items() if name in names]

@@ -1,0 +1,145 @@
+"""``signalbank replay``: one or two rulesets over the same event files, summarised and scored."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import redis
+from click._termui_impl import ProgressBar
+
+from rules.problems import RulesetError
+from rules.ruleset import Ruleset, load_ruleset
+from schemas.outputs import ChurnLevel
+from schemas.profile.bgnbd import BgNbdParams
+from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
+from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
+from streams.dev.embedded import EmbeddedRedis
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRun:
+    files: tuple[Path, ...]
+    rules_dirs: tuple[Path, ...]  # the ruleset, then optionally one to compare with
+    out_dir: Path | None
+    truth: Path | None
+    redis_url: str | None
+    flush: bool
+    min_level: str
+    checks: bool
+    home_bank: str
+    churn_model: BgNbdParams | None
+
+
+def _load(path: Path) -> Ruleset:
+    try:
+        return load_ruleset([path])
+    except RulesetError as exc:
+        raise ValueError(f"invalid ruleset in {path}:\n{exc}") from exc
+
+
+def _prepare(url: str, flush: bool) -> None:
+    """Replay writes profiles: refuse a database that holds data unless told to empty it."""
+    client = redis.Redis.from_url(url)
+    try:
+        if flush:
+            client.flushdb()
+        elif client.dbsize():
+            raise ValueError(f"{url} is not empty: use an empty database or --flush")
+    finally:
+        client.close()
+
+
+def _one(run: BacktestRun, ruleset: Ruleset, url: str, out_dir: Path | None) -> ReplayResult:
+    options = ReplayOptions(
+        files=run.files,
+        redis_url=url,
+        home_bank=run.home_bank,
+        churn_model=run.churn_model,
+        out_dir=out_dir,
+        checks=run.checks,
+    )
+    total = sum(path.stat().st_size for path in run.files)
+    shown = {"events": 0, "bytes": 0}
+    bar: ProgressBar[int]
+    with click.progressbar(
+        length=total,
+        label=f"ruleset {ruleset.version}",
+        item_show_func=lambda _: f"{shown['events']:,} events",
+        file=click.get_text_stream("stderr"),
+    ) as bar:
+
+        def progress(read: int, events: int) -> None:
+            bar.update(read - shown["bytes"])
+            shown["bytes"], shown["events"] = read, events
+
+        return asyncio.run(replay(options, ruleset, progress))
+
+
+def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecard]:
+    """Replay each ruleset on a clean database, print its summary and (with truth) its scorecard."""
+    rulesets = [_load(path) for path in run.rules_dirs]
+    truth = load_truth(run.truth) if run.truth else None
+    cards: list[Scorecard] = []
+    server = None
+    if run.redis_url is None:
+        server = EmbeddedRedis()
+        server.start()
+    url = run.redis_url or (server.url if server else "")
+    try:
+        for index, ruleset in enumerate(rulesets):
+            _prepare(url, run.flush or index > 0 or server is not None)
+            out_dir = (
+                run.out_dir
+                if index == 0 or run.out_dir is None
+                else run.out_dir / f"compare-{ruleset.version}"
+            )
+            result = _one(run, ruleset, url, out_dir)
+            for line in summary_lines(result, ruleset):
+                emit(line)
+            if truth is not None:
+                card = scorecard(
+                    result.alerts,
+                    churn_firings(result, ruleset),
+                    truth,
+                    result.observed_days,
+                    ChurnLevel(run.min_level),
+                )
+                cards.append(card)
+                emit("")
+                emit(f"scorecard of ruleset {ruleset.version} against {run.truth} ({len(truth)} customers)")
+                for line in format_scorecard(card):
+                    emit(line)
+            emit("")
+    finally:
+        if server is not None:
+            server.stop()
+    if len(cards) == 2:
+        for line in comparison(cards[0], cards[1], rulesets[0].version, rulesets[1].version):
+            emit(line)
+    return cards
+
+
+def comparison(a: Scorecard, b: Scorecard, name_a: str, name_b: str) -> list[str]:
+    """The alert scores of two rulesets side by side."""
+
+    def median(card: Scorecard) -> str:
+        quartiles = card.alerts.lead_quartiles()
+        return "-" if quartiles is None else f"{quartiles[1]:.0f}"
+
+    rows = [
+        ("precision", f"{a.alerts.precision:.2f}", f"{b.alerts.precision:.2f}"),
+        ("recall", f"{a.alerts.recall:.2f}", f"{b.alerts.recall:.2f}"),
+        ("median lead (days)", median(a), median(b)),
+        (
+            "false alarms / 1k / month",
+            f"{a.alerts.false_alarms_per_1000_per_month:.1f}",
+            f"{b.alerts.false_alarms_per_1000_per_month:.1f}",
+        ),
+    ]
+    lines = [f"{'compare':<28} {name_a:>14} {name_b:>14}"]
+    lines.extend(f"{label:<28} {x:>14} {y:>14}" for label, x, y in rows)
+    return lines

@@ -1,0 +1,1 @@
+"""The ``signalbank`` command line: one module per command group, each thin."""

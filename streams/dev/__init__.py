@@ -1,0 +1,1 @@
+"""Developer tooling: the whole pipeline on embedded servers, supervised, with a console."""

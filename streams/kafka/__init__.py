@@ -1,0 +1,1 @@
+"""Kafka plumbing of the worker: topics, admin, transport, committed offsets."""

@@ -1,0 +1,389 @@
+"""The Redis profile store against a real Redis: windows, late events, duplicates, trimming, keys."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import cast
+
+import redis
+
+from schemas.catalog import INTERACTIONS, TRANSACTIONS
+from schemas.common import Channel
+from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
+from schemas.profile.delta import build_update
+from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
+from schemas.profile.view import build_profile
+from sinks.redis.keys import customer_keys, kafka_position
+from sinks.redis.store import ProfileStore, StoredProfile
+from tests.conftest import make_store
+
+DAY0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def tx(
+    n: int,
+    day: float,
+    kind: TransactionKind,
+    amount: str,
+    bank: str | None = None,
+    balance: str | None = None,
+    customer: str = "C1",
+) -> Transaction:
+    return Transaction(
+        event_id=f"t{n}",
+        customer_id=customer,
+        occurred_at=DAY0 + timedelta(days=day),
+        account_id="A1",
+        kind=kind,
+        amount=Decimal(amount),
+        currency="EUR",
+        channel=Channel.MOBILE,
+        counterparty_bank=bank,
+        balance_after=Decimal(balance) if balance else None,
+    )
+
+
+def login(n: int, day: float, customer: str = "C1") -> Interaction:
+    return Interaction(
+        event_id=f"l{n}",
+        customer_id=customer,
+        occurred_at=DAY0 + timedelta(days=day),
+        kind=InteractionKind.LOGIN,
+        channel=Channel.MOBILE,
+    )
+
+
+async def apply(store: ProfileStore, events: list[InputEvent]) -> list[StoredProfile]:
+    try:
+        return await store.apply([build_update(e, "SIGNALBANK") for e in events])
+    finally:
+        await store.client.aclose()
+
+
+def profile_after(url: str, events: list[InputEvent]) -> dict[str, object]:
+    results = asyncio.run(apply(make_store(url), events))
+    last = results[-1]
+    return build_profile("C1", last.state, last.sums, int(last.state["last_ts"]))
+
+
+def test_windows_sum_by_event_time_day(redis_url: str) -> None:
+    profile = profile_after(
+        redis_url,
+        [
+            tx(1, 0, TransactionKind.SALARY_CREDIT, "3000.00", balance="3000.00"),
+            tx(2, 40, TransactionKind.SALARY_CREDIT, "3000.00", balance="5000.00"),
+            tx(3, 65, TransactionKind.TRANSFER_OUT, "1000.00", bank="REVOLUT", balance="4000.00"),
+            tx(4, 70, TransactionKind.CARD_PAYMENT, "20.50", balance="3979.50"),
+            tx(5, 70.2, TransactionKind.TRANSFER_OUT, "100.00", bank="SIGNALBANK", balance="3879.50"),
+        ],
+    )
+    assert profile["txn_count_1d"] == 2.0
+    assert profile["txn_count_7d"] == 3.0  # days 64..70
+    assert profile["txn_count_30d"] == 3.0  # day 40 is 30 days before day 70: outside (ages 0..29)
+    assert profile["txn_count_90d"] == 5.0
+    assert profile["inflow_90d"] == 6000.0
+    assert profile["outflow_30d"] == 1120.5
+    assert profile["outflow_other_bank_30d"] == 1000.0  # the internal transfer is not "other bank"
+    assert profile["salary_count_90d"] == 2.0
+    assert profile["days_since_salary"] == 30  # whole days: 30.2 days ago
+    assert profile["balance_last"] == 3879.5
+    assert profile["card_spend_7d"] == 20.5
+    assert profile["net_flow_90d"] == 6000.0 - 1120.5
+
+
+def test_late_event_lands_in_its_own_day_and_keeps_newest_balance(redis_url: str) -> None:
+    profile = profile_after(
+        redis_url,
+        [
+            tx(1, 10, TransactionKind.DEPOSIT, "50.00", balance="150.00"),
+            tx(2, 2, TransactionKind.DEPOSIT, "70.00", balance="70.00"),  # arrives late
+        ],
+    )
+    assert profile["inflow_1d"] == 50.0  # the late deposit is not "today"
+    assert profile["inflow_30d"] == 120.0
+    assert profile["balance_last"] == 150.0  # newest by event time, not by arrival
+
+
+def test_duplicate_event_changes_nothing(redis_url: str) -> None:
+    events: list[InputEvent] = [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), login(1, 0)]
+    first = asyncio.run(apply(make_store(redis_url), events))
+    again = asyncio.run(apply(make_store(redis_url), events))
+    assert [r.duplicate for r in first] == [False, False]
+    assert [r.duplicate for r in again] == [True, True]
+    assert again[-1].state == first[-1].state
+    assert again[-1].sums == first[-1].sums
+
+
+def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
+    asyncio.run(
+        apply(
+            make_store(redis_url),
+            [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), tx(2, 100, TransactionKind.DEPOSIT, "20.00")],
+        )
+    )
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    days = client.hkeys(customer_keys("C1")[1])
+    client.close()
+    assert days == [str((DAY0 + timedelta(days=100)).timestamp() // 86400).split(".")[0]]
+
+
+def test_dedupe_ring_keeps_a_6_byte_hash_per_id_up_to_its_capacity(redis_url: str) -> None:
+    """Events not read from Kafka: each one's entry is pending only until the next event comes."""
+    store = make_store(redis_url, dedupe_capacity=16)
+    client = redis.Redis.from_url(redis_url)
+    for count, kept in ((1, 0), (10, 9), (40, 16)):
+        asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
+        assert client.strlen(customer_keys("C1")[2]) == 2 + kept * 6 + 15
+    client.close()
+
+
+async def apply_read_at(
+    store: ProfileStore,
+    events: list[InputEvent],
+    offsets: list[int],
+    committed: str,
+    topic: str = TRANSACTIONS,
+) -> list[StoredProfile]:
+    """Apply ``events`` as read from partition 3 of ``topic`` at ``offsets``."""
+    updates = [
+        build_update(e, "SIGNALBANK", kafka_position(topic, 3, o))
+        for e, o in zip(events, offsets, strict=True)
+    ]
+    try:
+        return await store.apply(updates, committed)
+    finally:
+        await store.client.aclose()
+
+
+def ring_of(client: redis.Redis, customer: str = "C1") -> tuple[list[bytes], list[tuple[int, int, int]]]:
+    """The kept hashes, and (topic code, partition, offset) of each pending entry, oldest first."""
+    ring = cast(bytes, client.get(customer_keys(customer)[2]))
+    boundary = 2 + int.from_bytes(ring[:2]) * 6
+    kept = [ring[at : at + 6] for at in range(2, boundary, 6)]
+    pending = [ring[at : at + 15] for at in range(boundary, len(ring), 15)]
+    return kept, [(e[6], int.from_bytes(e[7:9]), int.from_bytes(e[9:15])) for e in pending]
+
+
+def sha1_prefix(event_id: str, size: int = 6) -> bytes:
+    return hashlib.sha1(event_id.encode(), usedforsecurity=False).digest()[:size]
+
+
+def test_dedupe_ring_keeps_pending_what_the_group_has_not_committed(redis_url: str) -> None:
+    """Redelivered events are recognised however many there are; committed ones keep only a hash."""
+    client = redis.Redis.from_url(redis_url)
+    events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
+    big = 2**40 + 7  # offsets past 32 bits are kept whole
+    store = make_store(redis_url, dedupe_capacity=16)
+    # 30 events, none committed: more than the capacity stay pending (a redelivery after a crash)
+    asyncio.run(apply_read_at(store, events[:30], [big + o for o in range(30)], ""))
+    assert ring_of(client) == ([], [(0, 3, big + o) for o in range(30)])
+    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), [events[0]], [big], ""))
+    assert again[0].duplicate
+    # committed up to (not including) offset 28 of this partition; partition 2 and topic 1 say nothing
+    committed = f"0:3:{big + 28},0:2:{big + 100},1:3:{big + 100}"
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[30]], [big + 30], committed))
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(12, 28)]  # the last 16 of the 28 committed
+    assert pending == [(0, 3, big + o) for o in (28, 29, 30)]
+    # an entry of another topic at the front waits for its own commit, and holds the ones behind it
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [login(1, 0.4)], [5], committed, INTERACTIONS))
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[31]], [big + 31], f"0:3:{big + 31}"))
+    assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [events[32]], [big + 32], f"0:3:{big + 32}"))
+    assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31), (0, 3, big + 32)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    asyncio.run(apply_read_at(store, [login(2, 0.5)], [6], f"0:3:{big + 32},1:3:6", INTERACTIONS))
+    kept, pending = ring_of(client)
+    assert pending == [(0, 3, big + 32), (1, 3, 6)]
+    assert kept[-2:] == [sha1_prefix("l1"), sha1_prefix("t31")]
+    client.close()
+
+
+def test_dedupe_ring_bounds_pending_entries_when_commits_stall(redis_url: str) -> None:
+    """Past 4 x capacity the oldest pending entries keep only their hash: still recognised."""
+    client = redis.Redis.from_url(redis_url)
+    events: list[InputEvent] = [tx(n, n / 1000, TransactionKind.DEPOSIT, "1.00") for n in range(70)]
+    asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events, list(range(70)), ""))
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(6)]
+    assert pending == [(0, 3, o) for o in range(6, 70)]
+    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events[:1], [0], ""))
+    assert again[0].duplicate
+    client.close()
+
+
+def test_dedupe_converts_a_ring_of_6_byte_slots_left_by_an_earlier_version(redis_url: str) -> None:
+    """The previous ring: 4 slots full (t0..t5 written, so t2..t5 kept), cursor at t2's slot."""
+    state_key, _, seen_key = customer_keys("C1")
+    client = redis.Redis.from_url(redis_url)
+    client.set(seen_key, b"".join(sha1_prefix(f"t{n}") for n in (4, 5, 2, 3)))
+    client.hset(state_key, mapping={"ids_w": "6", "ids_at": "2"})
+    events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (3, 6, 5, 1)]
+    store = make_store(redis_url, dedupe_capacity=16)
+    results = asyncio.run(apply_read_at(store, events, [30, 31, 32, 33], ""))
+    assert [r.duplicate for r in results] == [True, False, True, False]
+    assert ring_of(client) == ([sha1_prefix(f"t{n}") for n in (2, 3, 4, 5)], [(0, 3, 31), (0, 3, 33)])
+    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
+    client.close()
+
+
+def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis_url: str) -> None:
+    """The earlier ring: 16 slots allocated whole, 3 used (t0..t2), cursor in the state hash."""
+    state_key, _, seen_key = customer_keys("C1")
+    client = redis.Redis.from_url(redis_url)
+    used = b"".join(sha1_prefix(f"t{n}", 8) for n in range(3))
+    client.set(seen_key, used + b"\0" * (16 * 8 - len(used)))
+    client.hset(state_key, "ids_at", "3")
+    store = make_store(redis_url, dedupe_capacity=16)
+    results = asyncio.run(
+        apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (1, 5, 2, 5)])
+    )
+    assert [r.duplicate for r in results] == [True, False, True, True]
+    kept, pending = ring_of(client)
+    assert kept == [sha1_prefix(f"t{n}") for n in range(3)] and len(pending) == 1
+    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
+    client.close()
+
+
+def test_dedupe_ring_remembers_the_last_ids_and_forgets_older_ones(redis_url: str) -> None:
+    store = make_store(redis_url, dedupe_capacity=16)
+    first: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
+    asyncio.run(apply(store, first))
+    again = asyncio.run(apply(store, [first[39], first[23], first[22]]))
+    # repeats of the last 17 ids: 16 kept hashes (23..38) and the latest, pending; 22 was forgotten
+    assert [r.duplicate for r in again] == [True, True, False]
+    assert again[-1].sums[0] == 41  # txn_count_1d: 40 + the forgotten one
+
+
+def test_dedupe_replaces_a_sorted_set_left_by_an_earlier_version(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.zadd(customer_keys("C1")[2], {"t0": 1})
+    client.close()
+    store = make_store(redis_url)
+    results = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "1.00")] * 2))
+    assert [r.duplicate for r in results] == [False, True]
+
+
+def test_keys_share_one_hash_tag_per_customer() -> None:
+    keys = customer_keys("C42")
+    assert all(key.startswith("sb:{C42}:") for key in keys)
+    assert len(set(keys)) == 3
+
+
+def test_batch_keeps_per_customer_order_and_isolation(redis_url: str) -> None:
+    results = asyncio.run(
+        apply(
+            make_store(redis_url),
+            [
+                login(1, 0, customer="A"),
+                login(2, 0.1, customer="B"),
+                login(3, 0.2, customer="A"),
+            ],
+        )
+    )
+    counts = [build_profile("x", r.state, r.sums, int(r.state["last_ts"]))["login_count_1d"] for r in results]
+    assert counts == [1.0, 1.0, 2.0]
+
+
+def test_complaints_open_and_resolve_by_reference_even_out_of_order(redis_url: str) -> None:
+    def interaction(n: int, day: float, kind: InteractionKind) -> Interaction:
+        return Interaction(
+            event_id=f"c{n}",
+            customer_id="C1",
+            occurred_at=DAY0 + timedelta(days=day),
+            kind=kind,
+            channel=Channel.CALL_CENTRE,
+            reference="CMP-1",
+        )
+
+    opened = profile_after(redis_url, [interaction(1, 0, InteractionKind.COMPLAINT_OPENED), login(9, 3)])
+    assert opened["complaints_open"] == 1.0
+    assert opened["oldest_open_complaint_hours"] == 72.0
+    resolved_first = profile_after(redis_url, [interaction(2, 4, InteractionKind.COMPLAINT_RESOLVED)])
+    assert resolved_first["complaints_open"] == 0.0
+
+
+def test_new_payee_bank_counts_from_the_first_transfer_after_a_long_pause(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    history = [login(1, 0)]
+    fresh = profile_after(
+        redis_url,
+        [*history, tx(1, 70, out, "50", "REVOLUT", "5000"), tx(2, 75, out, "3000", "REVOLUT", "1950")],
+    )
+    assert fresh["new_payee_bank_days"] == 5
+    assert fresh["new_payee_bank_transfers"] == 2
+    # last paid 65 days ago: new again after more than 60 days without a transfer
+    again = profile_after(redis_url, [tx(3, 140, out, "40", "REVOLUT", "1900")])
+    assert again["new_payee_bank_days"] == 0
+    assert again["new_payee_bank_transfers"] == 1
+
+
+def test_payee_paid_early_in_the_history_is_not_new(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    profile = profile_after(
+        redis_url,
+        [login(1, 0), tx(1, 10, out, "800", "SPARKASSE", "2000"), tx(2, 40, out, "800", "SPARKASSE", "1200")],
+    )
+    assert profile["new_payee_bank_days"] == 9999
+    assert profile["new_payee_bank_transfers"] == 0
+
+
+def test_new_payee_bank_late_event_and_duplicate(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    late = tx(2, 72, out, "60", "N26", "4000")
+    profile = profile_after(redis_url, [login(1, 0), tx(1, 80, out, "2500", "N26", "1500"), late, late])
+    assert profile["new_payee_bank_transfers"] == 2  # the duplicate does not count
+    assert profile["new_payee_bank_days"] == 8  # the run starts at the late, earlier transfer
+
+
+def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
+    out = TransactionKind.TRANSFER_OUT
+    profile = profile_after(redis_url, [login(1, 0), tx(1, 70, out, "900", "SIGNALBANK", "100")])
+    assert profile["new_payee_bank_days"] == 9999
+
+
+def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str) -> None:
+    """A deposit day has no offer responses, the last two metrics: the bucket stores fewer values
+    (a MessagePack fixarray of up to 15, not the 17-value array16), and the sums still have all 17."""
+    store = make_store(redis_url)
+    (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    client = redis.Redis.from_url(redis_url)
+    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
+    client.close()
+    assert 0x90 <= bucket[0] <= 0x9F, "a fixarray of at most 15 values"
+    assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
+    assert result.sums[Metric.INFLOW] == 1250
+    assert result.sums[Metric.OFFERS_DECLINED] == 0
+
+
+def test_day_buckets_with_many_zeros_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
+    """A deposit day: 3 of the first 15 metrics are not zero (count, inflow, activity), so the bucket
+    is -(bitmap + 1) and those 3 values; a login the same day adds to it exactly."""
+    store = make_store(redis_url)
+    asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    client = redis.Redis.from_url(redis_url)
+    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
+    bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
+    marker = -(bitmap + 1)
+    assert bucket == bytes([0x94, 0xD1]) + marker.to_bytes(2, signed=True) + bytes([1, 0xCD, 0x04, 0xE2, 1])
+    (result,) = asyncio.run(apply(make_store(redis_url), [login(1, 0.1)]))
+    client.close()
+    assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
+    assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
+
+
+def test_dense_day_buckets_of_an_earlier_version_are_read(redis_url: str) -> None:
+    """[1 transaction, 10.00 inflow] as the previous version stored it (a dense MessagePack array)."""
+    day = int(DAY0.timestamp() // 86400)
+    client = redis.Redis.from_url(redis_url)
+    client.hset(customer_keys("C1")[1], str(day), bytes([0x92, 0x01, 0xCD, 0x03, 0xE8]))
+    client.close()
+    (result,) = asyncio.run(apply(make_store(redis_url), [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    assert result.sums[Metric.TXN_COUNT] == 2 and result.sums[Metric.INFLOW] == 2250

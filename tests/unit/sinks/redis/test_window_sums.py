@@ -1,0 +1,75 @@
+"""Incremental window sums in Redis equal a plain recomputation, whatever the order and the gaps."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.inputs import InputEvent, TransactionKind
+from schemas.profile.delta import MS_PER_DAY, build_update
+from schemas.profile.shape import METRIC_COUNT, WINDOWS
+from tests.conftest import make_store
+from tests.unit.sinks.redis.test_store import login, tx
+
+RETENTION = 90
+_serial = itertools.count()
+
+
+def expected(events: list[InputEvent], as_of_day: int) -> list[int]:
+    """Sums per window as the definition says: buckets of days in (as_of - w, as_of]."""
+    buckets: dict[int, list[int]] = {}
+    latest = None
+    for event in events:
+        update = build_update(event, "SIGNALBANK")
+        latest = update.day if latest is None else max(latest, update.day)
+        if update.day > latest - RETENTION:  # an event older than the retention is not counted
+            row = buckets.setdefault(update.day, [0] * METRIC_COUNT)
+            for i, value in enumerate(update.increments):
+                row[i] += value
+        for day in [d for d in buckets if d <= latest - RETENTION]:
+            del buckets[day]
+    sums: list[int] = []
+    for width in WINDOWS:
+        total = [0] * METRIC_COUNT
+        for day, row in buckets.items():
+            if 0 <= as_of_day - day < width:
+                total = [a + b for a, b in zip(total, row, strict=True)]
+        sums.extend(total)
+    return sums
+
+
+offsets = st.lists(st.floats(min_value=0, max_value=250, allow_nan=False), min_size=1, max_size=25)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=offsets, later=st.integers(min_value=0, max_value=120), data=st.data())
+def test_sums_match_a_recomputation(
+    redis_url: str, days: list[float], later: int, data: st.DataObject
+) -> None:
+    customer = f"C{next(_serial)}"  # the database is shared by all examples of this test
+    events: list[InputEvent] = []
+    for n, day in enumerate(days):
+        if data.draw(st.booleans()):
+            events.append(login(n, day, customer=customer))
+        else:
+            events.append(
+                tx(n, day, TransactionKind.CARD_PAYMENT, "12.34", balance="100.00", customer=customer)
+            )
+
+    async def run() -> tuple[list[int], list[int]]:
+        store = make_store(redis_url)
+        try:
+            stored = await store.apply([build_update(e, "SIGNALBANK") for e in events])
+            latest_ms = max(int((e.occurred_at).timestamp() * 1000) for e in events)
+            read = await store.read(customer, latest_ms + later * MS_PER_DAY)
+            return list(stored[-1].sums), list(read.sums)
+        finally:
+            await store.client.aclose()
+
+    after_apply, after_read = asyncio.run(run())
+    latest_day = max(build_update(e, "SIGNALBANK").day for e in events)
+    assert after_apply == expected(events, latest_day)
+    assert after_read == expected(events, latest_day + later)
