@@ -20,6 +20,7 @@ test: $(STAMP) lint typecheck rules-check compose-check unit
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check streams agents schemas rules sinks tests bench
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

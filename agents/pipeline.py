@@ -32,7 +32,7 @@ from rules import tiers
 from rules.arbitration import Candidate
 from rules.engine import Evaluation, evaluate, level_rank
 from rules.fired import Fired, evidence, render
-from rules.model import RiskRule, ServiceRule, TagRule
+from rules.model import RiskRule, ServiceRule, SignalRule, TagRule
 from rules.ruleset import Ruleset
 from rules.tiers import TierDecision, TierState
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
@@ -412,9 +412,9 @@ class Pipeline:
             )
         for fired in evaluation.signals:
             rule = fired.rule
-            per: str | None = getattr(rule, "per", None)
+            per = rule.per_field if isinstance(rule, SignalRule) else None
             # `per`: one cooldown per value of a profile field (e.g. one SLA alert per complaint)
-            subject = str(evaluation.context["profile"].get(per[8:], "")) if per else ""
+            subject = str(evaluation.context["profile"].get(per, "")) if per else ""
             slot = f"rule:{rule.id}:{subject}" if per else f"rule:{rule.id}"
             parts = (rule.id, subject) if per else (rule.id,)
             signal_id = stable_id("signal", customer, *parts, trigger.event_id, ruleset.version)

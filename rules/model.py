@@ -52,6 +52,11 @@ class SignalRule(Strict):
     message: str = Field(min_length=1, max_length=300)
     enabled: bool = True
 
+    @property
+    def per_field(self) -> str | None:
+        """The profile field named by ``per`` (``oldest_open_complaint_ref``), None without one."""
+        return self.per.removeprefix("profile.") if self.per else None
+
 
 class TagRule(SignalRule):
     """A customer-360 tag (e.g. ``salary_payer``) held while the condition is true."""

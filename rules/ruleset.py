@@ -28,6 +28,7 @@ from rules.model import (
     Offer,
     RuleFile,
     SignalKindRule,
+    SignalRule,
     Strategies,
     TierPolicy,
     TierRule,
@@ -271,12 +272,12 @@ def load_sources(sources: Sequence[tuple[str, str]]) -> Ruleset:
                 _compile(name, doc, (section, index, key), source, problems)
                 if isinstance(entry, TierRule):
                     _compile(name, doc, (section, index, "stay"), entry.stay, problems)
-                per = getattr(entry, "per", None)
-                if per and per[8:] not in PROFILE_NAMES:
+                per = entry.per_field if isinstance(entry, SignalRule) else None
+                if per is not None and per not in PROFILE_NAMES:
                     ppos = doc.position((section, index, "per"))
-                    close = difflib.get_close_matches(per[8:], PROFILE_NAMES, n=1)
+                    close = difflib.get_close_matches(per, PROFILE_NAMES, n=1)
                     hint = f"; did you mean profile.{close[0]}?" if close else ""
-                    message = f"{section}.{index}.per: unknown field {per}{hint}"
+                    message = f"{section}.{index}.per: unknown field profile.{per}{hint}"
                     problems.append(RuleProblem(name, ppos.line, ppos.column, message))
                 if isinstance(entry, Offer):
                     _compile(name, doc, (section, index, "suitable"), entry.suitable, problems)
