@@ -6,8 +6,8 @@ show, so they never differ.
 
 from __future__ import annotations
 
-from rules.explain import Explanation, explain_as_check
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
+from rules.tools.explain import Explanation, explain_as_check
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.view import Profile, build_profile
 from sinks.redis.store import ProfileStore

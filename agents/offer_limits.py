@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from sinks.redis.claims import OfferLimits
 
 

@@ -28,13 +28,13 @@ from pydantic import BaseModel
 from agents.decode import RawRecord, decode, utc_now
 from agents.metrics import Metrics
 from agents.offer_limits import offer_limits
-from rules import tiers
-from rules.arbitration import Candidate
-from rules.engine import Evaluation, evaluate, level_rank
-from rules.fired import Fired, evidence, render
-from rules.model import RiskRule, ServiceRule, SignalRule, TagRule
-from rules.ruleset import Ruleset
-from rules.tiers import TierDecision, TierState
+from rules.evaluate import tiers
+from rules.evaluate.arbitration import Candidate
+from rules.evaluate.engine import Evaluation, evaluate, level_rank
+from rules.evaluate.fired import Fired, evidence, render
+from rules.evaluate.tiers import TierDecision, TierState
+from rules.load.model import RiskRule, ServiceRule, SignalRule, TagRule
+from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 from schemas.inputs import InputEvent
 from schemas.outputs import (

@@ -18,7 +18,7 @@ import orjson
 
 from agents.decode import RawRecord, decode
 from bench.progress import PER_EVENT_TOPIC, BaselineSettings, Progress, baseline_app
-from rules.ruleset import load_ruleset
+from rules.load.ruleset import load_ruleset
 from schemas.catalog import INPUT_TOPICS
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update

@@ -25,7 +25,7 @@ from pyinstrument.frame import Frame
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
-from rules.ruleset import load_ruleset
+from rules.load.ruleset import load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY

@@ -2,7 +2,7 @@
 
 Profiles come from simulated bank traffic applied to a real (embedded) Redis, so the conditions
 see the values they would see in production and take their real branches. The timed part is pure
-CPU: ``rules.engine.evaluate`` (one CEL call for the whole ruleset, then scoring, levels and the
+CPU: ``rules.evaluate.engine.evaluate`` (one CEL call for the whole ruleset, then scoring, levels and the
 contact policy). For comparison it also times building the profile from what Redis returned, and
 the naive design the engine avoids: one CEL call per rule with the nested profile/event maps.
 
@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents.decode import RawRecord, decode
-from rules.engine import evaluate
-from rules.ruleset import Ruleset, load_ruleset
+from rules.evaluate.engine import evaluate
+from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile

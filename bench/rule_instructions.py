@@ -21,8 +21,8 @@ import tempfile
 from pathlib import Path
 
 from bench.rule_cost import add_scenario_arguments, simulated_samples
-from rules.engine import evaluate
-from rules.ruleset import load_ruleset
+from rules.evaluate.engine import evaluate
+from rules.load.ruleset import load_ruleset
 from streams.settings import DEFAULT_RULES_DIR
 
 _COLLECTED = re.compile(r"Collected : (\d+)")

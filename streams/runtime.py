@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline
-from rules.ruleset import Ruleset, load_ruleset
+from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.store import ProfileStore

@@ -12,7 +12,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from agents.lookup import explain_customer, read_profile
-from rules.explain import parse_at
+from rules.tools.explain import parse_at
 from streams.app import App
 from streams.runtime import Runtime
 

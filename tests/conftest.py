@@ -11,7 +11,7 @@ import redis
 
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
-from rules.ruleset import Ruleset, load_ruleset
+from rules.load.ruleset import Ruleset, load_ruleset
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY
 from sinks.redis.store import ProfileStore

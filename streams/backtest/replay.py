@@ -20,8 +20,8 @@ from typing import IO
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, Trigger
-from rules.engine import Evaluation
-from rules.ruleset import Ruleset
+from rules.evaluate.engine import Evaluation
+from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.outputs import ChurnAlert
 from schemas.profile.bgnbd import BgNbdParams

@@ -11,8 +11,8 @@ import click
 import redis
 from click._termui_impl import ProgressBar
 
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset, load_ruleset
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.outputs import ChurnLevel
 from schemas.profile.bgnbd import BgNbdParams
 from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from rules.engine import LEVEL_ORDER
+from rules.evaluate.engine import LEVEL_ORDER
 from schemas.outputs import ChurnLevel
 
 

@@ -53,8 +53,8 @@ def rules_group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def rules_check(paths: tuple[Path, ...]) -> None:
     """Validate rule files; print each problem as file:line:column: message."""
-    from rules.problems import RulesetError
-    from rules.ruleset import load_ruleset
+    from rules.load.problems import RulesetError
+    from rules.load.ruleset import load_ruleset
 
     settings = current_settings()
 
@@ -76,7 +76,7 @@ def rules_check(paths: tuple[Path, ...]) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def rules_test(rules_dir: Path | None, paths: tuple[Path, ...]) -> None:
     """Run rule tests (default: the rules folder's tests/); PASS/FAIL per case, exit 1 on a failure."""
-    from rules.testing import run_suite
+    from rules.tools.testing import run_suite
 
     settings = current_settings()
 
@@ -93,7 +93,7 @@ def rules_publish(paths: tuple[Path, ...]) -> None:
     """Validate rule files, then publish them to every worker (signalbank.rules.v1); no restart."""
     from kafka.errors import KafkaError
 
-    from rules.problems import RulesetError
+    from rules.load.problems import RulesetError
     from streams.control.publication import load_paths, publication_of, publish
     from streams.kafka.admin import bootstrap_of
 
@@ -126,9 +126,9 @@ def rules_publish(paths: tuple[Path, ...]) -> None:
 def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_json: bool) -> None:
     """Why the rules conclude what they do for a customer now (a silence check, no cooldowns)."""
     from agents.lookup import explain_customer
-    from rules.explain import Explanation, parse_at, render_text
-    from rules.problems import RulesetError
-    from rules.ruleset import load_ruleset
+    from rules.load.problems import RulesetError
+    from rules.load.ruleset import load_ruleset
+    from rules.tools.explain import Explanation, parse_at, render_text
     from sinks.redis.client import connect
     from sinks.redis.store import ProfileStore
 
@@ -161,7 +161,7 @@ def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_j
 @click.option("--file", "path", type=click.Path(path_type=Path), default=None, help="Default: docs/rules.md.")
 def rules_docs(check: bool, path: Path | None) -> None:
     """Regenerate the field and key tables of the rule authors' guide from the catalogue and models."""
-    from rules.catalogue import DOC_PATH, REGENERATE, update_document
+    from rules.tools.catalogue import DOC_PATH, REGENERATE, update_document
 
     path = path or DOC_PATH
     text = path.read_text(encoding="utf-8")

@@ -17,8 +17,8 @@ from pathlib import Path, PurePath
 from kafka import KafkaProducer
 from pydantic import ValidationError
 
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset, load_sources, read_sources
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset, load_sources, read_sources
 from schemas.catalog import RULES_CONTROL
 from schemas.control import RulesetPublication, RuleSource
 from streams.kafka.admin import create_topics

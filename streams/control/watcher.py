@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset, load_sources, read_sources, rule_files
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset, load_sources, read_sources, rule_files
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 Publisher = Callable[[Ruleset, Sequence[tuple[str, str]]], None]

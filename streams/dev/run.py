@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
 from streams.control.publication import load_paths, publication_of, publish
 from streams.control.watcher import RulesWatcher

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total

@@ -21,7 +21,7 @@ from kafka import KafkaConsumer, TopicPartition
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord, Pipeline, PipelineConfig
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.profile.bgnbd import BgNbdParams
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis

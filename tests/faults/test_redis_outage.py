@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import INPUT_TOPICS
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess

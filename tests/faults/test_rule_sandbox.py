@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.expressions import MAX_COMPREHENSION_DEPTH, MAX_COMPREHENSIONS, MAX_LIST_ELEMENTS
+from rules.cel.expressions import MAX_COMPREHENSION_DEPTH, MAX_COMPREHENSIONS, MAX_LIST_ELEMENTS
 
 pytestmark = pytest.mark.faults
 

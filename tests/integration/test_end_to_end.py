@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from agents.pipeline import stable_id
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import (
     CHURN_ALERTS,
     CUSTOMERS,

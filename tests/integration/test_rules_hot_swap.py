@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import redis
 
-from rules.problems import RulesetError
-from rules.ruleset import load_sources
+from rules.load.problems import RulesetError
+from rules.load.ruleset import load_sources
 from schemas.catalog import SIGNALS, TRANSACTIONS
 from schemas.control import RuleSource
 from streams.control.publication import publication_of, publish

@@ -14,8 +14,8 @@ from typing import Any
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord
-from rules.arbitration import strategy_for
-from rules.ruleset import Ruleset, load_sources
+from rules.evaluate.arbitration import strategy_for
+from rules.load.ruleset import Ruleset, load_sources
 from schemas.catalog import CUSTOMERS, INTERACTIONS, OFFERS, TRANSACTIONS
 from schemas.outputs import NextBestOffer
 from schemas.profile.view import build_profile

@@ -10,7 +10,7 @@ import redis
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, stable_id
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
 from streams.dev.embedded import EmbeddedRedis

@@ -9,7 +9,7 @@ import redis
 
 from agents.decode import decode, utc_now
 from agents.pipeline import OutputRecord
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SIGNALS
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.decode import RawRecord
 from agents.pipeline import OutputRecord, stable_id
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import SERVICE_ALERTS, SIGNALS
 from schemas.outputs import CustomerSignal, SignalKind
 from tests.support.story import encoded, interaction

@@ -10,7 +10,7 @@ from typing import TypeVar
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, check_id, stable_id
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
 from schemas.catalog import OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
 from sinks.redis.store import ProfileStore

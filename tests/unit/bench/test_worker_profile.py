@@ -10,9 +10,9 @@ FETCHER = "run (faust/app/base.py:1);Consumer._drain_messages (faust/transport/c
 
 def test_samples_are_counted_once_in_the_first_matching_category_and_pipeline_stage() -> None:
     folded = [
-        f"{PIPELINE};evaluate (rules/engine.py:125);_results (rules/engine.py:54) 30",
-        f"{PIPELINE};build_profile (sinks/profile/view.py:132) 20",
-        f"{PIPELINE};ProfileStore.apply (sinks/profile/store.py:193) 10",
+        f"{PIPELINE};evaluate (rules/evaluate/engine.py:125);_results (rules/evaluate/engine.py:54) 30",
+        f"{PIPELINE};build_profile (schemas/profile/view.py:132) 20",
+        f"{PIPELINE};ProfileStore.apply (sinks/redis/store.py:193) 10",
         f"{PIPELINE} 5",
         f"{FETCHER};Service.wait_first (mode/services.py:777) 25",
         "run (faust/app/base.py:1);ingest (agents/ingest.py:80);send (faust/topics.py:1) 4",

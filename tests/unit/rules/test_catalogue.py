@@ -11,11 +11,11 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from rules.catalogue import DOC_PATH, REGENERATE, SECTIONS, TEST_SECTIONS, meaning, update_document
-from rules.expressions import check_expression
-from rules.model import RuleFile
-from rules.ruleset import load_sources, read_sources
-from rules.testing import load_cases
+from rules.cel.expressions import check_expression
+from rules.load.model import RuleFile
+from rules.load.ruleset import load_sources, read_sources
+from rules.tools.catalogue import DOC_PATH, REGENERATE, SECTIONS, TEST_SECTIONS, meaning, update_document
+from rules.tools.testing import load_cases
 from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS
 from tests.conftest import RULES_DIR
 
@@ -30,7 +30,9 @@ def test_generated_tables_are_up_to_date() -> None:
 @pytest.mark.parametrize("model", [m for _, m in (*SECTIONS, *TEST_SECTIONS)], ids=lambda m: m.__name__)
 def test_every_key_has_a_meaning(model: type[BaseModel]) -> None:
     missing = [name for name, field in model.model_fields.items() if not meaning(name, field)]
-    assert missing == [], f"describe these keys in the model or in rules.catalogue.KEY_MEANINGS: {missing}"
+    assert missing == [], (
+        f"describe these keys in the model or in rules.tools.catalogue.KEY_MEANINGS: {missing}"
+    )
 
 
 def test_every_catalogued_field_is_in_the_guide() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from rules.case_context import complete_event, complete_profile
-from rules.explain import Explanation, explain, parse_at, render_text
-from rules.ruleset import Ruleset
+from rules.load.ruleset import Ruleset
+from rules.tools.case_context import complete_event, complete_profile
+from rules.tools.explain import Explanation, explain, parse_at, render_text
 from schemas.common import Channel
 from schemas.inputs import Transaction, TransactionKind
 from schemas.profile.bgnbd import BgNbdParams

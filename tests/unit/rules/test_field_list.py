@@ -6,8 +6,8 @@ import cel
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.expressions import FIELDS, flatten
-from rules.field_list import INTERNED_LIMIT, FieldList, Shape, shape_of
+from rules.cel.expressions import FIELDS, flatten
+from rules.cel.field_list import INTERNED_LIMIT, FieldList, Shape, shape_of
 
 
 def _run(source: str, profile: dict[str, object], event: dict[str, object] | None = None) -> object:

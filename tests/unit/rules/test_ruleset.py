@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from rules.case_context import complete_event, complete_profile
-from rules.engine import evaluate
-from rules.expressions import default_context
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset, load_ruleset
+from rules.cel.expressions import default_context
+from rules.evaluate.engine import evaluate
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset, load_ruleset
+from rules.tools.case_context import complete_event, complete_profile
 from schemas.outputs import ChurnLevel
 
 GOOD_RULE = """\

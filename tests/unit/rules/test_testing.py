@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rules.case_context import NEUTRAL_NOW_MS, complete_event, complete_profile, neutral_profile
-from rules.ruleset import Ruleset, load_ruleset
-from rules.testing import LoadedCase, check_case, load_cases, read_cases
+from rules.load.ruleset import Ruleset, load_ruleset
+from rules.tools.case_context import NEUTRAL_NOW_MS, complete_event, complete_profile, neutral_profile
+from rules.tools.testing import LoadedCase, check_case, load_cases, read_cases
 from schemas.profile.fields import NEVER_DAYS
 from schemas.profile.shape import METRIC_COUNT, WINDOWS
 from schemas.profile.view import build_profile

@@ -8,9 +8,9 @@ from typing import Any
 
 from agents.decode import RawRecord
 from agents.pipeline import OutputRecord
-from rules.engine import evaluate
-from rules.ruleset import Ruleset
-from rules.tiers import TierState, decide
+from rules.evaluate.engine import evaluate
+from rules.evaluate.tiers import TierState, decide
+from rules.load.ruleset import Ruleset
 from schemas.catalog import TIER_CHANGES, TRANSACTIONS
 from schemas.outputs import TierChange
 from schemas.profile.delta import MS_PER_DAY

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from rules.problems import RulesetError
-from rules.ruleset import Ruleset, load_sources
+from rules.load.problems import RulesetError
+from rules.load.ruleset import Ruleset, load_sources
 from schemas.catalog import RULES_CONTROL
 from schemas.control import RuleSource
 from streams.control.follower import RulesFollower

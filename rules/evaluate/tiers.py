@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rules.engine import Evaluation
-from rules.model import TierRule
-from rules.ruleset import Ruleset
+from rules.evaluate.engine import Evaluation
+from rules.load.model import TierRule
+from rules.load.ruleset import Ruleset
 
 FIELD = "tier"
 

@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from rules.case_context import SILENCE
-from rules.engine import Evaluation, evaluate
-from rules.fired import render
-from rules.model import ChurnRule, SignalKindRule, TagRule
-from rules.ruleset import Condition, Ruleset
+from rules.evaluate.engine import Evaluation, evaluate
+from rules.evaluate.fired import render
+from rules.load.model import ChurnRule, SignalKindRule, TagRule
+from rules.load.ruleset import Condition, Ruleset
+from rules.tools.case_context import SILENCE
 from schemas.profile.view import Profile, neutral_event
 
 

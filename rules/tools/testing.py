@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rules.case_context import FieldProblem, complete_event, complete_profile
-from rules.engine import Evaluation, evaluate
-from rules.problems import RuleProblem, RulesetError
-from rules.ruleset import Ruleset, load_ruleset
-from rules.yaml_source import YamlDocument, read_document
+from rules.evaluate.engine import Evaluation, evaluate
+from rules.load.problems import RuleProblem, RulesetError
+from rules.load.ruleset import Ruleset, load_ruleset
+from rules.load.yaml_source import YamlDocument, read_document
+from rules.tools.case_context import FieldProblem, complete_event, complete_profile
 
 Level = Literal["none", "watch", "elevated", "high", "critical"]
 SuppressReason = Literal["not_suitable", "no_consent", "complaint_open", "churn_risk"]

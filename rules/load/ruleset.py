@@ -18,10 +18,10 @@ from typing import Any
 import cel
 from pydantic import ValidationError
 
-from rules.expressions import check_expression, default_context, flatten, references
-from rules.field_list import FieldList
-from rules.fired import Fired
-from rules.model import (
+from rules.cel.expressions import check_expression, default_context, flatten, references
+from rules.cel.field_list import FieldList
+from rules.evaluate.fired import Fired
+from rules.load.model import (
     ChurnPolicy,
     ChurnRule,
     ContactPolicy,
@@ -33,8 +33,8 @@ from rules.model import (
     TierPolicy,
     TierRule,
 )
-from rules.problems import RuleProblem, RulesetError
-from rules.yaml_source import Position, YamlDocument, read_document
+from rules.load.problems import RuleProblem, RulesetError
+from rules.load.yaml_source import Position, YamlDocument, read_document
 from schemas.profile.fields import PROFILE_FIELDS
 
 PROFILE_NAMES = [spec.name for spec in PROFILE_FIELDS]

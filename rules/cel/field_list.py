@@ -20,7 +20,7 @@ from typing import Any
 
 import cel
 
-from rules.expressions import FIELDS
+from rules.cel.expressions import FIELDS
 from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
 
 _SPECS: dict[tuple[str, str], FieldSpec] = {("profile", s.name): s for s in PROFILE_FIELDS} | {

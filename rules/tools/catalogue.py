@@ -16,7 +16,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from rules.model import (
+from rules.load.model import (
     Cap,
     CareRule,
     Challenger,
@@ -36,11 +36,11 @@ from rules.model import (
     TierRule,
     Weights,
 )
-from rules.testing import Expect, RuleCase, ScoreRange
+from rules.tools.testing import Expect, RuleCase, ScoreRange
 from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
 from schemas.profile.shape import WINDOWS
 
-DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 REGENERATE = "signalbank rules docs"
 
 #: Meaning of keys whose model field has no ``description`` (the model's description wins).

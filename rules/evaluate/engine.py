@@ -11,11 +11,11 @@ from datetime import date
 from itertools import compress
 from typing import Any, NamedTuple
 
-from rules.arbitration import Candidate, arbitrate, clamp_propensity
-from rules.expressions import FIELDS
-from rules.fired import Context, Fired
-from rules.model import Offer, TagRule, TierRule
-from rules.ruleset import Ruleset
+from rules.cel.expressions import FIELDS
+from rules.evaluate.arbitration import Candidate, arbitrate, clamp_propensity
+from rules.evaluate.fired import Context, Fired
+from rules.load.model import Offer, TagRule, TierRule
+from rules.load.ruleset import Ruleset
 from schemas.outputs import ChurnLevel
 
 log = logging.getLogger(__name__)

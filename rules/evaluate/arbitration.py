@@ -15,7 +15,7 @@ from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from rules.model import ContactPolicy, Offer, Strategies, Strategy
+from rules.load.model import ContactPolicy, Offer, Strategies, Strategy
 from schemas.outputs import ChurnLevel
 
 #: Decisions that are not suppressions: the offer was never a candidate for this event.

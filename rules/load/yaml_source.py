@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from rules.problems import RuleProblem
+from rules.load.problems import RuleProblem
 
 Path_ = tuple[str | int, ...]
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from rules.model import ChurnRule, SignalKindRule
+from rules.load.model import ChurnRule, SignalKindRule
 from schemas.outputs import EvidenceValue
 
 if TYPE_CHECKING:
-    from rules.ruleset import Condition
+    from rules.load.ruleset import Condition
 
 _PLACEHOLDER = re.compile(r"\{(profile|event)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 

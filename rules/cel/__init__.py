@@ -1,0 +1,1 @@
+"""The CEL boundary: compiling conditions against the field catalogue, and values crossing into CEL."""

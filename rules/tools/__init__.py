@@ -1,0 +1,1 @@
+"""Analyst tools: rule test cases, explain, and the generated rules guide tables."""
