@@ -378,12 +378,3 @@ def _check_tiers(
         file, line, column = where[tiers[-1].id]
         message = f"{tiers[-1].id}: the lowest tier is the default, so its `when` must be true"
         problems.append(RuleProblem(file, line, column, message))
-
-
-def check_paths(paths: Iterable[Path]) -> list[RuleProblem]:
-    """Every problem in the given files or folders (empty when the ruleset is valid)."""
-    try:
-        load_ruleset(paths)
-    except RulesetError as exc:
-        return list(exc.problems)
-    return []
