@@ -59,7 +59,10 @@ from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import ALL_TOPICS, create_topics
-from streams.sim.simulator import Scenario, SimEvent, generate, produce
+from streams.sim.event import SimEvent
+from streams.sim.generator import generate
+from streams.sim.produce import produce
+from streams.sim.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)

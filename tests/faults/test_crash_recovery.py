@@ -29,7 +29,8 @@ from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
 from streams.settings import DEFAULT_CHURN_MODEL
-from streams.sim.simulator import Scenario, generate
+from streams.sim.generator import generate
+from streams.sim.scenario import Scenario
 from tests.conftest import make_store
 from tests.support.kafka_io import collect, produce
 

@@ -20,7 +20,7 @@ from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
-from streams.sim.simulator import generate
+from streams.sim.generator import generate
 from tests.faults.test_crash_recovery import (
     SCENARIO,
     committed_offsets,
