@@ -6,6 +6,9 @@ keeps it only among the customer's last ``dedupe_capacity`` ids. The offsets com
 from the broker, which decides where a restarted worker resumes, not from Faust's bookkeeping (it
 records an offset even when the commit failed). A stale value is only ever too low: the ring then
 tracks some events a little longer, and none is let go early.
+
+Every wait on the broker is bounded by ``ADMIN_TIMEOUT_MS`` (kafka-python waits 30 s for a bootstrap
+or a request): a worker stopping, or starting while the broker is down, is not held up by a reading.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
@@ -20,7 +24,9 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from sinks.redis.keys import kafka_position
 
 log = logging.getLogger(__name__)
-_TIMEOUT_MS = 3_000
+
+#: Longest wait for the broker: the first metadata (the bootstrap) and then each request.
+ADMIN_TIMEOUT_MS = 3_000
 
 
 def packed_offsets(offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> str:
@@ -31,6 +37,33 @@ def packed_offsets(offsets: Mapping[TopicPartition, OffsetAndMetadata]) -> str:
         if meta.offset >= 0
     )
     return ",".join(sorted(position for position in positions if position))
+
+
+def admin_options(bootstrap: str, group: str) -> dict[str, Any]:
+    """Options of the admin client reading ``group``'s offsets, every wait bounded by the timeout."""
+    return {
+        "bootstrap_servers": bootstrap,
+        "client_id": f"{group}-committed",
+        "bootstrap_timeout_ms": ADMIN_TIMEOUT_MS,  # in the constructor, which bootstraps eagerly
+        "request_timeout_ms": ADMIN_TIMEOUT_MS,  # each request after it (the coordinator, the offsets)
+    }
+
+
+def connect_admin(options: dict[str, Any]) -> KafkaAdminClient:
+    """A bootstrapped admin client. When the bootstrap fails, kafka-python has already started the
+    client's network thread and keeps no reference to stop it: it is stopped here, or every failed
+    attempt against a broker that is down would leave a thread behind."""
+    admin = KafkaAdminClient.__new__(KafkaAdminClient)
+    try:
+        admin.__init__(**options)
+    except BaseException:
+        client, net = getattr(admin, "_client", None), getattr(admin, "_net", None)
+        if client is not None:
+            client.close()
+        if net is not None:
+            net.stop(ADMIN_TIMEOUT_MS)
+        raise
+    return admin
 
 
 class CommittedOffsets:
@@ -65,9 +98,7 @@ class CommittedOffsets:
         while not self._stopping.is_set():
             try:
                 if admin is None:
-                    admin = KafkaAdminClient(
-                        bootstrap_servers=self._bootstrap, client_id=f"{self._group}-committed"
-                    )
+                    admin = connect_admin(admin_options(self._bootstrap, self._group))
                 self.read_once(admin)
                 if failing:
                     log.info("committed offsets of group %s readable again", self._group)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from schemas.inputs import Transaction, TransactionKind
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from streams.dev.run import WorkerProcess
 from streams.kafka.admin import create_topics
-from streams.kafka.committed import CommittedOffsets, packed_offsets
+from streams.kafka.committed import ADMIN_TIMEOUT_MS, CommittedOffsets, admin_options, packed_offsets
 from tests.support.kafka_io import produce
 from tests.unit.sinks.redis.test_store import ring_of
 from tests.unit.sinks.redis.test_store import sha1_prefix as _sha1
@@ -141,3 +142,32 @@ def test_an_unreachable_broker_leaves_the_reading_empty_and_is_reported_once(
 
 def _ours(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == "streams.kafka.committed"]
+
+
+def _threads(group: str) -> list[str]:
+    """Live threads of one ``CommittedOffsets``: its reader and its admin client's network thread."""
+    return [t.name for t in threading.enumerate() if t.name == "committed-offsets" or group in t.name]
+
+
+def test_the_admin_client_waits_at_most_the_admin_timeout() -> None:
+    options = admin_options("127.0.0.1:1", "g4")
+    assert options["bootstrap_timeout_ms"] == options["request_timeout_ms"] == ADMIN_TIMEOUT_MS == 3_000
+
+
+def test_an_unreachable_broker_is_given_up_within_seconds_and_a_stop_returns_at_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """kafka-python alone waits 30 s for a bootstrap: the first failure would come after 30 s, and
+    a stop during an attempt would wait for it (or give up joining after 10 s, the thread left)."""
+    offsets = CommittedOffsets(f"127.0.0.1:{free_port()}", "g3", interval_s=0.05)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="streams.kafka.committed"):
+        offsets.start()
+        _wait(lambda: bool(_ours(caplog)), "the first failed attempt", timeout=10.0)
+    first_failure = time.monotonic() - started
+    assert ADMIN_TIMEOUT_MS / 1000 - 0.5 < first_failure < ADMIN_TIMEOUT_MS / 1000 + 3.0
+    time.sleep(0.5)  # the next attempt is under way
+    stopping = time.monotonic()
+    offsets.stop()
+    assert time.monotonic() - stopping < ADMIN_TIMEOUT_MS / 1000 + 2.0
+    assert _threads("g3") == []  # the reader ended, and no failed attempt left a network thread
