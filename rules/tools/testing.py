@@ -59,7 +59,7 @@ class Expect(_Strict):
     suppressed: dict[str, SuppressReason] | None = Field(
         None,
         description="Offers suitability or the contact policy must suppress, with the reason "
-        "(caps and cool-offs need the offer log in Redis: tested in tests/test_offers.py).",
+        "(caps and cool-offs need the offer log in Redis: tested in tests/unit/agents/test_offers.py).",
     )
     strategy: str | None = Field(
         None, description="The customer's offer strategy (a stable hash of `profile.customer_id`)."
