@@ -1,16 +1,21 @@
-"""Turn raw Kafka bytes into validated events, or into a dead letter that says why."""
+"""Turn raw Kafka bytes into validated events, or into a dead letter that says why, routed to its topic."""
 
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ValidationError
 
-from schemas.catalog import INPUT_MODELS
+from agents.outputs import OutputRecord
+from schemas.catalog import DEAD_LETTERS, INPUT_MODELS
 from schemas.inputs import InputEvent
 from schemas.outputs import DeadLetter, DeadLetterReason, ValidationIssue
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -80,6 +85,38 @@ def decode(record: RawRecord, now: datetime, max_future: timedelta) -> InputEven
         )
         return dead_letter(record, DeadLetterReason.FUTURE_EVENT, [issue], now)
     return event  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A batch split into valid events and dead letters, each with the record it came from."""
+
+    events: list[tuple[RawRecord, InputEvent]]
+    dead: list[tuple[RawRecord, DeadLetter]]
+
+    def dead_letter_outputs(self) -> list[OutputRecord]:
+        """The dead letters as records for the dead-letter topic, keyed like their input."""
+        return [OutputRecord(DEAD_LETTERS, record.key or b"", letter) for record, letter in self.dead]
+
+
+def decode_batch(records: Sequence[RawRecord], now: datetime, max_future: timedelta) -> Decoded:
+    """Decode every record of a batch, in order; a dead letter is logged by its position, not its payload."""
+    events: list[tuple[RawRecord, InputEvent]] = []
+    dead: list[tuple[RawRecord, DeadLetter]] = []
+    for record in records:
+        result = decode(record, now, max_future)
+        if isinstance(result, DeadLetter):
+            dead.append((record, result))
+            log.info(
+                "dead letter from %s/%d@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                result.reason.value,
+            )
+        else:
+            events.append((record, result))
+    return Decoded(events, dead)
 
 
 def utc_now() -> datetime:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis.backoff import ExponentialWithJitterBackoff
@@ -20,14 +20,12 @@ from redis.exceptions import RedisError
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, Pipeline
+from agents.outputs import Deliver, OutputRecord
+from agents.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 _backoff = ExponentialWithJitterBackoff(base=0.1, cap=5.0)
 T = TypeVar("T")
-
-#: Sends outputs and returns once the broker has them all.
-Deliver = Callable[[Sequence[OutputRecord]], Awaitable[None]]
 
 
 async def until_redis_answers(call: Callable[[], Awaitable[T]], what: str, metrics: Metrics) -> T:

@@ -10,7 +10,7 @@ from rules.load.ruleset import Ruleset
 from rules.tools.explain import Explanation, explain_as_check
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.view import Profile, build_profile
-from sinks.redis.store import ProfileStore
+from sinks.redis.profiles import ProfileStore
 
 
 async def read_profile(

@@ -25,7 +25,7 @@ from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY
-from sinks.redis.store import ProfileStore
+from sinks.redis.state import redis_state
 from streams.settings import DEFAULT_RULES_DIR
 
 HOME_BANK = "SIGNALBANK"
@@ -37,7 +37,7 @@ ruleset = load_ruleset([DEFAULT_RULES_DIR])
 churn_ids = {rule.id for rule in ruleset.churn_rules}
 programs = [(condition.rule_id, cel.compile(condition.source)) for condition in ruleset.conditions]
 outputs = app.topic(PER_EVENT_TOPIC, value_serializer="raw")
-store = ProfileStore(connect(settings.redis_url), 90, DEDUPE_CAPACITY)  # connects on first use, in the loop
+store = redis_state(connect(settings.redis_url), 90, DEDUPE_CAPACITY).profiles  # connects on first use
 
 
 @app.agent(app.topic(*INPUT_TOPICS, value_serializer="raw"))

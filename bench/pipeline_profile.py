@@ -21,6 +21,7 @@ from itertools import islice
 
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
+from streams.sim.simulator import Scenario, SimEvent, generate
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
@@ -29,10 +30,9 @@ from rules.load.ruleset import load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY
-from sinks.redis.store import ProfileStore
+from sinks.redis.state import redis_state
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR
-from streams.sim.simulator import Scenario, SimEvent, generate
 
 #: The pipeline's stages, by the function that does each (its first frame on a call path counts).
 STAGES: tuple[tuple[str, str], ...] = (
@@ -103,8 +103,8 @@ async def run_pipeline(redis_url: str, records: Sequence[RawRecord], batch: int,
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
     model = BgNbdParams.load(DEFAULT_CHURN_MODEL)
     config = PipelineConfig("SIGNALBANK", timedelta(days=1), churn_model=model)
-    store = ProfileStore(connect(redis_url), 90, DEDUPE_CAPACITY)
-    pipeline = Pipeline(store, lambda: ruleset, Metrics(), config)
+    redis = redis_state(connect(redis_url), 90, DEDUPE_CAPACITY)
+    pipeline = Pipeline(redis, lambda: ruleset, Metrics(), config)
     await pipeline.process(records[:batch])  # warm-up: scripts loaded, connections open
     profiler.start()
     started = time.perf_counter()
@@ -112,7 +112,7 @@ async def run_pipeline(redis_url: str, records: Sequence[RawRecord], batch: int,
         await pipeline.process(records[start : start + batch])
     elapsed = time.perf_counter() - started
     profiler.stop()
-    await store.client.aclose()
+    await redis.aclose()
     return elapsed
 
 

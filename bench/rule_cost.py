@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from streams.sim.simulator import Scenario, generate
+
 from agents.decode import RawRecord, decode
 from rules.evaluate.engine import evaluate
 from rules.load.ruleset import Ruleset, load_ruleset
@@ -28,10 +30,9 @@ from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY, TOPIC_CODES, kafka_position
-from sinks.redis.store import ProfileStore
+from sinks.redis.state import redis_state
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
-from streams.sim.simulator import Scenario, generate
 
 HOME_BANK = "SIGNALBANK"
 
@@ -60,7 +61,7 @@ async def collect(
     committed, as in a worker (it commits every second; a customer's events are hours apart), so
     the dedupe rings forget them as they would there.
     """
-    store = ProfileStore(connect(redis_url), 90, dedupe_capacity)
+    redis = redis_state(connect(redis_url), 90, dedupe_capacity)
     samples: list[Sample] = []
     batch: list[tuple[str, int, Any]] = []  # (topic, offset, event)
     now = datetime.now(UTC) + timedelta(days=1)
@@ -73,7 +74,8 @@ async def collect(
             build_update(event, HOME_BANK, kafka_position(topic, 0, offset) if commit_batches else "")
             for topic, offset, event in batch
         ]
-        for event, update, stored in zip(events, updates, await store.apply(updates, committed), strict=True):
+        stored_profiles = await redis.profiles.apply(updates, committed)
+        for event, update, stored in zip(events, updates, stored_profiles, strict=True):
             now_ms = max(update.ts_ms, int(stored.state.get("last_ts", update.ts_ms)))
             profile = build_profile(event.customer_id, stored.state, stored.sums, now_ms)
             context = build_event_context(event, HOME_BANK)
@@ -92,7 +94,7 @@ async def collect(
             del samples[:-limit]
     if batch:
         await flush()
-    await store.client.aclose()
+    await redis.aclose()
     return samples[-limit:]
 
 

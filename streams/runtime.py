@@ -11,12 +11,13 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from agents.checks import SilenceChecks
 from agents.metrics import Metrics
 from agents.pipeline import Pipeline
 from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
-from sinks.redis.store import ProfileStore
+from sinks.redis.state import RedisState, redis_state
 from streams.config import pipeline_config
 from streams.kafka.admin import bootstrap_of
 from streams.kafka.committed import CommittedOffsets
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    """The worker's store, pipeline and active ruleset.
+    """The worker's Redis state, pipeline, silence checks and active ruleset.
 
     The active ruleset is one attribute, replaced whole by ``use_ruleset`` (from the rules follower
     thread) and read once per batch by the pipeline: a batch runs entirely on one ruleset, and a
@@ -40,10 +41,9 @@ class Runtime:
         self._swap_lock = threading.Lock()  # serialises swaps and the first load, never the readers
 
     @cached_property
-    def store(self) -> ProfileStore:
-        return ProfileStore(
-            connect(self.settings.redis_url), self.settings.retention_days, self.settings.dedupe_capacity
-        )
+    def redis(self) -> RedisState:
+        settings = self.settings
+        return redis_state(connect(settings.redis_url), settings.retention_days, settings.dedupe_capacity)
 
     @property
     def ruleset(self) -> Ruleset:
@@ -103,8 +103,13 @@ class Runtime:
     def pipeline(self) -> Pipeline:
         config = pipeline_config(self.settings, self.churn_model)
         return Pipeline(
-            self.store, lambda: self.ruleset, self.metrics, config, committed=self.committed.packed
+            self.redis, lambda: self.ruleset, self.metrics, config, committed=self.committed.packed
         )
+
+    @cached_property
+    def checks(self) -> SilenceChecks:
+        """Rounds of silence checks for the timer, on the pipeline and the same Redis state."""
+        return SilenceChecks(self.pipeline, self.redis.schedule, self.metrics)
 
 
 def load_churn_model(path: Path | None) -> BgNbdParams | None:

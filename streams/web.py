@@ -57,7 +57,7 @@ def register_pages(app: App, runtime: Runtime) -> None:
 
     @app.page("/customers/{customer_id}")
     async def customer(web: Any, request: Any, customer_id: str) -> Any:
-        profile = await read_profile(runtime.store, customer_id, runtime.churn_model)
+        profile = await read_profile(runtime.redis.profiles, customer_id, runtime.churn_model)
         if profile is None:
             return web.json({"error": f"no profile for {customer_id}"}, status=404)
         return web.json(profile)
@@ -70,7 +70,7 @@ def register_pages(app: App, runtime: Runtime) -> None:
         except ValueError as exc:
             return web.json({"error": str(exc)}, status=400)
         explanation = await explain_customer(
-            runtime.store, runtime.ruleset, customer_id, now_ms, runtime.churn_model
+            runtime.redis.profiles, runtime.ruleset, customer_id, now_ms, runtime.churn_model
         )
         if explanation is None:
             return web.json({"error": f"no profile for {customer_id}"}, status=404)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from agents.ingest import ingest
-from agents.pipeline import OutputRecord
+from agents.outputs import OutputRecord
 from agents.timer import TimerConfig, silence_checks
 from streams.app import App, create_app
 from streams.control.follower import RulesFollower
@@ -75,7 +75,7 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
     )
 
     async def silence_timer() -> None:
-        await silence_checks(runtime.pipeline, timer_config, deliver, runtime.metrics)
+        await silence_checks(runtime.checks, timer_config, deliver, runtime.metrics)
 
     app.timer(interval=settings.check_interval_s, name="silence_checks")(silence_timer)
     register_pages(app, runtime)

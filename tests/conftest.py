@@ -1,4 +1,7 @@
-"""Session-wide real servers: the embedded Tansu broker and a Redis server on free loopback ports."""
+"""Session-wide real servers: the embedded Tansu broker and a Redis server on free loopback ports.
+
+Objects built on them (Redis state, pipelines, events) are in tests/support/.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from agents.metrics import Metrics
-from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset, load_ruleset
-from sinks.redis.client import connect
-from sinks.redis.keys import DEDUPE_CAPACITY
-from sinks.redis.store import ProfileStore
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
 
@@ -51,23 +49,8 @@ def ruleset() -> Ruleset:
     return load_ruleset([RULES_DIR])
 
 
-def make_store(url: str, retention_days: int = 90, dedupe_capacity: int = DEDUPE_CAPACITY) -> ProfileStore:
-    return ProfileStore(connect(url), retention_days, dedupe_capacity)
-
-
-def make_pipeline(url: str, ruleset: Ruleset, metrics: Metrics | None = None) -> Pipeline:
-    from datetime import timedelta
-
-    return Pipeline(
-        make_store(url),
-        lambda: ruleset,
-        metrics or Metrics(),
-        PipelineConfig("SIGNALBANK", timedelta(days=1)),
-    )
-
-
 def run(coro: object) -> object:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-__all__ = ["RULES_DIR", "Path", "make_pipeline", "make_store", "run"]
+__all__ = ["RULES_DIR", "Path", "run"]

@@ -1,9 +1,39 @@
-"""Cooldown, offer and response claims: typed requests for claim.lua, and its replies."""
+"""Cooldown, tier, offer and response claims: typed requests, packed for claim.lua and its replies read.
+
+``pack`` is the one place that turns a claim into the script's argument and ``parse`` the one place
+that reads its reply, so the field order below is written down once, next to the script's header
+(sinks/redis/lua/claim.lua). Every claim is one tab-separated argument (cheap to pack) whose fields
+the script reads by position:
+
+==== ============== =================== ============== ================ ================
+pos  cooldown       compare-and-set     offer          response         script name
+==== ============== =================== ============== ================ ================
+1    slot field     state-hash field    offer id       reference        field
+2    output id      new value           offer event id response event   output_id
+3    now ms         now ms              now ms         now ms           now
+4    until ms       0                   now + cooldown 0                until_ms
+5    group          ""                  group          ""               group
+6    capacity       1                   capacity       1                capacity
+7    reemit_only    0                   reemit_only    0                reemit_only
+8    rank           0                   0              0                rank
+9    ""             "cas"               "offer"        "resp"           mode
+10   ""             expected            channels       accepted|decl.
+11                                      expires ms     product
+12                                      strategy
+13                                      product
+14-17                                   the limits (``OfferLimits``, in that order)
+==== ============== =================== ============== ================ ================
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
+import redis.asyncio as aioredis
+
+from sinks.redis.client import script
 from sinks.redis.keys import cooldown_key, customer_keys, offer_log_key
 
 
@@ -20,30 +50,30 @@ class Claim:
     capacity: int = 1
     reemit_only: bool = False  # for duplicates: never take a new slot, only re-emit what was decided
     rank: int = 0  # a higher rank takes a slot still in cooldown (churn level rising)
-    expected: str | None = None  # compare-and-set on the state hash instead: set if it still holds this
 
-    def packed(self) -> tuple[str, str]:
-        key = cooldown_key(self.customer_id) if self.expected is None else customer_keys(self.customer_id)[0]
-        mode, expected = ("", "") if self.expected is None else ("cas", self.expected)
-        return key, (
-            f"{self.field}\t{self.output_id}\t{self.now_ms}\t{self.until_ms}\t{self.group}\t"
-            f"{self.capacity}\t{int(self.reemit_only)}\t{self.rank}\t{mode}\t{expected}"
-        )
+
+@dataclass(frozen=True, slots=True)
+class CompareAndSet:
+    """Set ``field`` of the customer's state hash to ``value`` only if it still holds ``expected``.
+
+    The customer's tier: concurrent or repeated decisions cannot both apply ("" expects it absent).
+    """
+
+    customer_id: str
+    field: str
+    value: str
+    now_ms: int
+    expected: str
 
 
 @dataclass(frozen=True, slots=True)
 class OfferLimits:
-    """The contact policy's Redis-enforced limits, in milliseconds (see sinks/lua/claim.lua)."""
+    """The contact policy's Redis-enforced limits, in milliseconds (see sinks/redis/lua/claim.lua)."""
 
     caps: tuple[tuple[int, int, str], ...]  # (count, period, channel or "" for all)
     decline_cooloff_ms: int
     fatigue: tuple[int, int, int]  # (negatives, within, cool-off)
     keep_ms: int  # how long log entries are kept: the longest look-back of any limit
-
-    def packed(self) -> str:
-        caps = ";".join(f"{count}:{period}:{channel}" for count, period, channel in self.caps)
-        fatigue = ":".join(map(str, self.fatigue))
-        return f"{caps}\t{self.decline_cooloff_ms}\t{fatigue}\t{self.keep_ms}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +94,6 @@ class OfferClaim:
     capacity: int
     reemit_only: bool = False
 
-    def packed(self) -> tuple[str, str]:
-        return offer_log_key(self.customer_id), (
-            f"{self.offer_id}\t{self.offer_event_id}\t{self.now_ms}\t{self.now_ms + self.cooldown_ms}\t"
-            f"{self.group}\t{self.capacity}\t{int(self.reemit_only)}\t0\toffer\t"
-            f"{','.join(self.channels)}\t{self.expires_ms}\t{self.strategy}\t{self.product}\t"
-            f"{self.limits.packed()}"
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ResponseClaim:
@@ -84,11 +106,8 @@ class ResponseClaim:
     response: str  # accepted | declined
     product: str
 
-    def packed(self) -> tuple[str, str]:
-        return offer_log_key(self.customer_id), (
-            f"{self.reference}\t{self.event_id}\t{self.now_ms}\t0\t\t1\t0\t0\tresp\t"
-            f"{self.response}\t{self.product}"
-        )
+
+AnyClaim = Claim | CompareAndSet | OfferClaim | ResponseClaim
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +120,58 @@ class ClaimReply:
     strategy: str = ""
 
 
-def reply_of(claim: Claim | OfferClaim | ResponseClaim, raw: int | str) -> ClaimReply:
+def pack(claim: AnyClaim) -> tuple[str, str]:
+    """The key and the argument claim.lua reads for ``claim`` (field order: the module's table)."""
     if isinstance(claim, Claim):
+        return cooldown_key(claim.customer_id), (
+            f"{claim.field}\t{claim.output_id}\t{claim.now_ms}\t{claim.until_ms}\t{claim.group}\t"
+            f"{claim.capacity}\t{int(claim.reemit_only)}\t{claim.rank}\t\t"
+        )
+    if isinstance(claim, CompareAndSet):
+        return customer_keys(claim.customer_id)[0], (
+            f"{claim.field}\t{claim.value}\t{claim.now_ms}\t0\t\t1\t0\t0\tcas\t{claim.expected}"
+        )
+    if isinstance(claim, OfferClaim):
+        limits = claim.limits
+        caps = ";".join(f"{count}:{period}:{channel}" for count, period, channel in limits.caps)
+        fatigue = ":".join(map(str, limits.fatigue))
+        return offer_log_key(claim.customer_id), (
+            f"{claim.offer_id}\t{claim.offer_event_id}\t{claim.now_ms}\t{claim.now_ms + claim.cooldown_ms}\t"
+            f"{claim.group}\t{claim.capacity}\t{int(claim.reemit_only)}\t0\toffer\t"
+            f"{','.join(claim.channels)}\t{claim.expires_ms}\t{claim.strategy}\t{claim.product}\t"
+            f"{caps}\t{limits.decline_cooloff_ms}\t{fatigue}\t{limits.keep_ms}"
+        )
+    return offer_log_key(claim.customer_id), (
+        f"{claim.reference}\t{claim.event_id}\t{claim.now_ms}\t0\t\t1\t0\t0\tresp\t"
+        f"{claim.response}\t{claim.product}"
+    )
+
+
+def parse(claim: AnyClaim, raw: int | str) -> ClaimReply:
+    """What claim.lua answered for ``claim`` (reply formats: the script's header)."""
+    if isinstance(claim, Claim | CompareAndSet):
         return ClaimReply(bool(raw))
     parts = str(raw).split("|")
-    if isinstance(claim, OfferClaim):
+    if isinstance(claim, OfferClaim):  # "1|channel|new", "1|channel|again" or "0|reason"
         granted = parts[0] == "1"
         return ClaimReply(granted, parts[1], granted and parts[2] == "new")
-    if parts[0] == "none":
+    if parts[0] == "none":  # else "new|offer|strategy", "again|..." or "answered|..."
         return ClaimReply(False)
     return ClaimReply(True, parts[1], parts[0] == "new", parts[2])
 
 
-AnyClaim = Claim | OfferClaim | ResponseClaim
+class ClaimStore:
+    """Runs claim.lua: every claim of a batch in one atomic call, replies in the claims' order."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._script = client.register_script(script("claim.lua"))
+
+    async def claim(self, claims: Sequence[AnyClaim]) -> list[ClaimReply]:
+        """Occupy cooldown slots, set tiers, make offers and record responses, all in one call."""
+        if not claims:
+            return []
+        packed = [pack(c) for c in claims]
+        keys = [key for key, _ in packed]
+        args = [arg for _, arg in packed]
+        replies = cast(list[int | str], await self._script(keys=keys, args=args))
+        return [parse(c, r) for c, r in zip(claims, replies, strict=True)]

@@ -17,9 +17,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO
 
+from agents.checks import SilenceChecks
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, Trigger
+from agents.outputs import OutputRecord
+from agents.pipeline import Pipeline, PipelineConfig
+from agents.trigger import Trigger
 from rules.evaluate.engine import Evaluation
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
@@ -27,7 +30,7 @@ from schemas.outputs import ChurnAlert
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.keys import DEDUPE_CAPACITY
-from sinks.redis.store import ProfileStore
+from sinks.redis.state import redis_state
 from streams.backtest.eventfiles import MergeStats, merged
 from streams.backtest.scorecard import Firing
 
@@ -117,11 +120,13 @@ async def replay(
     stats = MergeStats()
     watermark = [datetime(2000, 1, 1, tzinfo=UTC)]
     client = connect(options.redis_url)
-    store = ProfileStore(client, options.retention_days, options.dedupe_capacity)
+    redis = redis_state(client, options.retention_days, options.dedupe_capacity)
     config = PipelineConfig(
         home_bank=options.home_bank, max_future=timedelta(days=1), churn_model=options.churn_model
     )
-    pipeline = Pipeline(store, lambda: ruleset, Metrics(), config, lambda: watermark[0], result.record)
+    metrics = Metrics()
+    pipeline = Pipeline(redis, lambda: ruleset, metrics, config, lambda: watermark[0], result.record)
+    checks = SilenceChecks(pipeline, redis.schedule, metrics)
     writers = _Writers(options.out_dir)
     started = asyncio.get_running_loop().time()
     bytes_read = 0
@@ -154,7 +159,7 @@ async def replay(
             emit(await pipeline.process(batch))
             result.events += len(batch)
             if options.checks:
-                result.checks += await _run_checks(pipeline, watermark[0], emit)
+                result.checks += await _run_checks(checks, watermark[0], emit)
             if progress is not None:
                 progress(bytes_read, result.events)
     finally:
@@ -167,18 +172,19 @@ async def replay(
 
 
 async def _run_checks(
-    pipeline: Pipeline, now: datetime, emit: Callable[[Sequence[OutputRecord]], None]
+    checks: SilenceChecks, now: datetime, emit: Callable[[Sequence[OutputRecord]], None]
 ) -> int:
     """Every silence check due by the watermark, as the worker's timer does by the wall clock."""
+
+    async def deliver(outputs: Sequence[OutputRecord]) -> None:
+        emit(outputs)
+
     checked = 0
     while True:
-        due = await pipeline.take_due(now, 500, timedelta(minutes=1))
-        if not due.customer_ids:
+        done = await checks.round(now, 500, timedelta(minutes=1), deliver)
+        if not done.taken:
             return checked
-        outcome = await pipeline.check(due.customer_ids, now)
-        emit(outcome.outputs)
-        await pipeline.settle(outcome, due.leased_until_ms)
-        checked += len(due.customer_ids)
+        checked += done.taken
 
 
 def summary_lines(result: ReplayResult, ruleset: Ruleset) -> list[str]:

@@ -130,7 +130,7 @@ def rules_explain(customer_id: str, at: str | None, rules_dir: Path | None, as_j
     from rules.load.ruleset import load_ruleset
     from rules.tools.explain import Explanation, parse_at, render_text
     from sinks.redis.client import connect
-    from sinks.redis.store import ProfileStore
+    from sinks.redis.profiles import ProfileStore
 
     settings = current_settings()
 
@@ -205,7 +205,7 @@ def profile_command(customer_id: str) -> None:
     from agents.lookup import read_profile
     from schemas.profile.view import Profile
     from sinks.redis.client import connect
-    from sinks.redis.store import ProfileStore
+    from sinks.redis.profiles import ProfileStore
 
     settings = current_settings()
 

@@ -20,7 +20,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, Pipeline, PipelineConfig
+from agents.outputs import OutputRecord
+from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.profile.bgnbd import BgNbdParams
@@ -31,8 +32,8 @@ from streams.kafka.admin import create_topics
 from streams.settings import DEFAULT_CHURN_MODEL
 from streams.sim.generator import generate
 from streams.sim.scenario import Scenario
-from tests.conftest import make_store
 from tests.support.kafka_io import collect, produce
+from tests.support.redis_state import make_state
 
 pytestmark = pytest.mark.faults
 
@@ -94,7 +95,7 @@ def run_reference(
             churn_model=BgNbdParams.load(DEFAULT_CHURN_MODEL),
             apply_chunk=apply_chunk,
         )
-        pipeline = Pipeline(make_store(url), lambda: ruleset, Metrics(), config)
+        pipeline = Pipeline(make_state(url), lambda: ruleset, Metrics(), config)
         for start in range(0, len(records), 500):
             outputs.extend(await pipeline.process(records[start : start + 500]))
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from agents.pipeline import stable_id
+from agents.outputs import stable_id
 from rules.load.ruleset import Ruleset
 from schemas.catalog import (
     CHURN_ALERTS,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import redis
 
-from agents.pipeline import check_id
+from agents.silence import check_id
 from schemas.catalog import CHURN_ALERTS, TRANSACTIONS
 from sinks.redis.keys import SCHEDULE_KEY
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis

@@ -1,8 +1,11 @@
 -- Claim cooldown slots for outputs (churn alerts, signals, offers) in one round trip.
 --
--- KEYS: one cooldown hash per claim. ARGV: one per claim, tab-separated: field, output_id, now_ms,
--- until_ms, group, capacity, reemit_only, rank, mode, expected (one argument per claim keeps
--- client packing cheap).
+-- KEYS: one per claim (the cooldown hash, the state hash for "cas", the offer log for "offer" and
+-- "resp"). ARGV: one per claim, tab-separated (one argument per claim keeps client packing cheap);
+-- sinks/redis/claims.py `pack` is the one place that writes them, field by field as listed here:
+--   a[1] field, a[2] output_id, a[3] now_ms, a[4] until_ms, a[5] group, a[6] capacity,
+--   a[7] reemit_only ("1"/"0"), a[8] rank, a[9] mode ("" cooldown, "cas", "offer", "resp"),
+--   then per mode: a[10] expected ("cas"); a[10]..a[17] ("offer", below); a[10], a[11] ("resp").
 -- mode "cas" is a compare-and-set instead (the customer's tier in the state hash): the field is
 -- set to output_id only if it still holds `expected` ("" for absent), so concurrent or repeated
 -- decisions cannot both apply.
@@ -26,8 +29,11 @@
 -- offer id), output_id = the response event's id, a[10] = accepted | declined, a[11] = product.
 -- The matching entry is the one with that event id, else the latest of that offer id, else the
 -- latest unanswered one of that product. Reply "new|offer_id|strategy" when recorded now,
--- "again|offer_id|strategy" when this response was already recorded, "none" when nothing matches.
--- Slot value: "until_ms|output_id|rank". Reply: list of 1 (claimed) / 0 (in cooldown or group full).
+-- "again|offer_id|strategy" when this response was already recorded, "answered|offer_id|strategy"
+-- when another response was, "none" when nothing matches.
+-- Slot value: "until_ms|output_id|rank". Reply: one per claim: 1 (claimed) / 0 (in cooldown or
+-- group full) for cooldowns and "cas", the strings above for "offer" and "resp"
+-- (sinks/redis/claims.py `parse` reads them).
 local function split(text, sep)
   local out, start = {}, 1
   while true do

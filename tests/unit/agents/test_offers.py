@@ -13,14 +13,14 @@ from typing import Any
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord
+from agents.outputs import OutputRecord
 from rules.evaluate.arbitration import strategy_for
 from rules.load.ruleset import Ruleset, load_sources
 from schemas.catalog import CUSTOMERS, INTERACTIONS, OFFERS, TRANSACTIONS
 from schemas.outputs import NextBestOffer
 from schemas.profile.view import build_profile
 from sinks.redis.keys import offer_log_key
-from tests.conftest import make_pipeline, make_store
+from tests.support.redis_state import make_pipeline, make_state
 from tests.support.story import BASE
 
 POLICY = """\
@@ -144,7 +144,7 @@ class Worker:
 
 
 def read_profile(url: str, customer: str, day: int) -> dict[str, Any]:
-    stored = asyncio.run(make_store(url).read(customer))
+    stored = asyncio.run(make_state(url).profiles.read(customer))
     return build_profile(
         customer, stored.state, stored.sums, int((BASE + timedelta(days=day)).timestamp() * 1000)
     )
@@ -152,7 +152,7 @@ def read_profile(url: str, customer: str, day: int) -> dict[str, Any]:
 
 def offer_log(url: str, customer: str) -> dict[str, str]:
     async def go() -> dict[str, str]:
-        found = await make_store(url).client.hgetall(offer_log_key(customer))
+        found = await make_state(url).client.hgetall(offer_log_key(customer))
         return {str(k): str(v) for k, v in found.items()}
 
     return asyncio.run(go())

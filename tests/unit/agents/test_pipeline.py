@@ -9,35 +9,17 @@ import redis
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, stable_id
+from agents.outputs import OutputRecord, stable_id
+from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
 from streams.dev.embedded import EmbeddedRedis
-from tests.conftest import make_pipeline, make_store
 from tests.faults.test_crash_recovery import fresh_db, run_reference
-from tests.support.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
-from tests.unit.sinks.redis.test_store import ring_of
-
-
-def records() -> list[RawRecord]:
-    return [
-        RawRecord(topic, 0, i, body["customer_id"].encode(), encoded((topic, body)))
-        for i, (topic, body) in enumerate(story())
-    ]
-
-
-def process(
-    url: str, ruleset: Ruleset, batches: list[list[RawRecord]], metrics: Metrics | None = None
-) -> list[OutputRecord]:
-    async def go() -> list[OutputRecord]:
-        pipeline = make_pipeline(url, ruleset, metrics)
-        outputs: list[OutputRecord] = []
-        for batch in batches:
-            outputs.extend(await pipeline.process(batch))
-        return outputs
-
-    return asyncio.run(go())
+from tests.support.pipeline_story import process, records
+from tests.support.profile_events import ring_of
+from tests.support.redis_state import make_state
+from tests.support.story import EXPECTED_ALERTS, EXPECTED_OFFERS
 
 
 def summarize(outputs: list[OutputRecord]) -> tuple[list[tuple[str, str, list[str]]], list[tuple[str, str]]]:
@@ -150,7 +132,7 @@ def test_records_read_from_kafka_stay_pending_in_the_ring_until_committed(
     async def go(with_offsets: bool) -> None:
         config = PipelineConfig("SIGNALBANK", timedelta(days=1))
         provider = (lambda: committed[0]) if with_offsets else None
-        pipeline = Pipeline(make_store(redis_url), lambda: ruleset, Metrics(), config, committed=provider)
+        pipeline = Pipeline(make_state(redis_url), lambda: ruleset, Metrics(), config, committed=provider)
         await pipeline.process(story_records[:-1])
         committed[0] = (
             f"0:0:{story_records[-2].offset},1:0:{story_records[-2].offset},2:0:{story_records[-2].offset}"

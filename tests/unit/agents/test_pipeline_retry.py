@@ -8,13 +8,13 @@ from datetime import timedelta
 import redis
 
 from agents.decode import decode, utc_now
-from agents.pipeline import OutputRecord
+from agents.outputs import OutputRecord
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, SIGNALS
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
-from tests.conftest import make_pipeline, make_store
-from tests.unit.agents.test_pipeline import records
+from tests.support.pipeline_story import records
+from tests.support.redis_state import make_pipeline, make_state
 
 
 def kinds(outputs: list[OutputRecord]) -> set[tuple[str, bytes]]:
@@ -32,10 +32,11 @@ def test_retry_after_a_failure_between_update_and_claims_loses_no_output(
 
     async def half_applied_then_retried(retry: bool) -> list[OutputRecord]:
         # the first attempt got as far as the profile update, then Redis went away
-        store = make_store(redis_url)
+        state = make_state(redis_url)
         events = [decode(r, utc_now(), timedelta(days=1)) for r in batch]
-        await store.apply([build_update(e, "SIGNALBANK") for e in events if not isinstance(e, DeadLetter)])
-        await store.client.aclose()
+        updates = [build_update(e, "SIGNALBANK") for e in events if not isinstance(e, DeadLetter)]
+        await state.profiles.apply(updates)
+        await state.aclose()
         return await make_pipeline(redis_url, ruleset).process(batch, retry=retry)
 
     expected = kinds(asyncio.run(clean()))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from agents.decode import RawRecord
-from agents.pipeline import OutputRecord, stable_id
+from agents.outputs import OutputRecord, stable_id
 from rules.load.ruleset import Ruleset
 from schemas.catalog import SERVICE_ALERTS, SIGNALS
 from schemas.outputs import CustomerSignal, SignalKind
+from tests.support.pipeline_story import process, records
 from tests.support.story import encoded, interaction
-from tests.unit.agents.test_pipeline import process, records
 
 
 def signals(outputs: list[OutputRecord], topic: str) -> list[CustomerSignal]:

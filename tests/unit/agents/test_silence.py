@@ -2,61 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from agents.decode import RawRecord
-from agents.metrics import Metrics
-from agents.pipeline import OutputRecord, Pipeline, PipelineConfig, check_id, stable_id
+from agents.outputs import OutputRecord, stable_id
+from agents.silence import check_id
 from rules.load.ruleset import Ruleset
 from schemas.catalog import OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
-from sinks.redis.store import ProfileStore
-from tests.conftest import make_store
-from tests.support.story import BASE, encoded, master, txn
-
-T = TypeVar("T")
-DAY = timedelta(days=1)
-DAY_MS = 86_400_000
-#: Paid twice a month for two months, then nothing at all (the salary account moved away).
-SALARY_DAYS = (0, 15, 30, 45, 60)
-LAST = BASE + timedelta(days=SALARY_DAYS[-1], hours=1)  # story transactions happen at hour 1
-LAST_MS = int(LAST.timestamp() * 1000)
-
-
-def salary_records(customer: str = "QUIET") -> list[RawRecord]:
-    messages = [
-        txn(customer, f"sal{i}", day, "salary_credit", "2000.00", f"{3000 + 100 * i}.00")
-        for i, day in enumerate(SALARY_DAYS)
-    ]
-    return [
-        RawRecord(topic, 0, i, customer.encode(), encoded((topic, body)))
-        for i, (topic, body) in enumerate(messages)
-    ]
-
-
-def make(
-    store: ProfileStore,
-    ruleset: Ruleset,
-    now: datetime = LAST + timedelta(minutes=5),
-    grace: timedelta = timedelta(0),
-) -> Pipeline:
-    """A pipeline whose processing clock is ``now`` (live traffic: just after the events)."""
-    config = PipelineConfig("SIGNALBANK", timedelta(days=1), check_grace=grace)
-    return Pipeline(store, lambda: ruleset, Metrics(), config, lambda: now)
-
-
-def with_store(url: str, body: Callable[[ProfileStore], Awaitable[T]]) -> T:
-    async def go() -> T:
-        store = make_store(url)
-        try:
-            return await body(store)
-        finally:
-            await store.client.aclose()
-
-    return asyncio.run(go())
+from sinks.redis.state import RedisState
+from tests.support.quiet_customer import DAY, DAY_MS, LAST, LAST_MS, make, salary_records, with_state
+from tests.support.redis_state import make_checks
+from tests.support.story import BASE, encoded, master
 
 
 def alerts(outputs: list[OutputRecord]) -> list[ChurnAlert]:
@@ -66,33 +23,33 @@ def alerts(outputs: list[OutputRecord]) -> list[ChurnAlert]:
 def test_processing_schedules_a_check_one_period_after_the_latest_activity(
     redis_url: str, ruleset: Ruleset
 ) -> None:
-    async def body(store: ProfileStore) -> None:
+    async def body(state: RedisState) -> None:
         records = salary_records()
-        await make(store, ruleset, LAST - timedelta(days=15)).process(records[:-1])
-        assert await store.next_check("QUIET") == LAST_MS - 15 * DAY_MS + DAY_MS
-        await make(store, ruleset).process(records[-1:])
-        assert await store.next_check("QUIET") == LAST_MS + DAY_MS
+        await make(state, ruleset, LAST - timedelta(days=15)).process(records[:-1])
+        assert await state.schedule.next_check("QUIET") == LAST_MS - 15 * DAY_MS + DAY_MS
+        await make(state, ruleset).process(records[-1:])
+        assert await state.schedule.next_check("QUIET") == LAST_MS + DAY_MS
         # a late event (older than the latest) and a re-delivery do not move the check earlier
-        await make(store, ruleset).process(records[:2])
-        assert await store.next_check("QUIET") == LAST_MS + DAY_MS
+        await make(state, ruleset).process(records[:2])
+        assert await state.schedule.next_check("QUIET") == LAST_MS + DAY_MS
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_a_backlog_is_not_judged_silent_before_the_grace(redis_url: str, ruleset: Ruleset) -> None:
-    async def body(store: ProfileStore) -> None:
+    async def body(state: RedisState) -> None:
         processed_at = LAST + timedelta(days=40)  # the history arrives 40 days late, all at once
-        await make(store, ruleset, processed_at, grace=timedelta(hours=1)).process(salary_records())
-        assert await store.next_check("QUIET") == LAST_MS + (40 * 24 + 1) * 3_600_000
+        await make(state, ruleset, processed_at, grace=timedelta(hours=1)).process(salary_records())
+        assert await state.schedule.next_check("QUIET") == LAST_MS + (40 * 24 + 1) * 3_600_000
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_quiet_customer_gets_salary_stopped_then_dormant_alerts_from_checks_alone(
     redis_url: str, ruleset: Ruleset
 ) -> None:
-    async def body(store: ProfileStore) -> None:
-        pipeline = make(store, ruleset)
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset)
         assert not alerts(await pipeline.process(salary_records()))
 
         now = LAST + timedelta(days=40)
@@ -123,12 +80,12 @@ def test_quiet_customer_gets_salary_stopped_then_dormant_alerts_from_checks_alon
         assert dormant.level.value == "high"
         assert dormant.trigger_event_id == f"check:{later.date()}"
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_a_check_can_send_a_retention_offer_with_no_trigger_event(redis_url: str, ruleset: Ruleset) -> None:
-    async def body(store: ProfileStore) -> None:
-        pipeline = make(store, ruleset)
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset)
         topic, consent = master("QUIET", consent=True)
         consenting = RawRecord(topic, 0, 99, b"QUIET", encoded((topic, consent)))
         await pipeline.process([consenting, *salary_records()])
@@ -138,98 +95,62 @@ def test_a_check_can_send_a_retention_offer_with_no_trigger_event(redis_url: str
         assert (offer.offer_id, offer.channel) == ("offer.retention_fee_waiver", "call_centre")
         assert offer.trigger_event_id == "check:2026-04-15" and offer.expires_at == now + timedelta(days=30)
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_due_customers_are_taken_checked_and_rescheduled(redis_url: str, ruleset: Ruleset) -> None:
-    async def body(store: ProfileStore) -> None:
-        pipeline = make(store, ruleset)
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset)
+        checks = make_checks(pipeline, state)
         await pipeline.process(salary_records())
         now = LAST + timedelta(days=40)
-        due = await pipeline.take_due(now, 10, timedelta(seconds=60))
+        due = await checks.take_due(now, 10, timedelta(seconds=60))
         assert due.customer_ids == ("QUIET",)
         result = await pipeline.check(due.customer_ids, now)
         assert len(alerts(result.outputs)) == 1
-        await pipeline.settle(result, due.leased_until_ms)
-        assert await store.next_check("QUIET") == LAST_MS + 41 * DAY_MS
-        assert not (await pipeline.take_due(now + timedelta(hours=1), 10, timedelta(seconds=60))).customer_ids
+        await checks.settle(result, due.leased_until_ms)
+        assert await state.schedule.next_check("QUIET") == LAST_MS + 41 * DAY_MS
+        assert not (await checks.take_due(now + timedelta(hours=1), 10, timedelta(seconds=60))).customer_ids
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_customers_without_profile_or_quiet_past_the_cap_leave_the_schedule(
     redis_url: str, ruleset: Ruleset
 ) -> None:
-    async def body(store: ProfileStore) -> None:
-        pipeline = make(store, ruleset)
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset)
+        checks = make_checks(pipeline, state)
         await pipeline.process(salary_records())
-        await store.schedule({"GONE": 1})
+        await state.schedule.schedule({"GONE": 1})
         near_cap = LAST + timedelta(days=399, hours=1)
-        due = await pipeline.take_due(near_cap, 10, timedelta(seconds=60))
+        due = await checks.take_due(near_cap, 10, timedelta(seconds=60))
         assert sorted(due.customer_ids) == ["GONE", "QUIET"]
         result = await pipeline.check(due.customer_ids, near_cap)
         assert result.next_checks == {"GONE": None, "QUIET": LAST_MS + 400 * DAY_MS}
-        await pipeline.settle(result, due.leased_until_ms)
-        assert await store.next_check("GONE") is None
+        await checks.settle(result, due.leased_until_ms)
+        assert await state.schedule.next_check("GONE") is None
 
         at_cap = LAST + timedelta(days=400)
-        due = await pipeline.take_due(at_cap, 10, timedelta(seconds=60))
+        due = await checks.take_due(at_cap, 10, timedelta(seconds=60))
         result = await pipeline.check(due.customer_ids, at_cap)
         assert result.next_checks == {"QUIET": None}
-        await pipeline.settle(result, due.leased_until_ms)
-        assert await store.next_check("QUIET") is None
+        await checks.settle(result, due.leased_until_ms)
+        assert await state.schedule.next_check("QUIET") is None
 
-    with_store(redis_url, body)
-
-
-def test_take_due_leases_so_two_takers_never_share_a_customer(redis_url: str) -> None:
-    async def body(store: ProfileStore) -> None:
-        other = make_store(redis_url)
-        try:
-            await store.schedule({f"C{i}": 1_000 + i for i in range(10)} | {"LATER": 50_000})
-            lease_end = 5_000 + 60_000
-            first, second = await asyncio.gather(
-                store.take_due(5_000, 4, lease_end), other.take_due(5_000, 4, lease_end)
-            )
-            assert len(first) == len(second) == 4 and not set(first) & set(second)
-            rest = await store.take_due(5_000, 4, lease_end)
-            assert sorted([*first, *second, *rest]) == [f"C{i}" for i in range(10)]
-            assert await store.take_due(lease_end - 1, 100, lease_end + 60_000) == ["LATER"]
-            # nobody settled them (a crashed worker): due again once the lease has ended
-            again = await other.take_due(lease_end, 100, lease_end + 60_000)
-            assert sorted(again) == [f"C{i}" for i in range(10)]
-        finally:
-            await other.client.aclose()
-
-    with_store(redis_url, body)
-
-
-def test_settle_keeps_a_check_an_event_moved_meanwhile(redis_url: str) -> None:
-    async def body(store: ProfileStore) -> None:
-        await store.schedule({"A": 1_000, "B": 1_000, "C": 1_000})
-        leased = 70_000
-        assert sorted(await store.take_due(10_000, 10, leased)) == ["A", "B", "C"]
-        await store.schedule({"B": 500_000, "C": 600_000})  # events arrived during the checks
-        await store.settle({"A": 200_000, "B": 300_000, "C": None}, leased)
-        assert await store.next_check("A") == 200_000
-        assert await store.next_check("B") == 500_000  # the later of the event's and the check's
-        assert await store.next_check("C") == 600_000  # not dropped: it is active again
-        await store.schedule({"A": 100_000})  # and a schedule never moves a check earlier
-        assert await store.next_check("A") == 200_000
-
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_read_many_reads_every_profile_as_of_a_time(redis_url: str, ruleset: Ruleset) -> None:
-    async def body(store: ProfileStore) -> None:
-        await make(store, ruleset).process(salary_records("P1") + salary_records("P2")[:2])
+    async def body(state: RedisState) -> None:
+        await make(state, ruleset).process(salary_records("P1") + salary_records("P2")[:2])
         as_of = LAST_MS + 10 * DAY_MS
-        p1, missing, p2 = await store.read_many(["P1", "NOBODY", "P2"], as_of)
+        p1, missing, p2 = await state.profiles.read_many(["P1", "NOBODY", "P2"], as_of)
         assert p1.state["last_ts"] == str(LAST_MS) and not missing.state
         assert p2.state["last_ts"] == str(int((BASE + timedelta(days=15, hours=1)).timestamp() * 1000))
-        assert (await store.read("P1", as_of)).sums == p1.sums
+        assert (await state.profiles.read("P1", as_of)).sums == p1.sums
 
-    with_store(redis_url, body)
+    with_state(redis_url, body)
 
 
 def test_check_ids_are_per_period_since_the_latest_activity() -> None:

@@ -22,8 +22,8 @@ from schemas.common import Channel
 from schemas.inputs import Transaction, TransactionKind
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import build_update
-from sinks.redis.store import ProfileStore
-from tests.conftest import make_store
+from sinks.redis.state import RedisState
+from tests.support.redis_state import make_state
 
 DAY0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
 AT = DAY0 + timedelta(days=70)  # 40 days after the second salary
@@ -132,11 +132,13 @@ def stored_customer(redis_url: str) -> Iterator[str]:
     """C1 was paid on day 0 and day 30, then nothing: by day 70 the salary has stopped."""
 
     async def load() -> None:
-        store = make_store(redis_url)
+        state = make_state(redis_url)
         try:
-            await store.apply([build_update(salary(n, day), "SIGNALBANK") for n, day in enumerate((0, 30))])
+            await state.profiles.apply(
+                [build_update(salary(n, day), "SIGNALBANK") for n, day in enumerate((0, 30))]
+            )
         finally:
-            await store.client.aclose()
+            await state.aclose()
 
     asyncio.run(load())
     yield redis_url
@@ -180,7 +182,7 @@ def test_cli_explain_unknown_customer_fails(redis_url: str) -> None:
 class _Runtime:
     """What the explain page reads from the worker's runtime."""
 
-    store: ProfileStore
+    redis: RedisState
     ruleset: Ruleset
     churn_model: BgNbdParams | None = None
 
@@ -195,9 +197,9 @@ def test_web_page_explains_a_stored_customer(
     from streams.web import register_pages
 
     async def call() -> list[tuple[int, dict[str, Any]]]:
-        store = make_store(stored_customer)
+        state = make_state(stored_customer)
         app = create_app(Settings(app_id="explain-page-test"))
-        register_pages(app, _Runtime(store, ruleset))  # type: ignore[arg-type]
+        register_pages(app, _Runtime(state, ruleset))  # type: ignore[arg-type]
         client = TestClient(TestServer(app.web.web_app))  # type: ignore[attr-defined]
         await client.start_server()
         answers = []
@@ -207,7 +209,7 @@ def test_web_page_explains_a_stored_customer(
                 answers.append((response.status, await response.json()))
         finally:
             await client.close()
-            await store.client.aclose()
+            await state.aclose()
         return answers
 
     (status, data), (missing, error) = asyncio.run(call())

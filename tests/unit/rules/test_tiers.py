@@ -7,16 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from agents.decode import RawRecord
-from agents.pipeline import OutputRecord
+from agents.outputs import OutputRecord
 from rules.evaluate.engine import evaluate
 from rules.evaluate.tiers import TierState, decide
 from rules.load.ruleset import Ruleset
 from schemas.catalog import TIER_CHANGES, TRANSACTIONS
 from schemas.outputs import TierChange
 from schemas.profile.delta import MS_PER_DAY
+from tests.support.pipeline_story import process
 from tests.support.story import BASE
-from tests.unit.agents.test_pipeline import process
-from tests.unit.rules.test_ruleset import context
+from tests.unit.rules.test_engine import context
 
 
 def decision_for(ruleset: Ruleset, current: TierState | None, now_day: int, **profile: Any) -> Any:

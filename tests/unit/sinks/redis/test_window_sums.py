@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from schemas.inputs import InputEvent, TransactionKind
 from schemas.profile.delta import MS_PER_DAY, build_update
 from schemas.profile.shape import METRIC_COUNT, WINDOWS
-from tests.conftest import make_store
-from tests.unit.sinks.redis.test_store import login, tx
+from tests.support.profile_events import login, tx
+from tests.support.redis_state import make_state
 
 RETENTION = 90
 _serial = itertools.count()
@@ -60,14 +60,14 @@ def test_sums_match_a_recomputation(
             )
 
     async def run() -> tuple[list[int], list[int]]:
-        store = make_store(redis_url)
+        state = make_state(redis_url)
         try:
-            stored = await store.apply([build_update(e, "SIGNALBANK") for e in events])
+            stored = await state.profiles.apply([build_update(e, "SIGNALBANK") for e in events])
             latest_ms = max(int((e.occurred_at).timestamp() * 1000) for e in events)
-            read = await store.read(customer, latest_ms + later * MS_PER_DAY)
+            read = await state.profiles.read(customer, latest_ms + later * MS_PER_DAY)
             return list(stored[-1].sums), list(read.sums)
         finally:
-            await store.client.aclose()
+            await state.aclose()
 
     after_apply, after_read = asyncio.run(run())
     latest_day = max(build_update(e, "SIGNALBANK").day for e in events)

@@ -24,8 +24,8 @@ from streams.dev.run import WorkerProcess
 from streams.kafka.admin import create_topics
 from streams.kafka.committed import ADMIN_TIMEOUT_MS, CommittedOffsets, admin_options, packed_offsets
 from tests.support.kafka_io import produce
-from tests.unit.sinks.redis.test_store import ring_of
-from tests.unit.sinks.redis.test_store import sha1_prefix as _sha1
+from tests.support.profile_events import ring_of
+from tests.support.profile_events import sha1_prefix as _sha1
 
 
 def _meta(offset: int) -> OffsetAndMetadata:

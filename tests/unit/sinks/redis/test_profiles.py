@@ -1,70 +1,25 @@
-"""The Redis profile store against a real Redis: windows, late events, duplicates, trimming, keys."""
+"""The Redis profile store against a real Redis: windows, late events, duplicates, trimming, the ring."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import cast
 
 import redis
 
-from schemas.catalog import INTERACTIONS, TRANSACTIONS
+from schemas.catalog import INTERACTIONS
 from schemas.common import Channel
-from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
-from schemas.profile.delta import build_update
+from schemas.inputs import InputEvent, Interaction, InteractionKind, TransactionKind
 from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
 from schemas.profile.view import build_profile
-from sinks.redis.keys import customer_keys, kafka_position
-from sinks.redis.store import ProfileStore, StoredProfile
-from tests.conftest import make_store
-
-DAY0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
-
-
-def tx(
-    n: int,
-    day: float,
-    kind: TransactionKind,
-    amount: str,
-    bank: str | None = None,
-    balance: str | None = None,
-    customer: str = "C1",
-) -> Transaction:
-    return Transaction(
-        event_id=f"t{n}",
-        customer_id=customer,
-        occurred_at=DAY0 + timedelta(days=day),
-        account_id="A1",
-        kind=kind,
-        amount=Decimal(amount),
-        currency="EUR",
-        channel=Channel.MOBILE,
-        counterparty_bank=bank,
-        balance_after=Decimal(balance) if balance else None,
-    )
-
-
-def login(n: int, day: float, customer: str = "C1") -> Interaction:
-    return Interaction(
-        event_id=f"l{n}",
-        customer_id=customer,
-        occurred_at=DAY0 + timedelta(days=day),
-        kind=InteractionKind.LOGIN,
-        channel=Channel.MOBILE,
-    )
-
-
-async def apply(store: ProfileStore, events: list[InputEvent]) -> list[StoredProfile]:
-    try:
-        return await store.apply([build_update(e, "SIGNALBANK") for e in events])
-    finally:
-        await store.client.aclose()
+from sinks.redis.keys import customer_keys
+from tests.support.profile_events import DAY0, apply, apply_read_at, login, ring_of, sha1_prefix, tx
+from tests.support.redis_state import make_state
 
 
 def profile_after(url: str, events: list[InputEvent]) -> dict[str, object]:
-    results = asyncio.run(apply(make_store(url), events))
+    results = asyncio.run(apply(make_state(url), events))
     last = results[-1]
     return build_profile("C1", last.state, last.sums, int(last.state["last_ts"]))
 
@@ -109,8 +64,8 @@ def test_late_event_lands_in_its_own_day_and_keeps_newest_balance(redis_url: str
 
 def test_duplicate_event_changes_nothing(redis_url: str) -> None:
     events: list[InputEvent] = [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), login(1, 0)]
-    first = asyncio.run(apply(make_store(redis_url), events))
-    again = asyncio.run(apply(make_store(redis_url), events))
+    first = asyncio.run(apply(make_state(redis_url), events))
+    again = asyncio.run(apply(make_state(redis_url), events))
     assert [r.duplicate for r in first] == [False, False]
     assert [r.duplicate for r in again] == [True, True]
     assert again[-1].state == first[-1].state
@@ -120,7 +75,7 @@ def test_duplicate_event_changes_nothing(redis_url: str) -> None:
 def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
     asyncio.run(
         apply(
-            make_store(redis_url),
+            make_state(redis_url),
             [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), tx(2, 100, TransactionKind.DEPOSIT, "20.00")],
         )
     )
@@ -132,7 +87,7 @@ def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
 
 def test_dedupe_ring_keeps_a_6_byte_hash_per_id_up_to_its_capacity(redis_url: str) -> None:
     """Events not read from Kafka: each one's entry is pending only until the next event comes."""
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     client = redis.Redis.from_url(redis_url)
     for count, kept in ((1, 0), (10, 9), (40, 16)):
         asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
@@ -140,65 +95,34 @@ def test_dedupe_ring_keeps_a_6_byte_hash_per_id_up_to_its_capacity(redis_url: st
     client.close()
 
 
-async def apply_read_at(
-    store: ProfileStore,
-    events: list[InputEvent],
-    offsets: list[int],
-    committed: str,
-    topic: str = TRANSACTIONS,
-) -> list[StoredProfile]:
-    """Apply ``events`` as read from partition 3 of ``topic`` at ``offsets``."""
-    updates = [
-        build_update(e, "SIGNALBANK", kafka_position(topic, 3, o))
-        for e, o in zip(events, offsets, strict=True)
-    ]
-    try:
-        return await store.apply(updates, committed)
-    finally:
-        await store.client.aclose()
-
-
-def ring_of(client: redis.Redis, customer: str = "C1") -> tuple[list[bytes], list[tuple[int, int, int]]]:
-    """The kept hashes, and (topic code, partition, offset) of each pending entry, oldest first."""
-    ring = cast(bytes, client.get(customer_keys(customer)[2]))
-    boundary = 2 + int.from_bytes(ring[:2]) * 6
-    kept = [ring[at : at + 6] for at in range(2, boundary, 6)]
-    pending = [ring[at : at + 15] for at in range(boundary, len(ring), 15)]
-    return kept, [(e[6], int.from_bytes(e[7:9]), int.from_bytes(e[9:15])) for e in pending]
-
-
-def sha1_prefix(event_id: str, size: int = 6) -> bytes:
-    return hashlib.sha1(event_id.encode(), usedforsecurity=False).digest()[:size]
-
-
 def test_dedupe_ring_keeps_pending_what_the_group_has_not_committed(redis_url: str) -> None:
     """Redelivered events are recognised however many there are; committed ones keep only a hash."""
     client = redis.Redis.from_url(redis_url)
     events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
     big = 2**40 + 7  # offsets past 32 bits are kept whole
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     # 30 events, none committed: more than the capacity stay pending (a redelivery after a crash)
     asyncio.run(apply_read_at(store, events[:30], [big + o for o in range(30)], ""))
     assert ring_of(client) == ([], [(0, 3, big + o) for o in range(30)])
-    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), [events[0]], [big], ""))
+    again = asyncio.run(apply_read_at(make_state(redis_url, dedupe_capacity=16), [events[0]], [big], ""))
     assert again[0].duplicate
     # committed up to (not including) offset 28 of this partition; partition 2 and topic 1 say nothing
     committed = f"0:3:{big + 28},0:2:{big + 100},1:3:{big + 100}"
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     asyncio.run(apply_read_at(store, [events[30]], [big + 30], committed))
     kept, pending = ring_of(client)
     assert kept == [sha1_prefix(f"t{n}") for n in range(12, 28)]  # the last 16 of the 28 committed
     assert pending == [(0, 3, big + o) for o in (28, 29, 30)]
     # an entry of another topic at the front waits for its own commit, and holds the ones behind it
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     asyncio.run(apply_read_at(store, [login(1, 0.4)], [5], committed, INTERACTIONS))
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     asyncio.run(apply_read_at(store, [events[31]], [big + 31], f"0:3:{big + 31}"))
     assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31)]
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     asyncio.run(apply_read_at(store, [events[32]], [big + 32], f"0:3:{big + 32}"))
     assert ring_of(client)[1] == [(1, 3, 5), (0, 3, big + 31), (0, 3, big + 32)]
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     asyncio.run(apply_read_at(store, [login(2, 0.5)], [6], f"0:3:{big + 32},1:3:6", INTERACTIONS))
     kept, pending = ring_of(client)
     assert pending == [(0, 3, big + 32), (1, 3, 6)]
@@ -210,11 +134,11 @@ def test_dedupe_ring_bounds_pending_entries_when_commits_stall(redis_url: str) -
     """Past 4 x capacity the oldest pending entries keep only their hash: still recognised."""
     client = redis.Redis.from_url(redis_url)
     events: list[InputEvent] = [tx(n, n / 1000, TransactionKind.DEPOSIT, "1.00") for n in range(70)]
-    asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events, list(range(70)), ""))
+    asyncio.run(apply_read_at(make_state(redis_url, dedupe_capacity=16), events, list(range(70)), ""))
     kept, pending = ring_of(client)
     assert kept == [sha1_prefix(f"t{n}") for n in range(6)]
     assert pending == [(0, 3, o) for o in range(6, 70)]
-    again = asyncio.run(apply_read_at(make_store(redis_url, dedupe_capacity=16), events[:1], [0], ""))
+    again = asyncio.run(apply_read_at(make_state(redis_url, dedupe_capacity=16), events[:1], [0], ""))
     assert again[0].duplicate
     client.close()
 
@@ -226,7 +150,7 @@ def test_dedupe_converts_a_ring_of_6_byte_slots_left_by_an_earlier_version(redis
     client.set(seen_key, b"".join(sha1_prefix(f"t{n}") for n in (4, 5, 2, 3)))
     client.hset(state_key, mapping={"ids_w": "6", "ids_at": "2"})
     events: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (3, 6, 5, 1)]
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     results = asyncio.run(apply_read_at(store, events, [30, 31, 32, 33], ""))
     assert [r.duplicate for r in results] == [True, False, True, False]
     assert ring_of(client) == ([sha1_prefix(f"t{n}") for n in (2, 3, 4, 5)], [(0, 3, 31), (0, 3, 33)])
@@ -241,7 +165,7 @@ def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis
     used = b"".join(sha1_prefix(f"t{n}", 8) for n in range(3))
     client.set(seen_key, used + b"\0" * (16 * 8 - len(used)))
     client.hset(state_key, "ids_at", "3")
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     results = asyncio.run(
         apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in (1, 5, 2, 5)])
     )
@@ -253,7 +177,7 @@ def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis
 
 
 def test_dedupe_ring_remembers_the_last_ids_and_forgets_older_ones(redis_url: str) -> None:
-    store = make_store(redis_url, dedupe_capacity=16)
+    store = make_state(redis_url, dedupe_capacity=16)
     first: list[InputEvent] = [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(40)]
     asyncio.run(apply(store, first))
     again = asyncio.run(apply(store, [first[39], first[23], first[22]]))
@@ -266,21 +190,15 @@ def test_dedupe_replaces_a_sorted_set_left_by_an_earlier_version(redis_url: str)
     client = redis.Redis.from_url(redis_url)
     client.zadd(customer_keys("C1")[2], {"t0": 1})
     client.close()
-    store = make_store(redis_url)
+    store = make_state(redis_url)
     results = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "1.00")] * 2))
     assert [r.duplicate for r in results] == [False, True]
-
-
-def test_keys_share_one_hash_tag_per_customer() -> None:
-    keys = customer_keys("C42")
-    assert all(key.startswith("sb:{C42}:") for key in keys)
-    assert len(set(keys)) == 3
 
 
 def test_batch_keeps_per_customer_order_and_isolation(redis_url: str) -> None:
     results = asyncio.run(
         apply(
-            make_store(redis_url),
+            make_state(redis_url),
             [
                 login(1, 0, customer="A"),
                 login(2, 0.1, customer="B"),
@@ -352,7 +270,7 @@ def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
 def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str) -> None:
     """A deposit day has no offer responses, the last two metrics: the bucket stores fewer values
     (a MessagePack fixarray of up to 15, not the 17-value array16), and the sums still have all 17."""
-    store = make_store(redis_url)
+    store = make_state(redis_url)
     (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     client = redis.Redis.from_url(redis_url)
     (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
@@ -366,14 +284,14 @@ def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str
 def test_day_buckets_with_many_zeros_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
     """A deposit day: 3 of the first 15 metrics are not zero (count, inflow, activity), so the bucket
     is -(bitmap + 1) and those 3 values; a login the same day adds to it exactly."""
-    store = make_store(redis_url)
+    store = make_state(redis_url)
     asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     client = redis.Redis.from_url(redis_url)
     (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
     bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
     marker = -(bitmap + 1)
     assert bucket == bytes([0x94, 0xD1]) + marker.to_bytes(2, signed=True) + bytes([1, 0xCD, 0x04, 0xE2, 1])
-    (result,) = asyncio.run(apply(make_store(redis_url), [login(1, 0.1)]))
+    (result,) = asyncio.run(apply(make_state(redis_url), [login(1, 0.1)]))
     client.close()
     assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
     assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
@@ -385,5 +303,5 @@ def test_dense_day_buckets_of_an_earlier_version_are_read(redis_url: str) -> Non
     client = redis.Redis.from_url(redis_url)
     client.hset(customer_keys("C1")[1], str(day), bytes([0x92, 0x01, 0xCD, 0x03, 0xE8]))
     client.close()
-    (result,) = asyncio.run(apply(make_store(redis_url), [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    (result,) = asyncio.run(apply(make_state(redis_url), [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     assert result.sums[Metric.TXN_COUNT] == 2 and result.sums[Metric.INFLOW] == 2250

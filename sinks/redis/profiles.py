@@ -1,15 +1,13 @@
-"""Redis profile store: one scripted round trip applies a whole batch and returns every profile.
+"""Customer profiles in Redis: one scripted round trip applies a whole batch and returns every profile.
 
-It also keeps the silence-check schedule (``SCHEDULE_KEY``): when each customer is next re-evaluated
-without an event, taken by workers under a lease so that no two check the same customer at once.
-
-Retries with exponential backoff come from redis-py's own ``Retry``; a batch is only acknowledged
-to Kafka after this call succeeded, so a Redis outage delays processing but loses nothing.
+Retries with exponential backoff come from redis-py's own ``Retry`` (sinks/redis/client.py); a batch
+is only acknowledged to Kafka after this call succeeded, so a Redis outage delays processing but
+loses nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -17,9 +15,8 @@ import redis.asyncio as aioredis
 
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate
 from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
-from sinks.redis.claims import AnyClaim, ClaimReply, reply_of
 from sinks.redis.client import script
-from sinks.redis.keys import SCHEDULE_KEY, customer_keys
+from sinks.redis.keys import customer_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +30,12 @@ class StoredProfile:
 
 
 class ProfileStore:
-    """Applies profile updates and cooldown claims, each batch in a single Lua call."""
+    """Applies profile updates and reads profiles, each batch in a single Lua call."""
 
     def __init__(self, client: aioredis.Redis, retention_days: int, dedupe_capacity: int) -> None:
-        self._client = client
         self._retention_days = retention_days
         self._dedupe_capacity = dedupe_capacity
         self._update = client.register_script(script("profile_update.lua"))
-        self._claim = client.register_script(script("claim.lua"))
-        self._take = client.register_script(script("schedule_take.lua"))
-        self._settle = client.register_script(script("schedule_settle.lua"))
-
-    @property
-    def client(self) -> aioredis.Redis:
-        return self._client
 
     def _header(self) -> list[Any]:
         """Arguments every call of the update script starts with (see the script's header)."""
@@ -96,42 +85,6 @@ class ProfileStore:
             args.append(f"\t{now_ms or 0}\t{day}\t\t")
         replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
         return [_stored(reply) for reply in replies]
-
-    async def claim(self, claims: Sequence[AnyClaim]) -> list[ClaimReply]:
-        """Occupy cooldown slots, make offers and record responses, all in one atomic call."""
-        if not claims:
-            return []
-        packed = [c.packed() for c in claims]
-        keys = [key for key, _ in packed]
-        args = [arg for _, arg in packed]
-        replies = cast(list[int | str], await self._claim(keys=keys, args=args))
-        return [reply_of(c, r) for c, r in zip(claims, replies, strict=True)]
-
-    async def schedule(self, next_checks: Mapping[str, int]) -> None:
-        """Set customers' next silence check (ms), only ever moving a check later, never earlier."""
-        if next_checks:
-            await self._client.zadd(SCHEDULE_KEY, dict(next_checks), gt=True)
-
-    async def take_due(self, now_ms: int, limit: int, leased_until_ms: int) -> list[str]:
-        """Take up to ``limit`` customers due by ``now_ms``, leased until ``leased_until_ms``."""
-        return cast(list[str], await self._take(keys=[SCHEDULE_KEY], args=[now_ms, limit, leased_until_ms]))
-
-    async def settle(self, next_checks: Mapping[str, int | None], leased_until_ms: int) -> None:
-        """After checks taken with ``leased_until_ms``: reschedule each customer, or drop it (None)."""
-        if not next_checks:
-            return
-        args: list[Any] = [leased_until_ms]
-        for customer_id, next_ms in next_checks.items():
-            args.extend((customer_id, "" if next_ms is None else next_ms))
-        await self._settle(keys=[SCHEDULE_KEY], args=args)
-
-    async def next_check(self, customer_id: str) -> int | None:
-        """When ``customer_id`` is next checked (ms), None when it is not scheduled."""
-        score = await self._client.zscore(SCHEDULE_KEY, customer_id)
-        return None if score is None else int(score)
-
-    async def ping(self) -> bool:
-        return bool(await self._client.ping())
 
 
 def _stored(reply: list[Any]) -> StoredProfile:

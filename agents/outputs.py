@@ -1,0 +1,173 @@
+"""The output records: churn alerts, customer signals, tier changes and next-best offers, with stable ids.
+
+Pure builders (no Redis, no metrics): the claim step (agents/claims.py) calls them only for what
+its cooldown claims granted. Ids are deterministic, so a re-processed event re-emits its outputs
+under the same ids and consumers can drop the repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import BaseModel
+
+from agents.trigger import Trigger
+from rules.evaluate.arbitration import Candidate
+from rules.evaluate.engine import Evaluation
+from rules.evaluate.fired import Fired, evidence, render
+from rules.evaluate.tiers import TierDecision
+from rules.load.model import CareRule, ChurnRule, RiskRule, ServiceRule, TagRule
+from rules.load.ruleset import Ruleset
+from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
+from schemas.outputs import ChurnAlert, CustomerSignal, NextBestOffer, Reason, SignalKind, TierChange
+
+
+@dataclass(frozen=True, slots=True)
+class OutputRecord:
+    """One message to send: its topic, its key (the customer id) and its value."""
+
+    topic: str
+    key: bytes
+    value: BaseModel
+
+    def encoded(self) -> bytes:
+        return self.value.model_dump_json().encode()
+
+
+#: Sends outputs and returns once the broker has them all.
+Deliver = Callable[[Sequence[OutputRecord]], Awaitable[None]]
+
+
+def stable_id(*parts: str) -> str:
+    """Deterministic output id: the same inputs always give the same id (dedupe after replays)."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def expiry(occurred_at: datetime, valid_for: timedelta, valid_until: date | None) -> datetime:
+    """Until when the customer may accept: ``valid_for`` after the trigger, never past the campaign."""
+    expires = occurred_at + valid_for
+    if valid_until is not None:
+        campaign_end = datetime.combine(valid_until + timedelta(days=1), datetime.min.time(), UTC)
+        expires = min(expires, campaign_end)
+    return expires
+
+
+def churn_alert(trigger: Trigger, evaluation: Evaluation, alert_id: str, version: str) -> OutputRecord:
+    """The alert for an evaluation with a churn level: every fired churn rule a reason, largest first."""
+    assert evaluation.level is not None, "only evaluations with a level raise alerts"
+    context = evaluation.context
+    reasons = []
+    for fired in evaluation.fired:
+        rule = fired.rule
+        assert isinstance(rule, ChurnRule), "evaluation.fired holds churn rules only"
+        reasons.append(
+            Reason(
+                rule_id=rule.id,
+                message=fired.message(context),
+                weight=rule.weight,
+                evidence=fired.evidence(context),
+            )
+        )
+    alert = ChurnAlert(
+        alert_id=alert_id,
+        customer_id=trigger.customer_id,
+        score=evaluation.score,
+        level=evaluation.level,
+        reasons=reasons,
+        suggested_action=evaluation.suggested_action,
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=version,
+    )
+    return OutputRecord(CHURN_ALERTS, trigger.customer_id.encode(), alert)
+
+
+def customer_signal(
+    trigger: Trigger, fired: Fired, signal_id: str, evaluation: Evaluation, version: str
+) -> OutputRecord:
+    """A tag, care, risk or service signal; service alerts go to their own topic."""
+    rule = fired.rule
+    assert not isinstance(rule, ChurnRule), "evaluation.signals holds signal rules only"
+    kind = SignalKind(rule.kind)
+    signal = CustomerSignal(
+        signal_id=signal_id,
+        customer_id=trigger.customer_id,
+        kind=kind,
+        rule_id=rule.id,
+        tag=rule.tag if isinstance(rule, TagRule) else None,
+        severity=rule.severity if isinstance(rule, RiskRule | ServiceRule) else None,
+        message=fired.message(evaluation.context),
+        action=rule.action if isinstance(rule, CareRule | RiskRule | ServiceRule) else "",
+        evidence=fired.evidence(evaluation.context),
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=version,
+    )
+    topic = SERVICE_ALERTS if kind is SignalKind.SERVICE else SIGNALS
+    return OutputRecord(topic, trigger.customer_id.encode(), signal)
+
+
+def tier_change(
+    trigger: Trigger, decision: TierDecision, evaluation: Evaluation, ruleset: Ruleset
+) -> OutputRecord | None:
+    """The announcement of a tier change, explained by the rule that moved it; None if it did not."""
+    state, rule = decision.state, decision.changed_to
+    if state is None or rule is None:
+        return None
+    old = next((t for t in ruleset.tiers if t.tier == decision.previous), None)
+    up = old is None or rule.rank > old.rank
+    # up: the new tier's entry condition explains it; down: the old tier's failed stay condition
+    explaining = rule.id if up or old is None else f"{old.id}#stay"
+    condition = next(c for c in ruleset.conditions if c.rule_id == explaining)
+    context = evaluation.context
+    message = render(rule.message, context)
+    if not up and old is not None:
+        days = ruleset.tier_policy.hold.days
+        message = f"Below the {old.tier} tier's stay condition for {days} days; {message}"
+    change = TierChange(
+        change_id=state.change_id,
+        customer_id=trigger.customer_id,
+        old_tier=decision.previous,
+        new_tier=state.tier,
+        direction="up" if up else "down",
+        rule_id=rule.id,
+        message=message,
+        evidence=evidence(condition, context),
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=ruleset.version,
+    )
+    return OutputRecord(TIER_CHANGES, trigger.customer_id.encode(), change)
+
+
+def next_best_offer(
+    trigger: Trigger,
+    evaluation: Evaluation,
+    candidate: Candidate,
+    offer_event_id: str,
+    expires_at: datetime,
+    channel: str,
+    version: str,
+) -> OutputRecord:
+    """An offer the claim granted, on the ``channel`` the claim script picked among the offer's."""
+    offer = candidate.offer
+    nbo = NextBestOffer(
+        offer_event_id=offer_event_id,
+        customer_id=trigger.customer_id,
+        offer_id=offer.id,
+        product=offer.product,
+        category=offer.category,
+        score=candidate.score,
+        propensity=round(candidate.propensity, 6),
+        channel=channel,
+        reasons=[render(offer.reason, evaluation.context), offer.description],
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        expires_at=expires_at,
+        ruleset_version=version,
+        strategy=evaluation.strategy,
+    )
+    return OutputRecord(OFFERS, trigger.customer_id.encode(), nbo)

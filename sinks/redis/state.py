@@ -1,0 +1,39 @@
+"""Everything a worker keeps in Redis, built in one place from one client.
+
+The runtime, replay, the benches and the tests all construct their Redis state with
+``redis_state``, so a new store is wired once and no caller registers scripts of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from sinks.redis.claims import ClaimStore
+from sinks.redis.profiles import ProfileStore
+from sinks.redis.schedule import Schedule
+
+
+@dataclass(frozen=True, slots=True)
+class RedisState:
+    """The profile store, the claims and the silence-check schedule, sharing one client."""
+
+    client: aioredis.Redis
+    profiles: ProfileStore
+    claims: ClaimStore
+    schedule: Schedule
+
+    async def aclose(self) -> None:
+        """Close the shared client's connections."""
+        await self.client.aclose()
+
+
+def redis_state(client: aioredis.Redis, retention_days: int, dedupe_capacity: int) -> RedisState:
+    """Register every script on ``client`` (nothing is sent until the first call)."""
+    return RedisState(
+        client,
+        ProfileStore(client, retention_days, dedupe_capacity),
+        ClaimStore(client),
+        Schedule(client),
+    )
