@@ -25,12 +25,24 @@ from pathlib import Path
 
 from bench.pipeline_profile import STAGES
 
+#: The pipeline's modules: a sample in any of them is the pipeline's work (``Pipeline.process`` calls
+#: into the others, and the timer's checks reach the pipeline through agents/checks.py).
+PIPELINE_MODULES = (
+    "agents/pipeline.py",
+    "agents/decode.py",
+    "agents/trigger.py",
+    "agents/claims.py",
+    "agents/outputs.py",
+    "agents/silence.py",
+    "agents/checks.py",
+)
+
 #: (category, test on one sample's frames, outermost first). The first category that matches wins.
 CATEGORIES: tuple[tuple[str, Callable[[list[str]], bool]], ...] = (
     ("start-up (imports)", lambda frames: any("importlib" in f for f in frames[:12])),
     (
-        "signalbank pipeline (agents/pipeline.py: stages below)",
-        lambda frames: _in(frames, "agents/pipeline.py"),
+        "signalbank pipeline (agents/pipeline.py and its steps: stages below)",
+        lambda frames: any(_in(frames, path) for path in PIPELINE_MODULES),
     ),
     (
         "worker loop around it (agents/ingest.py: batches, sending outputs, commits)",

@@ -12,7 +12,7 @@ def test_samples_are_counted_once_in_the_first_matching_category_and_pipeline_st
     folded = [
         f"{PIPELINE};evaluate (rules/evaluate/engine.py:125);_results (rules/evaluate/engine.py:54) 30",
         f"{PIPELINE};build_profile (schemas/profile/view.py:132) 20",
-        f"{PIPELINE};ProfileStore.apply (sinks/redis/store.py:193) 10",
+        f"{PIPELINE};ProfileStore.apply (sinks/redis/profiles.py:60) 10",
         f"{PIPELINE} 5",
         f"{FETCHER};Service.wait_first (mode/services.py:777) 25",
         "run (faust/app/base.py:1);ingest (agents/ingest.py:80);send (faust/topics.py:1) 4",
@@ -31,3 +31,16 @@ def test_samples_are_counted_once_in_the_first_matching_category_and_pipeline_st
     }
     stages = {label.split(":")[0]: n for label, n in profile.stages}
     assert stages == {"rules": 30, "profile from the Redis reply": 20, "profile update": 10, "other": 5}
+
+
+def test_samples_in_any_module_of_the_pipeline_count_as_the_pipeline() -> None:
+    """The timer's checks reach the pipeline through agents/checks.py; a sample waiting there (taking
+    due customers) is the pipeline's work, as it was when the round lived in agents/pipeline.py."""
+    timer = "run (faust/app/base.py:1);silence_timer (streams/worker.py:77);check_due (agents/timer.py:50)"
+    folded = [
+        f"{timer};SilenceChecks.round (agents/checks.py:80);SilenceChecks.take_due (agents/checks.py:63) 7",
+        f"{timer};SilenceChecks.round (agents/checks.py:84);granted_outputs (agents/claims.py:290) 3",
+    ]
+    profile = summarize(folded, seconds=1.0, rate_hz=100)
+    categories = {name.split(" (")[0]: n for name, n in profile.categories}
+    assert categories == {"signalbank pipeline": 10}
