@@ -1,4 +1,5 @@
-"""The one function that turns the settings into the pipeline's configuration.
+"""The functions that turn the settings into what the pipeline, the profile store and the silence
+checks are configured with, one function per object.
 
 The worker, replay, backtests, ``churn fit`` and the benchmarks all build theirs here, so an
 operator's ``SIGNALBANK_CHECK_AFTER_S`` or ``SIGNALBANK_RETENTION_DAYS`` means the same everywhere.
@@ -6,11 +7,21 @@ operator's ``SIGNALBANK_CHECK_AFTER_S`` or ``SIGNALBANK_RETENTION_DAYS`` means t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from agents.pipeline import PipelineConfig
+from agents.timer import TimerConfig
 from schemas.profile.bgnbd import BgNbdParams
 from streams.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """What the Redis profile store is built with."""
+
+    retention_days: int  # day buckets older than this are trimmed
+    dedupe_capacity: int  # a repeat of any of a customer's last this many events is skipped
 
 
 def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) -> PipelineConfig:
@@ -23,4 +34,18 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
         check_grace=timedelta(seconds=settings.check_grace_s),
         quiet_cap=timedelta(days=settings.check_quiet_cap_days),
         apply_chunk=settings.apply_chunk,
+    )
+
+
+def store_config(settings: Settings) -> StoreConfig:
+    """What the profile store needs from ``settings``: a replay trims and dedupes as the worker does."""
+    return StoreConfig(retention_days=settings.retention_days, dedupe_capacity=settings.dedupe_capacity)
+
+
+def timer_config(settings: Settings) -> TimerConfig:
+    """How silence checks are taken: by the worker's timer, and by replay after each batch."""
+    return TimerConfig(
+        interval_s=settings.check_interval_s,
+        batch=settings.check_batch,
+        lease=timedelta(seconds=settings.check_lease_s),
     )

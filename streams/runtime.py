@@ -18,7 +18,7 @@ from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.state import RedisState, redis_state
-from streams.config import pipeline_config
+from streams.config import pipeline_config, store_config
 from streams.kafka.admin import bootstrap_of
 from streams.kafka.committed import CommittedOffsets
 from streams.settings import Settings
@@ -42,8 +42,8 @@ class Runtime:
 
     @cached_property
     def redis(self) -> RedisState:
-        settings = self.settings
-        return redis_state(connect(settings.redis_url), settings.retention_days, settings.dedupe_capacity)
+        kept = store_config(self.settings)
+        return redis_state(connect(self.settings.redis_url), kept.retention_days, kept.dedupe_capacity)
 
     @property
     def ruleset(self) -> Ruleset:

@@ -13,7 +13,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -21,7 +21,8 @@ from agents.checks import SilenceChecks
 from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
-from agents.pipeline import Pipeline, PipelineConfig
+from agents.pipeline import Pipeline
+from agents.timer import TimerConfig
 from agents.trigger import Trigger
 from rules.evaluate.engine import Evaluation
 from rules.load.ruleset import Ruleset
@@ -29,10 +30,11 @@ from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.outputs import ChurnAlert
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
-from sinks.redis.keys import DEDUPE_CAPACITY
 from sinks.redis.state import redis_state
 from streams.backtest.eventfiles import MergeStats, merged
 from streams.backtest.scorecard import Firing
+from streams.config import pipeline_config, store_config, timer_config
+from streams.settings import Settings
 
 #: A customer is "judged not alive" by the model below this p_alive (scored beside the rules).
 P_ALIVE_THRESHOLD = 0.3
@@ -41,15 +43,15 @@ MODEL_NAME = f"model: p_alive < {P_ALIVE_THRESHOLD}"
 
 @dataclass(frozen=True, slots=True)
 class ReplayOptions:
+    """What to replay, and the worker's settings: everything the pipeline, the store and the checks
+    are configured with comes from them (streams/config.py), so a backtest runs as the worker would."""
+
     files: tuple[Path, ...]
     redis_url: str
-    home_bank: str
+    settings: Settings
     churn_model: BgNbdParams | None = None
     out_dir: Path | None = None
-    batch_size: int = 500
     checks: bool = True  # run silence checks by the watermark (off only for parity with a worker)
-    retention_days: int = 90
-    dedupe_capacity: int = DEDUPE_CAPACITY
 
 
 @dataclass(slots=True)
@@ -120,10 +122,11 @@ async def replay(
     stats = MergeStats()
     watermark = [datetime(2000, 1, 1, tzinfo=UTC)]
     client = connect(options.redis_url)
-    redis = redis_state(client, options.retention_days, options.dedupe_capacity)
-    config = PipelineConfig(
-        home_bank=options.home_bank, max_future=timedelta(days=1), churn_model=options.churn_model
-    )
+    settings = options.settings
+    kept = store_config(settings)
+    redis = redis_state(client, kept.retention_days, kept.dedupe_capacity)
+    config = pipeline_config(settings, options.churn_model)
+    cadence = timer_config(settings)
     metrics = Metrics()
     pipeline = Pipeline(redis, lambda: ruleset, metrics, config, lambda: watermark[0], result.record)
     checks = SilenceChecks(pipeline, redis.schedule, metrics)
@@ -149,7 +152,7 @@ async def replay(
             for record in records:
                 batch.append(record)
                 bytes_read += len(record.value) + 1
-                if len(batch) >= options.batch_size:
+                if len(batch) >= settings.batch_size:
                     break
             if not batch:
                 break
@@ -159,7 +162,7 @@ async def replay(
             emit(await pipeline.process(batch))
             result.events += len(batch)
             if options.checks:
-                result.checks += await _run_checks(checks, watermark[0], emit)
+                result.checks += await _run_checks(checks, watermark[0], cadence, emit)
             if progress is not None:
                 progress(bytes_read, result.events)
     finally:
@@ -172,16 +175,17 @@ async def replay(
 
 
 async def _run_checks(
-    checks: SilenceChecks, now: datetime, emit: Callable[[Sequence[OutputRecord]], None]
+    checks: SilenceChecks, now: datetime, cadence: TimerConfig, emit: Callable[[Sequence[OutputRecord]], None]
 ) -> int:
-    """Every silence check due by the watermark, as the worker's timer does by the wall clock."""
+    """Every silence check due by the watermark, as the worker's timer does by the wall clock
+    (in rounds of the timer's size, under its lease)."""
 
     async def deliver(outputs: Sequence[OutputRecord]) -> None:
         emit(outputs)
 
     checked = 0
     while True:
-        done = await checks.round(now, 500, timedelta(minutes=1), deliver)
+        done = await checks.round(now, cadence.batch, cadence.lease, deliver)
         if not done.taken:
             return checked
         checked += done.taken

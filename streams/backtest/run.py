@@ -18,6 +18,7 @@ from schemas.profile.bgnbd import BgNbdParams
 from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
 from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
 from streams.dev.embedded import EmbeddedRedis
+from streams.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,7 @@ class BacktestRun:
     flush: bool
     min_level: str
     checks: bool
-    home_bank: str
+    settings: Settings  # the worker's: replay is configured from them (streams/config.py)
     churn_model: BgNbdParams | None
 
 
@@ -57,7 +58,7 @@ def _one(run: BacktestRun, ruleset: Ruleset, url: str, out_dir: Path | None) -> 
     options = ReplayOptions(
         files=run.files,
         redis_url=url,
-        home_bank=run.home_bank,
+        settings=run.settings,
         churn_model=run.churn_model,
         out_dir=out_dir,
         checks=run.checks,

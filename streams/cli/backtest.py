@@ -26,9 +26,10 @@ def churn_group() -> None:
 def churn_fit(files: tuple[Path, ...], out: Path) -> None:
     """Fit the model's four population parameters from event history (JSONL files) by maximum likelihood."""
     from streams.backtest.churn_fit import fit_files
+    from streams.config import pipeline_config
 
     try:
-        result = fit_files(list(files))
+        result = fit_files(list(files), pipeline_config(current_settings()))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     result.params.save(out)
@@ -92,7 +93,7 @@ def replay_command(
         flush=flush,
         min_level=min_level,
         checks=not no_checks,
-        home_bank=settings.home_bank,
+        settings=settings,
         churn_model=load_churn_model(settings.churn_model),
     )
     try:

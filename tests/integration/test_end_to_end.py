@@ -33,7 +33,7 @@ from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
-from streams.settings import DEFAULT_CHURN_MODEL
+from streams.settings import DEFAULT_CHURN_MODEL, Settings
 from tests.support.kafka_io import collect, produce
 from tests.support.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
 
@@ -75,7 +75,7 @@ def replay_outputs(tmp_path: Path, redis_url: str, ruleset: Ruleset) -> dict[str
     options = ReplayOptions(
         files=tuple(tmp_path / name for name in files.values()),
         redis_url=redis_url,
-        home_bank="SIGNALBANK",
+        settings=Settings(),  # the environment the worker of this test reads too
         churn_model=BgNbdParams.load(DEFAULT_CHURN_MODEL),
         out_dir=tmp_path / "out",
         checks=False,  # the worker's timer checks by the wall clock, months after this story

@@ -9,6 +9,8 @@ from pathlib import Path
 from schemas.catalog import CUSTOMERS, INTERACTIONS, TRANSACTIONS
 from streams.backtest.churn_fit import fit_files
 from streams.backtest.eventfiles import MergeStats, merged, topic_for_file
+from streams.config import pipeline_config
+from streams.settings import Settings
 from tests.unit.schemas.profile.test_bgnbd import TRUE, draw
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -75,7 +77,7 @@ def test_churn_fit_on_event_files_recovers_the_generating_parameters(tmp_path: P
         rows.extend(login(f"C{c}", i, T0 + timedelta(days=d, hours=10)) for i, d in enumerate(days))
     rows.append(login("END", 0, T0 + timedelta(days=ages[0], hours=10)))
     rows.sort(key=lambda r: r["occurred_at"])  # type: ignore[index]
-    result = fit_files([write(tmp_path / "interactions.jsonl", rows)])
+    result = fit_files([write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings()))
     assert result.events == len(rows) and result.skipped == 0
     # same-day repeats collapse to one active day, so allow a looser fit than the continuous one
     assert abs(result.params.r - TRUE.r) / TRUE.r < 0.35
