@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from rules.cel.expressions import FIELDS
 from rules.evaluate.arbitration import Candidate, arbitrate, clamp_propensity
 from rules.evaluate.fired import Context, Fired
+from rules.load.conditions import Condition
 from rules.load.model import Offer, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from schemas.outputs import ChurnLevel
@@ -26,7 +27,7 @@ class Evaluation(NamedTuple):
     """Everything the rules concluded for one event, before cooldowns are applied."""
 
     context: Context
-    results: tuple[bool, ...]  # per condition of the ruleset, in its order
+    results: tuple[bool, ...]  # per condition of the ruleset, in the order of ``Ruleset.conditions``
     fired: tuple[Fired, ...]  # churn rules, largest weight first
     score: float
     level: ChurnLevel | None
@@ -55,29 +56,34 @@ def _results(
     ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any]
 ) -> tuple[list[bool], list[float], list[str]]:
     """Every condition's result and every offer's propensity, from one CEL call when possible."""
+    compiled = ruleset.compiled
+    slots = compiled.slots
     # Only the fields some condition reads cross into CEL, as one list (the cheapest shape).
-    variables = {FIELDS: ruleset.field_values(profile, event)}
-    n = len(ruleset.conditions)
+    variables = {FIELDS: compiled.field_list.values(profile, event)}
     try:
-        values = ruleset.combined.execute(variables)
-        return [r is True for r in values[:n]], [_clamp(v) for v in values[n:]], []
+        values = compiled.combined.execute(variables)
+        return (
+            [r is True for r in values[slots.conditions]],
+            [_clamp(v) for v in values[slots.propensity]],
+            [],
+        )
     except Exception:  # one bad condition: find it by running each on its own
-        results: list[bool] = []
-        scores: list[float] = []
         errors: list[str] = []
-        for condition in (*ruleset.conditions, *ruleset.scores):
-            try:
-                value = condition.program.execute(variables)
-            except Exception as exc:
-                customer = profile.get("customer_id")
-                log.warning("rule %s failed for customer %s: %s", condition.rule_id, customer, exc)
-                value = None
-                errors.append(condition.rule_id)
-            if len(results) < n:
-                results.append(value is True)
-            else:
-                scores.append(clamp_propensity(value))
+        results = [_run_alone(c, variables, profile, errors) is True for c in compiled.conditions]
+        scores = [clamp_propensity(_run_alone(c, variables, profile, errors)) for c in compiled.scores]
         return results, scores, errors
+
+
+def _run_alone(
+    condition: Condition, variables: dict[str, Any], profile: dict[str, Any], errors: list[str]
+) -> Any:
+    """One condition's own program; None (and its id in ``errors``) when it fails."""
+    try:
+        return condition.program.execute(variables)
+    except Exception as exc:
+        log.warning("rule %s failed for customer %s: %s", condition.rule_id, profile.get("customer_id"), exc)
+        errors.append(condition.rule_id)
+        return None
 
 
 def _clamp(value: Any) -> float:
@@ -128,13 +134,14 @@ def evaluate(
     """Run every rule and offer against ``profile`` and ``event`` in one CEL call.
 
     ``today``: the trigger's date, for offers' campaign windows (None: windows are not checked).
-    Runs for every event, so the work after the CEL call is kept to slices and zips.
+    Runs for every event, so the work after the CEL call is kept to slices and zips: each group's
+    results are read at its named slot (``Slots``), where the ruleset placed that group.
     """
     results, propensities, errors = _results(ruleset, profile, event)
-    n_churn, n_signal, n_offers = len(ruleset.churn_rules), len(ruleset.signal_rules), len(ruleset.offers)
-    first_offer = n_churn + n_signal
+    compiled = ruleset.compiled
+    slots = compiled.slots
     # Fired tuples are built once per ruleset; an event only selects them.
-    fired = list(compress(ruleset.churn_fired, results[:n_churn]))
+    fired = list(compress(compiled.churn, results[slots.churn]))
     score, level, action = 0.0, None, ""
     if fired:
         if len(fired) > 1:
@@ -145,14 +152,11 @@ def evaluate(
         score = round(1.0 - remaining, 6)
         level = churn_level(ruleset, score)
         action = suggested_action(ruleset, level, fired[0].rule.id)
-    signals = tuple(compress(ruleset.signal_fired, results[n_churn:first_offer]))
-    eligible = results[first_offer : first_offer + n_offers]
-    stages = list(zip(eligible, results[ruleset.first_suitable :], propensities, strict=True))
+    signals = tuple(compress(compiled.signals, results[slots.signals]))
+    stages = list(zip(results[slots.eligible], results[slots.suitable], propensities, strict=True))
     arbitration = arbitrate(
         ruleset.offers, ruleset.strategies, ruleset.contact_policy, profile, event, level, stages, today
     )
-    first_tier = first_offer + n_offers
-    tier_results = results[first_tier : first_tier + 2 * len(ruleset.tiers)]
     return Evaluation(
         {"profile": profile, "event": event},
         tuple(results),
@@ -164,8 +168,8 @@ def evaluate(
         arbitration.candidates,
         arbitration.suppressed,
         tuple(errors),
-        tuple(compress(ruleset.tiers, tier_results[0::2])),
-        frozenset(compress(ruleset.tier_names, tier_results[1::2])),
+        tuple(compress(ruleset.tiers, results[slots.tier_when])),
+        frozenset(compress(ruleset.tier_names, results[slots.tier_stay])),
         arbitration.strategy,
         tuple(propensities),
         arbitration.decisions,

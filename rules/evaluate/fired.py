@@ -12,7 +12,7 @@ from rules.load.model import ChurnRule, SignalKindRule
 from schemas.outputs import EvidenceValue
 
 if TYPE_CHECKING:
-    from rules.load.ruleset import Condition
+    from rules.load.conditions import Condition
 
 _PLACEHOLDER = re.compile(r"\{(profile|event)\.([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rules.evaluate.engine import Evaluation, evaluate
-from rules.evaluate.fired import render
-from rules.load.model import ChurnRule, SignalKindRule, TagRule
-from rules.load.ruleset import Condition, Ruleset
+from rules.evaluate.fired import Fired, render
+from rules.load.conditions import Condition, OfferConditions
+from rules.load.model import ChurnRule, SignalKindRule, TagRule, TierRule
+from rules.load.ruleset import Ruleset
 from rules.tools.case_context import SILENCE
 from schemas.profile.view import Profile, neutral_event
 
@@ -90,40 +91,51 @@ def _detail(rule: ChurnRule | SignalKindRule) -> str:
     return f"{severity} severity" if severity else rule.action
 
 
-def _rule(rule: ChurnRule | SignalKindRule, condition: Condition, fired: bool, ev: Evaluation) -> RuleVerdict:
+def _rule(fired: Fired, held: bool, ev: Evaluation) -> RuleVerdict:
+    rule = fired.rule
     template = rule.reason if isinstance(rule, ChurnRule) else rule.message
-    message = render(template, ev.context) if fired else ""
-    return RuleVerdict(rule.id, rule.kind, fired, _detail(rule), _reads(condition, ev), message)
+    message = render(template, ev.context) if held else ""
+    return RuleVerdict(rule.id, rule.kind, held, _detail(rule), _reads(fired.condition, ev), message)
 
 
 def _offer(
-    ruleset: Ruleset, index: int, ev: Evaluation, chosen: set[str], scores: dict[str, float]
+    parts: OfferConditions,
+    eligible: bool,
+    suitable: bool,
+    propensity: float,
+    decision: str,
+    ev: Evaluation,
+    chosen: set[str],
+    scores: dict[str, float],
 ) -> OfferVerdict:
-    offer = ruleset.offers[index]
-    first = len(ruleset.churn_rules) + len(ruleset.signal_rules)
-    eligible_at, suitable_at = first + index, ruleset.first_suitable + index
+    offer = parts.offer
     triggered = not offer.triggers or ev.context["event"].get("kind") in offer.triggers
-    decision = ev.decisions[index]
     if decision == "allowed" and offer.id in chosen:
         decision = "chosen"
     reads = {
-        **_reads(ruleset.conditions[eligible_at], ev),
-        **_reads(ruleset.conditions[suitable_at], ev),
-        **_reads(ruleset.scores[index], ev),
+        **_reads(parts.eligible, ev),
+        **_reads(parts.suitable, ev),
+        **_reads(parts.propensity, ev),
     }
     return OfferVerdict(
         offer.id,
         offer.product,
         offer.category,
-        ev.results[eligible_at],
-        ev.results[suitable_at],
+        eligible,
+        suitable,
         triggered,
         decision,
         dict(ev.suppressed).get(offer.id, ""),
-        ev.propensities[index],
+        propensity,
         scores.get(offer.id, 0.0),
         reads,
     )
+
+
+def _tier(tier: TierRule, condition: Condition, held: bool, stay: bool, ev: Evaluation) -> RuleVerdict:
+    message = render(tier.message, ev.context) if held and not stay else ""
+    detail = f"rank {tier.rank} {'stay' if stay else 'enter'}"
+    return RuleVerdict(condition.rule_id, "tier", held, detail, _reads(condition, ev), message)
 
 
 def explain(
@@ -131,27 +143,25 @@ def explain(
 ) -> Explanation:
     """Evaluate ``profile`` and ``event`` and explain every rule and offer of ``ruleset``."""
     ev = evaluate(ruleset, profile, event, today)
-    n_churn, n_signal = len(ruleset.churn_rules), len(ruleset.signal_rules)
-    at = ruleset.conditions
-    held = ev.results
-    churn = [_rule(r, at[i], held[i], ev) for i, r in enumerate(ruleset.churn_rules)]
-    signals = [_rule(r, at[n_churn + i], held[n_churn + i], ev) for i, r in enumerate(ruleset.signal_rules)]
+    compiled, slots, held = ruleset.compiled, ruleset.compiled.slots, ev.results
+    churn = [_rule(f, h, ev) for f, h in zip(compiled.churn, held[slots.churn], strict=True)]
+    signals = [_rule(f, h, ev) for f, h in zip(compiled.signals, held[slots.signals], strict=True)]
     chosen = tuple(o.id for o in ev.offers[: ruleset.contact_policy.max_offers_per_event])
-    first = n_churn + n_signal
     scores = {c.offer.id: c.score for c in ev.candidates}
-    offers = tuple(_offer(ruleset, i, ev, set(chosen), scores) for i in range(len(ruleset.offers)))
-    first_tier = first + len(ruleset.offers)
+    stages = zip(
+        compiled.offers,
+        held[slots.eligible],
+        held[slots.suitable],
+        ev.propensities,
+        ev.decisions,
+        strict=True,
+    )
+    offers = tuple(_offer(*stage, ev, set(chosen), scores) for stage in stages)
+    tier_stages = zip(compiled.tiers, held[slots.tier_when], held[slots.tier_stay], strict=True)
     tiers = tuple(
-        RuleVerdict(
-            at[first_tier + j].rule_id,
-            "tier",
-            held[first_tier + j],
-            f"rank {tier.rank} {'stay' if j % 2 else 'enter'}",
-            _reads(at[first_tier + j], ev),
-            render(tier.message, ev.context) if held[first_tier + j] and not j % 2 else "",
-        )
-        for i, tier in enumerate(ruleset.tiers)
-        for j in (2 * i, 2 * i + 1)
+        verdict
+        for t, enters, stays in tier_stages
+        for verdict in (_tier(t.tier, t.when, enters, False, ev), _tier(t.tier, t.stay, stays, True, ev))
     )
     return Explanation(
         customer_id=str(profile.get("customer_id", "")),
