@@ -10,11 +10,7 @@ from pathlib import Path
 import pytest
 
 from rules.load.ruleset import Ruleset, load_ruleset
-from rules.tools.case_context import NEUTRAL_NOW_MS, complete_event, complete_profile, neutral_profile
 from rules.tools.testing import LoadedCase, check_case, load_cases, read_cases
-from schemas.profile.fields import NEVER_DAYS
-from schemas.profile.shape import METRIC_COUNT, WINDOWS
-from schemas.profile.view import build_profile
 from tests.conftest import RULES_DIR
 
 SHIPPED = load_ruleset([RULES_DIR])
@@ -86,24 +82,6 @@ def small() -> Ruleset:
 def cases_of(ruleset: Ruleset, text: str) -> tuple[list[LoadedCase], list[str]]:
     cases, problems = load_cases([("t.yaml", textwrap.dedent(text))], ruleset)
     return cases, [str(p) for p in problems]
-
-
-def test_defaults_are_a_customer_with_no_history() -> None:
-    profile = complete_profile({})
-    assert profile == build_profile("test-customer", {}, [0] * (len(WINDOWS) * METRIC_COUNT), NEUTRAL_NOW_MS)
-    assert profile["days_since_activity"] == NEVER_DAYS and profile["last_nps"] == -1
-    assert profile["age_years"] == -1 and profile["tenure_days"] == -1
-    assert profile["login_count_30d"] == 0 and profile["balance_last"] == 0.0
-    assert complete_event({})["type"] == "check"
-    assert neutral_profile() == profile
-
-
-def test_values_are_coerced_to_the_catalogue_type() -> None:
-    profile = complete_profile({"card_spend_30d": 3, "login_count_30d": 4.0, "products": ["X"]})
-    assert profile["card_spend_30d"] == 3.0 and isinstance(profile["card_spend_30d"], float)
-    assert profile["login_count_30d"] == 4 and isinstance(profile["login_count_30d"], int)
-    event = complete_event({"kind": "transfer_out", "amount": 5000})
-    assert event["type"] == "transaction" and isinstance(event["amount"], float)
 
 
 def test_coercion_lets_int_written_doubles_work_in_double_arithmetic(small: Ruleset) -> None:
