@@ -5,7 +5,7 @@
 -- ARGV[3] = dedupe capacity, ARGV[4] = comma-separated window lengths in days (ascending),
 -- ARGV[5] = position (1-based) of the bucket metric counting customer activity, ARGV[6] = the
 -- consumer group's committed offsets "code:partition:offset,..." (code: the input topic's number in
--- sinks/profile/layout.py), then one argument per update, tab-separated (ids and values never
+-- sinks/redis/keys.py TOPIC_CODES), then one argument per update, tab-separated (ids and values never
 -- contain tabs): event_id, ts_ms, day, where it was read ("code:partition:offset", or empty), the M
 -- bucket increments comma-separated, then (op, field, value) triples. One argument per update keeps
 -- the client's command packing cheap.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from agents.decode import RawRecord
 from agents.outputs import OutputRecord, stable_id
-from agents.silence import check_id
+from agents.silence import check_id, first_checks, following_check
 from rules.load.ruleset import Ruleset
 from schemas.catalog import OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
@@ -158,3 +158,17 @@ def test_check_ids_are_per_period_since_the_latest_activity() -> None:
     assert check_id(last, last + 40 * DAY_MS, DAY) == "check:2026-04-15"
     assert check_id(last, last + 40 * DAY_MS + DAY_MS - 1, DAY) == "check:2026-04-15"  # retried past midnight
     assert check_id(last, last - 1, DAY) == "check:2026-03-06"
+
+
+def test_first_checks_wait_a_period_and_the_grace_and_leave_out_customers_quiet_past_the_cap() -> None:
+    now = LAST_MS + 3_600_000
+    latest = {"RECENT": now - 60_000, "BACKLOG": now - 30 * DAY_MS, "ANCIENT": now - 500 * DAY_MS}
+    due = first_checks(latest, now, DAY, timedelta(hours=2), timedelta(days=400))
+    assert due == {"RECENT": now - 60_000 + DAY_MS, "BACKLOG": now + 2 * 3_600_000}
+
+
+def test_following_check_is_the_next_whole_period_until_the_cap() -> None:
+    cap = timedelta(days=400)
+    assert following_check(LAST_MS, LAST_MS + 40 * DAY_MS + 5, DAY, cap) == LAST_MS + 41 * DAY_MS
+    assert following_check(LAST_MS, LAST_MS + 399 * DAY_MS, DAY, cap) == LAST_MS + 400 * DAY_MS
+    assert following_check(LAST_MS, LAST_MS + 400 * DAY_MS, DAY, cap) is None
