@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import click
 import redis
-from click._termui_impl import ProgressBar
 
 from rules.load.problems import RulesetError
 from rules.load.ruleset import Ruleset, load_ruleset
@@ -19,6 +19,12 @@ from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, 
 from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import Settings
+
+
+class _Progress(Protocol):
+    """What replay uses of ``click.progressbar`` (whose class lives in a private click module)."""
+
+    def update(self, n_steps: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ def _one(run: BacktestRun, ruleset: Ruleset, url: str, out_dir: Path | None) -> 
     )
     total = sum(path.stat().st_size for path in run.files)
     shown = {"events": 0, "bytes": 0}
-    bar: ProgressBar[int]
+    bar: _Progress
     with click.progressbar(
         length=total,
         label=f"ruleset {ruleset.version}",
