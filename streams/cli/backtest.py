@@ -1,4 +1,5 @@
-"""Backtesting commands: fit the churn model and replay event files through the rules."""
+"""``signalbank churn fit`` and ``signalbank replay``: fit the churn model, replay event files through
+the rules (``streams.backtest`` does the work)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import click
 from faust.cli.base import cli
 
 from streams.cli.context import current_settings
+from streams.cli.errors import Command, Group, bad_input
 from streams.runtime import load_churn_model
 
 
-@cli.group(name="churn")
+@cli.group(name="churn", cls=Group)
 def churn_group() -> None:
     """The BG/NBD churn model behind ``profile.p_alive``."""
 
@@ -30,8 +32,8 @@ def churn_fit(files: tuple[Path, ...], out: Path) -> None:
 
     try:
         result = fit_files(list(files), pipeline_config(current_settings()))
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:  # no usable activity in the files
+        raise bad_input(exc) from exc
     result.params.save(out)
     p = result.params
     click.echo(
@@ -44,7 +46,7 @@ def churn_fit(files: tuple[Path, ...], out: Path) -> None:
     click.echo(f"wrote {out}")
 
 
-@cli.command(name="replay")
+@cli.command(name="replay", cls=Command)
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
@@ -98,5 +100,5 @@ def replay_command(
     )
     try:
         run_backtest(run, click.echo)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except ValueError as exc:  # invalid rules, truth file or event files; a Redis not empty
+        raise bad_input(exc) from exc

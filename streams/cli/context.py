@@ -1,10 +1,18 @@
-"""What a command runs with: the settings the entry point read, reached through click's context."""
+"""What a command runs with: the settings the entry point read, reached through click's context,
+and the profile store those settings point at."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import click
 
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from sinks.redis.profiles import ProfileStore
 
 
 def current_settings() -> Settings:
@@ -15,3 +23,16 @@ def current_settings() -> Settings:
     if not isinstance(settings, Settings):  # a command invoked without our entry point (tests)
         return Settings()
     return settings
+
+
+@asynccontextmanager
+async def profile_store(settings: Settings) -> AsyncIterator[ProfileStore]:
+    """The customers' profiles in the settings' Redis, the connection closed afterwards."""
+    from sinks.redis.client import connect
+    from sinks.redis.profiles import ProfileStore
+
+    client = connect(settings.redis_url)
+    try:
+        yield ProfileStore(client, settings.retention_days, settings.dedupe_capacity)
+    finally:
+        await client.aclose()

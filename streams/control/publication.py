@@ -89,7 +89,11 @@ def publish(
 
 
 class RejectedPublication(Exception):
-    """A control record that must not be applied, with the reasons (rule problems or format errors)."""
+    """A control record that must not be applied, with the reasons (rule problems or format errors).
+
+    The workers' form of an invalid ruleset: they log it and keep running. The command line never sees
+    one; it validates with ``load_paths`` and reports a ``RulesetError`` (``streams.cli.errors``).
+    """
 
     def __init__(self, reasons: Sequence[str]) -> None:
         self.reasons = list(reasons)
@@ -114,7 +118,7 @@ def validate(publication: RulesetPublication) -> Ruleset:
     try:
         ruleset = load_sources([(f.name, f.text) for f in publication.files])
     except RulesetError as exc:
-        raise RejectedPublication([str(p) for p in exc.problems]) from None
+        raise RejectedPublication([str(p) for p in exc.problems]) from exc
     if ruleset.version != publication.version:
         # Same files, another hash: publisher and worker run different rule models. The worker's
         # own hash is what its outputs carry, so it wins; say so rather than hide it.

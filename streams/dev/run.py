@@ -21,7 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.load.problems import RulesetError
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
 from streams.control.publication import load_paths, publication_of, publish
@@ -32,7 +31,9 @@ from streams.dev.responder import OfferResponder
 from streams.dev.scrape import scrape, total
 from streams.dev.supervision import BrokerLost, DevSupervisor
 from streams.kafka.admin import bootstrap_of, create_topics
-from streams.sim.simulator import Scenario, generate, produce
+from streams.sim.generator import generate
+from streams.sim.produce import produce
+from streams.sim.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -159,16 +160,14 @@ def _rules_folder(options: DevOptions) -> Path:
     return current_settings().rules_dir
 
 
-def _publish_folder(folder: Path, bootstrap: str, emit: Callable[[str], None]) -> RulesWatcher | None:
-    """Publish the folder's rules (so the worker runs exactly them) and return its watcher;
-    None, after printing every problem, if the folder is invalid."""
-    try:
-        ruleset, sources = load_paths([folder])
-    except RulesetError as exc:
-        for problem in exc.problems:
-            emit(str(problem))
-        emit(f"{len(exc.problems)} problem(s) in {folder}: fix them and start again")
-        return None
+def _publish_folder(
+    folder: Path,
+    ruleset: Ruleset,
+    sources: Sequence[tuple[str, str]],
+    bootstrap: str,
+    emit: Callable[[str], None],
+) -> RulesWatcher:
+    """Publish the folder's rules (so the worker runs exactly them) and return its watcher."""
 
     def publish_ruleset(ruleset: Ruleset, sources: Sequence[tuple[str, str]]) -> None:
         publish(bootstrap, publication_of(ruleset, sources))
@@ -179,7 +178,13 @@ def _publish_folder(folder: Path, bootstrap: str, emit: Callable[[str], None]) -
 
 
 def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
-    """Run until ``seconds`` pass or Ctrl-C; return the exit code (non-zero if the pipeline failed)."""
+    """Run until ``seconds`` pass or Ctrl-C; return the exit code (non-zero if the pipeline failed).
+
+    An invalid rules folder raises RulesetError before any server starts (the command line reports it
+    like every command's invalid rules).
+    """
+    folder = _rules_folder(options)
+    ruleset, sources = load_paths([folder])
     servers: list[EmbeddedKafka | EmbeddedRedis] = []
     broker: EmbeddedKafka | None = None
     redis: EmbeddedRedis | None = None
@@ -206,10 +211,7 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
         create_topics(bootstrap, options.partitions)
         if options.kafka_url is not None:
             emit("note: rules are published to this broker's signalbank.rules.v1: every worker on it follows")
-        folder = _rules_folder(options)
-        watcher = _publish_folder(folder, bootstrap, emit)
-        if watcher is None:
-            return 1
+        watcher = _publish_folder(folder, ruleset, sources, bootstrap, emit)
         group = f"signalbank-dev-{os.getpid()}"
 
         def start_worker() -> WorkerProcess:

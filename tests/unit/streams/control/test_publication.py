@@ -262,7 +262,7 @@ def test_cli_publish_refuses_invalid_rules(own_broker: EmbeddedKafka, tmp_path: 
     bad = tmp_path / "bad.yaml"
     bad.write_text(BROKEN)
     result = signalbank(own_broker, "rules", "publish", str(bad))
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input (was 1, like a failure, before exit codes were unified)
     assert f"{bad}:6:19: rules.0.when: unknown field profile.nope" in result.stderr
     assert "nothing published" in result.stderr
     assert control_records(own_broker) == []

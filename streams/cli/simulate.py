@@ -1,0 +1,52 @@
+"""``signalbank simulate``: synthetic bank traffic, to Kafka or to JSONL files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+from faust.cli.base import cli
+
+from streams.cli.context import current_settings
+from streams.cli.errors import Command
+from streams.cli.scenario import scenario_of, scenario_options
+
+
+@cli.command(name="simulate", cls=Command)
+@click.option("--rate", type=float, default=0.0, show_default=True, help="Events per second (0 = max).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write JSONL files here instead of producing to Kafka.",
+)
+@scenario_options
+def simulate_command(
+    rate: float,
+    out_dir: Path | None,
+    customers: int,
+    days: int,
+    seed: int,
+    start: datetime | None,
+    invalid_ratio: float,
+) -> None:
+    """Generate realistic bank traffic: to Kafka (SIGNALBANK_KAFKA_URL) or to JSONL files."""
+    from streams.kafka.admin import bootstrap_of
+    from streams.sim.generator import generate
+    from streams.sim.jsonl import write_jsonl
+    from streams.sim.produce import produce
+    from streams.sim.truth import ground_truth
+
+    settings = current_settings()
+
+    scenario = scenario_of(customers, days, seed, start, invalid_ratio)
+    if out_dir is not None:
+        counts = write_jsonl(generate(scenario), out_dir)
+        (out_dir / "truth.json").write_text(json.dumps(ground_truth(scenario), default=str, indent=1))
+    else:
+        counts = produce(generate(scenario), bootstrap_of(settings.kafka_url), rate or None)
+    for name, count in sorted(counts.items()):
+        click.echo(f"{name}: {count}")
