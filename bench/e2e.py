@@ -54,11 +54,11 @@ from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
-from sinks.redis.keys import DEDUPE_CAPACITY
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import ALL_TOPICS, create_topics
+from streams.settings import Settings
 from streams.sim.event import SimEvent
 from streams.sim.generator import generate
 from streams.sim.produce import produce
@@ -78,13 +78,15 @@ class BenchOptions:
     latency_seconds: float = 20.0
     memory_customers: int = 300
     memory_days: int = 120
-    dedupe_capacity: int = DEDUPE_CAPACITY  # ids kept per profile against producer repeats
     workers: tuple[int, ...] = (1, 2)
     profile_events: int = 20_000
     spy_seconds: float = 20.0
     latency_workers: int = 1  # workers for the backlog run and the latency runs after it
     memory_only: bool = False  # only the Redis memory step (a minute): for sizing Redis
     timeout_s: float = 1_200.0
+    #: What the in-process steps (memory, the profiled pipeline) are configured with, through
+    #: streams/config.py as the workers are; the workers read the same ``SIGNALBANK_*`` environment.
+    settings: Settings = field(default_factory=Settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,7 +360,7 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
     """Apply months of simulated history to an empty Redis, then sum MEMORY USAGE per customer."""
     url = fresh_redis(server)
     scenario = Scenario(customers=options.memory_customers, days=options.memory_days, seed=options.seed)
-    asyncio.run(collect(url, scenario, 1, commit_batches=True, dedupe_capacity=options.dedupe_capacity))
+    asyncio.run(collect(url, scenario, 1, options.settings, commit_batches=True))
     client = redis.Redis.from_url(url)
     per_customer: dict[str, int] = {}
     by_key: dict[str, int] = {}
@@ -428,7 +430,7 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
         report.memory = measure_memory(server, options)
         emit("where one worker's time goes (pipeline alone, profiled) ...")
         _, report.breakdown = profile_pipeline(
-            fresh_redis(server), records_of(some_customers(backlog, options))
+            options.settings, fresh_redis(server), records_of(some_customers(backlog, options))
         )
         if options.spy_seconds > 0:
             emit(f"the worker under py-spy for {options.spy_seconds:.0f}s ...")
@@ -568,7 +570,7 @@ KEY_CONTENTS = {
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]:
-    defaults = BenchOptions()
+    defaults = BenchOptions()  # its settings: read from the environment here, once
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=defaults.events, help="Backlog size.")
     parser.add_argument("--customers", type=int, default=defaults.customers)
@@ -590,8 +592,9 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
     parser.add_argument(
         "--dedupe-capacity",
         type=int,
-        default=defaults.dedupe_capacity,
-        help="Event ids each profile keeps against producer repeats (SIGNALBANK_DEDUPE_CAPACITY).",
+        default=defaults.settings.dedupe_capacity,
+        help="Event ids each profile keeps against producer repeats in the memory step "
+        "(default SIGNALBANK_DEDUPE_CAPACITY, which the workers read).",
     )
     parser.add_argument(
         "--workers", type=int, nargs="+", default=list(defaults.workers), help="Worker counts to run."
@@ -623,12 +626,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         latency_seconds=args.latency_seconds,
         memory_customers=args.memory_customers,
         memory_days=args.memory_days,
-        dedupe_capacity=args.dedupe_capacity,
         workers=tuple(args.workers),
         profile_events=args.profile_events,
         spy_seconds=args.spy_seconds,
         latency_workers=args.latency_workers,
         memory_only=args.memory_only,
+        settings=defaults.settings.model_copy(update={"dedupe_capacity": args.dedupe_capacity}),
     )
     return options, args.json
 

@@ -10,7 +10,7 @@ Started by ``bench/e2e.py`` as ``python -m bench.per_event worker``; nothing to 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import cel
@@ -24,11 +24,9 @@ from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
 from sinks.redis.client import connect
-from sinks.redis.keys import DEDUPE_CAPACITY
 from sinks.redis.state import redis_state
-from streams.settings import DEFAULT_RULES_DIR
-
-HOME_BANK = "SIGNALBANK"
+from streams.config import pipeline_config, store_config
+from streams.settings import DEFAULT_RULES_DIR, Settings
 
 settings = BaselineSettings()
 app = baseline_app(settings)
@@ -37,22 +35,24 @@ ruleset = load_ruleset([DEFAULT_RULES_DIR])
 churn_ids = {rule.id for rule in ruleset.churn_rules}
 programs = [(condition.rule_id, cel.compile(condition.source)) for condition in ruleset.conditions]
 outputs = app.topic(PER_EVENT_TOPIC, value_serializer="raw")
-store = redis_state(connect(settings.redis_url), 90, DEDUPE_CAPACITY).profiles  # connects on first use
 
 
 @app.agent(app.topic(*INPUT_TOPICS, value_serializer="raw"))
 async def per_event(stream: Any) -> AsyncIterator[None]:
     """One event, one Redis round trip, one CEL call per rule, one awaited send."""
+    worker = Settings()  # decoding and the store as a worker's (SIGNALBANK_*), read when it runs
+    config, kept = pipeline_config(worker), store_config(worker)
+    store = redis_state(connect(settings.redis_url), kept.retention_days, kept.dedupe_capacity).profiles
     async for event in stream.events():
         message = event.message
         record = RawRecord(message.topic, message.partition, message.offset, message.key, message.value)
-        decoded = decode(record, datetime.now(UTC), timedelta(days=1))
+        decoded = decode(record, datetime.now(UTC), config.max_future)
         if not isinstance(decoded, DeadLetter):
-            update = build_update(decoded, HOME_BANK)
+            update = build_update(decoded, config.home_bank)
             (stored,) = await store.apply([update])
             now_ms = max(update.ts_ms, int(stored.state.get("last_ts", update.ts_ms)))
             profile = build_profile(decoded.customer_id, stored.state, stored.sums, now_ms)
-            context = {"profile": profile, "event": build_event_context(decoded, HOME_BANK)}
+            context = {"profile": profile, "event": build_event_context(decoded, config.home_bank)}
             fired = [rule_id for rule_id, program in programs if program.execute(context) is True]
             churn = [rule_id for rule_id in fired if rule_id in churn_ids]
             if churn:

@@ -16,23 +16,24 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from itertools import islice
 
 from pyinstrument import Profiler
 from pyinstrument.frame import Frame
-from streams.sim.simulator import Scenario, SimEvent, generate
 
 from agents.decode import RawRecord
 from agents.metrics import Metrics
-from agents.pipeline import Pipeline, PipelineConfig
+from agents.pipeline import Pipeline
 from rules.load.ruleset import load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
-from sinks.redis.keys import DEDUPE_CAPACITY
 from sinks.redis.state import redis_state
+from streams.config import pipeline_config, store_config
 from streams.dev.embedded import EmbeddedRedis
-from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR
+from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR, Settings
+from streams.sim.event import SimEvent
+from streams.sim.generator import generate
+from streams.sim.scenario import Scenario
 
 #: The pipeline's stages, by the function that does each (its first frame on a call path counts).
 STAGES: tuple[tuple[str, str], ...] = (
@@ -98,12 +99,15 @@ def records_of(events: Iterable[SimEvent]) -> list[RawRecord]:
     return [RawRecord(e.topic, 0, i, e.key, e.value) for i, e in enumerate(events)]
 
 
-async def run_pipeline(redis_url: str, records: Sequence[RawRecord], batch: int, profiler: Profiler) -> float:
-    """Process ``records`` in batches as the worker does; seconds spent (profiled)."""
+async def run_pipeline(
+    settings: Settings, redis_url: str, records: Sequence[RawRecord], batch: int, profiler: Profiler
+) -> float:
+    """Process ``records`` in batches as a worker with ``settings`` does; seconds spent (profiled)."""
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
     model = BgNbdParams.load(DEFAULT_CHURN_MODEL)
-    config = PipelineConfig("SIGNALBANK", timedelta(days=1), churn_model=model)
-    redis = redis_state(connect(redis_url), 90, DEDUPE_CAPACITY)
+    config = pipeline_config(settings, model)
+    kept = store_config(settings)
+    redis = redis_state(connect(redis_url), kept.retention_days, kept.dedupe_capacity)
     pipeline = Pipeline(redis, lambda: ruleset, Metrics(), config)
     await pipeline.process(records[:batch])  # warm-up: scripts loaded, connections open
     profiler.start()
@@ -117,26 +121,31 @@ async def run_pipeline(redis_url: str, records: Sequence[RawRecord], batch: int,
 
 
 def profile_pipeline(
-    redis_url: str, records: Sequence[RawRecord], batch: int = 500
+    settings: Settings, redis_url: str, records: Sequence[RawRecord], batch: int | None = None
 ) -> tuple[Profiler, Breakdown]:
-    """Run the pipeline over ``records`` (the first batch warms up, untimed) under the profiler."""
+    """Run the pipeline over ``records`` (the first batch warms up, untimed) under the profiler;
+    ``batch`` events at a time, by default the worker's batch size."""
+    batch = batch or settings.batch_size
     profiler = Profiler(interval=0.0005, async_mode="disabled")
-    elapsed = asyncio.run(run_pipeline(redis_url, records, batch, profiler))
+    elapsed = asyncio.run(run_pipeline(settings, redis_url, records, batch, profiler))
     session = profiler.last_session
     root = session.root_frame() if session is not None else None
     return profiler, breakdown(root, max(0, len(records) - batch), elapsed)
 
 
 def main() -> None:
+    settings = Settings()  # what a worker would run with (SIGNALBANK_*)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
     parser.add_argument("--customers", type=int, default=5_000)
-    parser.add_argument("--batch", type=int, default=500, help="Events per batch (the worker's default).")
+    parser.add_argument(
+        "--batch", type=int, default=settings.batch_size, help="Events per batch (SIGNALBANK_BATCH_SIZE)."
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     events = islice(generate(Scenario(customers=args.customers, days=60, seed=args.seed)), args.events)
     with EmbeddedRedis() as server:
-        profiler, stages = profile_pipeline(server.url, records_of(events), args.batch)
+        profiler, stages = profile_pipeline(settings, server.url, records_of(events), args.batch)
     rate = stages.events / stages.seconds
     print(
         f"pipeline alone: {stages.events:,} events in {stages.seconds:.1f}s = {rate:,.0f} events/s "

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.sim.simulator import Scenario, generate
-
 from agents.decode import RawRecord, decode
 from rules.evaluate.engine import evaluate
 from rules.load.ruleset import Ruleset, load_ruleset
@@ -29,12 +27,13 @@ from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
 from sinks.redis.client import connect
-from sinks.redis.keys import DEDUPE_CAPACITY, TOPIC_CODES, kafka_position
+from sinks.redis.keys import TOPIC_CODES, kafka_position
 from sinks.redis.state import redis_state
+from streams.config import pipeline_config, store_config
 from streams.dev.embedded import EmbeddedRedis
-from streams.settings import DEFAULT_RULES_DIR
-
-HOME_BANK = "SIGNALBANK"
+from streams.settings import DEFAULT_RULES_DIR, Settings
+from streams.sim.generator import generate
+from streams.sim.scenario import Scenario
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +50,19 @@ async def collect(
     redis_url: str,
     scenario: Scenario,
     limit: int,
+    settings: Settings,
     commit_batches: bool = False,
-    dedupe_capacity: int = DEDUPE_CAPACITY,
 ) -> list[Sample]:
-    """Apply the simulated events to Redis in batches; keep (profile, event) as the rules saw them.
+    """Apply the simulated events to Redis in batches, the store and decoding configured from
+    ``settings`` as a worker's; keep (profile, event) as the rules saw them.
 
     The last ``limit`` events are kept: by then profiles have months of history, as in production.
     ``commit_batches``: events carry Kafka positions and each batch finds the ones before it
     committed, as in a worker (it commits every second; a customer's events are hours apart), so
     the dedupe rings forget them as they would there.
     """
-    redis = redis_state(connect(redis_url), 90, dedupe_capacity)
+    config, kept = pipeline_config(settings), store_config(settings)
+    redis = redis_state(connect(redis_url), kept.retention_days, kept.dedupe_capacity)
     samples: list[Sample] = []
     batch: list[tuple[str, int, Any]] = []  # (topic, offset, event)
     now = datetime.now(UTC) + timedelta(days=1)
@@ -71,21 +72,21 @@ async def collect(
         committed = ",".join(f"{code}:0:{first}" for code in TOPIC_CODES.values()) if commit_batches else ""
         events = [event for _, _, event in batch]
         updates = [
-            build_update(event, HOME_BANK, kafka_position(topic, 0, offset) if commit_batches else "")
+            build_update(event, config.home_bank, kafka_position(topic, 0, offset) if commit_batches else "")
             for topic, offset, event in batch
         ]
         stored_profiles = await redis.profiles.apply(updates, committed)
         for event, update, stored in zip(events, updates, stored_profiles, strict=True):
             now_ms = max(update.ts_ms, int(stored.state.get("last_ts", update.ts_ms)))
             profile = build_profile(event.customer_id, stored.state, stored.sums, now_ms)
-            context = build_event_context(event, HOME_BANK)
+            context = build_event_context(event, config.home_bank)
             samples.append(Sample(event.customer_id, stored.state, stored.sums, now_ms, profile, context))
         batch.clear()
 
     for offset, sim in enumerate(generate(scenario)):
         if not sim.valid:
             continue
-        result = decode(RawRecord(sim.topic, 0, offset, sim.key, sim.value), now, timedelta(days=2))
+        result = decode(RawRecord(sim.topic, 0, offset, sim.key, sim.value), now, config.max_future)
         if isinstance(result, DeadLetter):
             continue
         batch.append((sim.topic, offset, result))
@@ -106,13 +107,14 @@ def add_scenario_arguments(parser: argparse.ArgumentParser, events: int) -> None
     parser.add_argument("--events", type=int, default=events, help="Samples (the latest events).")
 
 
-def simulated_samples(args: argparse.Namespace) -> list[Sample]:
-    """Samples of the scenario in ``args`` (see ``add_scenario_arguments``), on an embedded Redis."""
+def simulated_samples(args: argparse.Namespace, settings: Settings) -> list[Sample]:
+    """Samples of the scenario in ``args`` (see ``add_scenario_arguments``), on an embedded Redis
+    configured as a worker with ``settings``."""
     server = EmbeddedRedis()
     server.start()
     try:
         scenario = Scenario(customers=args.customers, days=args.days, seed=args.seed)
-        return asyncio.run(collect(server.url, scenario, args.events))
+        return asyncio.run(collect(server.url, scenario, args.events, settings))
     finally:
         server.stop()
 
@@ -158,7 +160,7 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="Also time one CEL call per rule.")
     args = parser.parse_args()
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
-    samples = simulated_samples(args)
+    samples = simulated_samples(args, Settings())
     fired = sum(1 for s in samples if evaluate(ruleset, s.profile, s.event).fired)
     print(
         f"rule cost: ruleset {ruleset.version}: {ruleset.rule_count} conditions "

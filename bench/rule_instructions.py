@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.rule_cost import add_scenario_arguments, simulated_samples
 from rules.evaluate.engine import evaluate
 from rules.load.ruleset import load_ruleset
-from streams.settings import DEFAULT_RULES_DIR
+from streams.settings import DEFAULT_RULES_DIR, Settings
 
 _COLLECTED = re.compile(r"Collected : (\d+)")
 
@@ -68,7 +68,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: this benchmark counts instructions with callgrind")
-    samples = simulated_samples(args)
+    samples = simulated_samples(args, Settings())
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "samples.pickle"
         path.write_bytes(pickle.dumps([(s.profile, s.event) for s in samples]))
