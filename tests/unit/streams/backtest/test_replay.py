@@ -34,7 +34,7 @@ def _salary(customer: str, n: int, at: datetime) -> dict[str, Any]:
     }
 
 
-def _story(path: Path) -> Path:
+def story_file(path: Path) -> Path:
     """SILENT is paid twice, 15 days apart, then nothing; CLOCK acts 41.5 days after the last pay."""
     rows = [
         _salary("SILENT", 0, T0),
@@ -51,7 +51,7 @@ def _run(
     progress: list[int] = []
     shutil.rmtree(tmp_path / "out", ignore_errors=True)  # the outputs of this run only
     options = ReplayOptions(
-        files=(_story(tmp_path / "transactions.jsonl"),),
+        files=(story_file(tmp_path / "transactions.jsonl"),),
         redis_url=redis_url,
         settings=settings,
         out_dir=tmp_path / "out",

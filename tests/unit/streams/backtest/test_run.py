@@ -1,0 +1,73 @@
+"""``signalbank replay``'s run: each ruleset replayed on a clean database with the settings given,
+summarised and scored against the truth, two rulesets compared (real Redis)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from rules.load.ruleset import Ruleset
+from schemas.catalog import CHURN_ALERTS
+from streams.backtest.run import BacktestRun, run_backtest
+from streams.settings import DEFAULT_RULES_DIR, Settings
+from tests.unit.streams.backtest.test_replay import T0, story_file
+
+
+def _run(
+    tmp_path: Path, redis_url: str | None, rules_dirs: tuple[Path, ...], settings: Settings
+) -> BacktestRun:
+    """The replay test's story (SILENT's salary stops; CLOCK acts 41.5 days later), SILENT lost."""
+    truth = tmp_path / "truth.json"
+    lost_on = (T0 + timedelta(days=60)).date().isoformat()
+    truth.write_text(
+        json.dumps({"SILENT": {"persona": "leaver", "lost_on": lost_on}, "CLOCK": {"persona": "x"}})
+    )
+    return BacktestRun(
+        files=(story_file(tmp_path / "transactions.jsonl"),),
+        rules_dirs=rules_dirs,
+        out_dir=tmp_path / "out",
+        truth=truth,
+        redis_url=redis_url,
+        flush=True,
+        min_level="watch",
+        checks=True,
+        settings=settings,
+        churn_model=None,
+    )
+
+
+def test_two_rulesets_are_scored_and_compared_with_the_settings_given(
+    tmp_path: Path, redis_url: str, ruleset: Ruleset
+) -> None:
+    lines: list[str] = []
+    settings = Settings(batch_size=1, check_after_s=2 * 86_400.0)
+    run = _run(tmp_path, redis_url, (DEFAULT_RULES_DIR, DEFAULT_RULES_DIR), settings)
+    cards = run_backtest(run, lines.append)
+    assert [(c.alerts.precision, c.alerts.recall) for c in cards] == [(1.0, 1.0), (1.0, 1.0)]
+    assert sum(line.startswith(f"scorecard of ruleset {ruleset.version}") for line in lines) == 2
+    assert lines[-5].split() == ["compare", ruleset.version, ruleset.version]
+    for out_dir in (tmp_path / "out", tmp_path / "out" / f"compare-{ruleset.version}"):
+        [alert] = [json.loads(x) for x in (out_dir / f"{CHURN_ALERTS}.jsonl").read_text().splitlines()]
+        assert alert["trigger_event_id"].startswith("check:")  # SILENT's silence check, by the watermark
+
+
+def test_a_database_holding_data_is_refused_unless_flushed(tmp_path: Path, redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.set("someone:else", "1")
+    client.close()
+    run = dataclasses.replace(_run(tmp_path, redis_url, (DEFAULT_RULES_DIR,), Settings()), flush=False)
+    with pytest.raises(ValueError, match="is not empty: use an empty database or --flush"):
+        run_backtest(run, print)
+
+
+def test_an_invalid_ruleset_is_reported_with_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "rules.yaml").write_text("rules: [{id: x}]\n")
+    with pytest.raises(ValueError, match="invalid ruleset in"):
+        run_backtest(_run(tmp_path, None, (folder,), Settings()), print)
