@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
 from typing import Any
 
 from agents.ingest import ingest
 from agents.outputs import OutputRecord
-from agents.timer import TimerConfig, silence_checks
+from agents.timer import silence_checks
 from streams.app import App, create_app
+from streams.config import timer_config
 from streams.control.follower import RulesFollower
 from streams.kafka.admin import bootstrap_of
 from streams.kafka.topics import input_topic, output_topics
@@ -70,12 +70,10 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
 
     app.agent(input_topic(app, settings.partitions), name="ingest")(ingest_agent)
 
-    timer_config = TimerConfig(
-        settings.check_interval_s, settings.check_batch, timedelta(seconds=settings.check_lease_s)
-    )
+    cadence = timer_config(settings)  # replay takes its checks with the same one
 
     async def silence_timer() -> None:
-        await silence_checks(runtime.checks, timer_config, deliver, runtime.metrics)
+        await silence_checks(runtime.checks, cadence, deliver, runtime.metrics)
 
     app.timer(interval=settings.check_interval_s, name="silence_checks")(silence_timer)
     register_pages(app, runtime)
