@@ -30,8 +30,8 @@ from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
 from rules.evaluate.arbitration import Candidate
 from rules.evaluate.engine import Evaluation, level_rank
-from rules.evaluate.fired import Fired
 from rules.evaluate.tiers import TierDecision, TierState
+from rules.load.fired import Fired
 from rules.load.model import SignalRule
 from rules.load.ruleset import Ruleset
 from schemas.outputs import TierChange

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from agents.trigger import Trigger
 from rules.evaluate.arbitration import Candidate
 from rules.evaluate.engine import Evaluation
-from rules.evaluate.fired import Fired, evidence, render
 from rules.evaluate.tiers import TierDecision
+from rules.load.fired import Fired, evidence, render
 from rules.load.model import CareRule, ChurnRule, RiskRule, ServiceRule, TagRule
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES

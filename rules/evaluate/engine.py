@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 from rules.cel.expressions import FIELDS
 from rules.evaluate.arbitration import Candidate, arbitrate, clamp_propensity
-from rules.evaluate.fired import Context, Fired
 from rules.load.conditions import Condition
+from rules.load.fired import Context, Fired
 from rules.load.model import Offer, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from schemas.outputs import ChurnLevel

@@ -17,7 +17,7 @@ import cel
 
 from rules.cel.expressions import flatten, references
 from rules.cel.field_list import FieldList
-from rules.evaluate.fired import Fired
+from rules.load.fired import Fired
 from rules.load.model import Offer, TierRule
 from rules.load.validate import ValidRules
 

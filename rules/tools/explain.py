@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rules.evaluate.engine import Evaluation, evaluate
-from rules.evaluate.fired import Fired, render
 from rules.load.conditions import Condition, OfferConditions
+from rules.load.fired import Fired, render
 from rules.load.model import ChurnRule, SignalKindRule, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from rules.tools.case_context import SILENCE

@@ -44,6 +44,12 @@ def dev_command(
 
     scenario = scenario_of(customers, days, seed, start, invalid_ratio)
     options = DevOptions(
-        seconds, kafka_url, redis_url, scenario, rate or None, settings.partitions, rules_dir
+        seconds,
+        kafka_url,
+        redis_url,
+        scenario,
+        rate or None,
+        settings.partitions,
+        rules_dir or settings.rules_dir,
     )
     sys.exit(run_dev(options))

@@ -44,7 +44,7 @@ class DevOptions:
     scenario: Scenario
     rate: float | None
     partitions: int
-    rules_dir: Path | None
+    rules_dir: Path  # the rules folder the worker runs (published, and watched for edits)
 
 
 class WorkerProcess:
@@ -152,14 +152,6 @@ def _counts(worker: WorkerProcess) -> dict[str, float]:
     return counts
 
 
-def _rules_folder(options: DevOptions) -> Path:
-    if options.rules_dir is not None:
-        return options.rules_dir
-    from streams.cli.context import current_settings  # the settings the command line was started with
-
-    return current_settings().rules_dir
-
-
 def _publish_folder(
     folder: Path,
     ruleset: Ruleset,
@@ -183,7 +175,7 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
     An invalid rules folder raises RulesetError before any server starts (the command line reports it
     like every command's invalid rules).
     """
-    folder = _rules_folder(options)
+    folder = options.rules_dir
     ruleset, sources = load_paths([folder])
     servers: list[EmbeddedKafka | EmbeddedRedis] = []
     broker: EmbeddedKafka | None = None

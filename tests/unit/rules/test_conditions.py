@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rules.cel.expressions import FIELDS
-from rules.evaluate.fired import Fired
+from rules.load.fired import Fired
 from rules.load.ruleset import Ruleset
 from rules.tools.case_context import complete_event, complete_profile
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rules.evaluate.fired import Context, evidence, render
+from rules.load.fired import Context, evidence, render
 from rules.load.ruleset import Ruleset
 
 CONTEXT: Context = {
