@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.profile.shape import WINDOWS
 from sinks.redis.keys import DEDUPE_CAPACITY
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
@@ -64,7 +65,13 @@ class Settings(BaseSettings):
         description="How often the consumer group's committed offsets are read from the broker: each "
         "profile's dedupe ring forgets the events before them (Kafka does not deliver those again).",
     )
-    retention_days: int = Field(90, ge=1, description="Longest profile window; older buckets are trimmed.")
+    retention_days: int = Field(
+        max(WINDOWS),
+        ge=max(WINDOWS),
+        description="Days of day buckets kept; older ones are trimmed. At least the longest window (90): "
+        "the profile script subtracts a bucket from the window sums when it leaves them, so a bucket "
+        "deleted sooner would stay counted.",
+    )
     max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")
     # Silence checks: customers who stop transacting send no events, so a timer re-evaluates them.
