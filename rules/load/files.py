@@ -11,8 +11,9 @@ from pathlib import Path
 from rules.load.problems import RuleProblem, RulesetError
 
 
-def rule_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders to their ``*.yaml``/``*.yml`` files (not the ``tests`` subfolder)."""
+def yaml_files(paths: Iterable[Path]) -> list[Path]:
+    """Expand folders to their ``*.yaml``/``*.yml`` files (not subfolders: a rules folder's ``tests``
+    are test cases, not rules); files are taken as they are. Rule files and rule test files alike."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -24,7 +25,7 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 def read_sources(paths: Iterable[Path]) -> list[tuple[str, str]]:
     """(file name, text) of every rule file under ``paths``, as ``load_sources`` takes them."""
-    files = rule_files(paths)
+    files = yaml_files(paths)
     if not files:
         raise RulesetError([RuleProblem("<rules>", 1, 1, "no rule files found")])
     sources: list[tuple[str, str]] = []

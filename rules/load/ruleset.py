@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rules.load.conditions import CompiledConditions, Condition, compile_conditions
-from rules.load.files import read_sources, rule_files
+from rules.load.files import read_sources, yaml_files
 from rules.load.model import (
     ChurnPolicy,
     ChurnRule,
@@ -31,7 +31,7 @@ from rules.load.model import (
 from rules.load.validate import validate
 
 #: The loader's front door: callers import these from here, wherever each is defined.
-__all__ = ["Condition", "Ruleset", "load_ruleset", "load_sources", "read_sources", "rule_files"]
+__all__ = ["Condition", "Ruleset", "load_ruleset", "load_sources", "read_sources", "yaml_files"]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rules.evaluate.engine import Evaluation, evaluate
+from rules.load.files import yaml_files
 from rules.load.problems import RuleProblem, RulesetError
 from rules.load.ruleset import Ruleset, load_ruleset
 from rules.load.yaml_source import YamlDocument, read_document
@@ -120,17 +121,6 @@ class CaseResult:
     @property
     def passed(self) -> bool:
         return not self.failures
-
-
-def case_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand folders to their ``*.yaml``/``*.yml`` files; files are taken as they are."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted([*path.glob("*.yaml"), *path.glob("*.yml")]))
-        else:
-            found.append(path)
-    return found
 
 
 def _schema_message(error: Any) -> str:
@@ -238,7 +228,7 @@ def read_cases(paths: Iterable[Path], ruleset: Ruleset) -> tuple[list[LoadedCase
     """Cases from the test files under ``paths`` (folders expanded)."""
     sources: list[tuple[str, str]] = []
     problems: list[RuleProblem] = []
-    for path in case_files(paths):
+    for path in yaml_files(paths):
         try:
             sources.append((_display(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as exc:
@@ -309,7 +299,7 @@ def run_suite(rules_dir: Path, paths: Sequence[Path], echo: Callable[[str, bool]
             echo(str(problem), True)
         echo(f"the rules have {len(exc.problems)} problem(s): run `signalbank rules check`", True)
         return False
-    found = case_files(paths or [rules_dir / "tests"])
+    found = yaml_files(paths or [rules_dir / "tests"])
     cases, problems = read_cases(found, ruleset)
     for problem in problems:
         echo(str(problem), True)

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rules.load.files import yaml_files
 from rules.load.problems import RulesetError
-from rules.load.ruleset import Ruleset, load_sources, read_sources, rule_files
+from rules.load.ruleset import Ruleset, load_sources, read_sources
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 Publisher = Callable[[Ruleset, Sequence[tuple[str, str]]], None]
@@ -22,7 +23,7 @@ Publisher = Callable[[Ruleset, Sequence[tuple[str, str]]], None]
 def fingerprint(folder: Path) -> Fingerprint:
     """(path, mtime_ns, size) of every rule file: cheap enough to take every second."""
     found = []
-    for path in rule_files([folder]):
+    for path in yaml_files([folder]):
         try:
             stat = path.stat()
         except OSError:  # deleted between listing and stat: the next poll sees the new state

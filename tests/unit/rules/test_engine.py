@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,7 @@ from rules.evaluate.engine import churn_level, evaluate, level_rank, suggested_a
 from rules.load.ruleset import Ruleset, load_ruleset, load_sources
 from rules.tools.case_context import complete_event, complete_profile
 from schemas.outputs import ChurnLevel
-
-GOOD_RULE = """\
-rules:
-  - id: churn.quiet
-    kind: churn
-    description: Quiet customer
-    when: profile.days_since_activity > 30.0
-    weight: 0.3
-    reason: "Silent for {profile.days_since_activity} days"
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+from tests.support.rule_files import GOOD_RULE, write
 
 
 def context(**profile: Any) -> dict[str, dict[str, Any]]:

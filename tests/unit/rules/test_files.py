@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.load.files import read_sources, rule_files
+from rules.load.files import read_sources, yaml_files
 from rules.load.problems import RulesetError
 
 
@@ -15,8 +15,8 @@ def test_folders_expand_to_their_yaml_files_in_name_order(tmp_path: Path) -> Non
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("rules: []\n")
     single = tmp_path / "tests" / "case.yaml"
-    assert rule_files([tmp_path]) == [tmp_path / "a.yaml", tmp_path / "b.yml"]
-    assert rule_files([single, tmp_path]) == [single, tmp_path / "a.yaml", tmp_path / "b.yml"]
+    assert yaml_files([tmp_path]) == [tmp_path / "a.yaml", tmp_path / "b.yml"]
+    assert yaml_files([single, tmp_path]) == [single, tmp_path / "a.yaml", tmp_path / "b.yml"]
 
 
 def test_sources_are_names_and_texts(tmp_path: Path) -> None:

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 from rules.load.ruleset import Ruleset, load_ruleset, load_sources
-
-GOOD_RULE = """\
-rules:
-  - id: churn.quiet
-    kind: churn
-    description: Quiet customer
-    when: profile.days_since_activity > 30.0
-    weight: 0.3
-    reason: "Silent for {profile.days_since_activity} days"
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+from tests.support.rule_files import GOOD_RULE, write
 
 
 def test_shipped_ruleset_is_valid_and_versioned(ruleset: Ruleset) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,22 +9,7 @@ import pytest
 from rules.load.problems import RulesetError
 from rules.load.ruleset import load_ruleset
 from rules.load.validate import validate
-
-GOOD_RULE = """\
-rules:
-  - id: churn.quiet
-    kind: churn
-    description: Quiet customer
-    when: profile.days_since_activity > 30.0
-    weight: 0.3
-    reason: "Silent for {profile.days_since_activity} days"
-"""
-
-
-def write(tmp_path: Path, text: str, name: str = "r.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
+from tests.support.rule_files import GOOD_RULE, write
 
 
 def problems(tmp_path: Path, *files: tuple[str, str]) -> list[str]:
