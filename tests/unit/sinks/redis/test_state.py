@@ -1,0 +1,82 @@
+"""RedisState: profiles, claims and schedule built by ``redis_state`` on one client (real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar, cast
+
+import redis
+import redis.asyncio as aioredis
+
+from schemas.inputs import TransactionKind
+from schemas.profile.delta import build_update
+from sinks.redis.claims import Claim
+from sinks.redis.keys import SCHEDULE_KEY, cooldown_key, customer_keys
+from sinks.redis.state import RedisState, redis_state
+from tests.support.profile_events import tx
+
+T = TypeVar("T")
+NAME = "state-under-test"
+
+
+def on_state(url: str, retention: int, capacity: int, body: Callable[[RedisState], Awaitable[T]]) -> T:
+    async def go() -> T:
+        client = aioredis.Redis.from_url(url, decode_responses=True, client_name=NAME)
+        state = redis_state(client, retention, capacity)
+        try:
+            return await body(state)
+        finally:
+            await state.aclose()
+
+    return asyncio.run(go())
+
+
+def connections_named(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return sum(1 for c in client.client_list() if c.get("name") == NAME)
+    finally:
+        client.close()
+
+
+def test_all_three_stores_work_through_the_one_client_and_close_with_it(redis_url: str) -> None:
+    async def body(state: RedisState) -> int:
+        update = build_update(tx(1, 0, TransactionKind.DEPOSIT, "10.00"), "SIGNALBANK")
+        await asyncio.gather(
+            state.profiles.apply([update]),
+            state.claims.claim([Claim("C1", "alert", "out-1", 1_000, 9_000)]),
+            state.schedule.schedule({"C1": 5_000}),
+        )
+        # what the stores wrote, read back through the shared client
+        assert await state.client.hget(customer_keys("C1")[0], "last_ts") == str(update.ts_ms)
+        slot = cast(str, await state.client.hget(cooldown_key("C1"), "alert"))
+        assert slot.startswith("9000|out-1")
+        assert await state.client.zscore(SCHEDULE_KEY, "C1") == 5_000
+        return connections_named(redis_url)
+
+    assert on_state(redis_url, 90, 64, body) >= 1
+    assert connections_named(redis_url) == 0  # aclose closed every connection of the stores
+
+
+def test_the_scripts_are_registered_on_the_state_s_client() -> None:
+    client = aioredis.Redis.from_url("redis://127.0.0.1:1", decode_responses=True)
+    state = redis_state(client, 90, 64)  # nothing is sent yet: no server needed
+    scripts = [state.profiles._update, state.claims._script, state.schedule._take, state.schedule._settle]
+    assert all(s.registered_client is client for s in scripts)
+    assert state.client is client
+
+
+def test_retention_and_dedupe_capacity_reach_the_profile_store(redis_url: str) -> None:
+    events = [tx(n, n, TransactionKind.DEPOSIT, "1.00") for n in range(10)]
+
+    async def body(state: RedisState) -> tuple[list[str], int]:
+        await state.profiles.apply([build_update(e, "SIGNALBANK") for e in events])
+        _, days_key, seen_key = customer_keys("C1")
+        days = cast(list[str], await state.client.hkeys(days_key))
+        return sorted(days), await state.client.strlen(seen_key)
+
+    days, ring = on_state(redis_url, 3, 4, body)
+    latest = build_update(events[-1], "SIGNALBANK").day
+    assert days == [str(d) for d in range(latest - 2, latest + 1)]  # 3 days kept
+    assert ring == 2 + 4 * 6 + 15  # 4 hashes kept, the latest event still pending
