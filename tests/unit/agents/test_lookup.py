@@ -1,0 +1,109 @@
+"""A stored customer for display (real Redis): the profile as rules read it, as of a time, explained."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from agents.lookup import explain_customer, read_profile
+from rules.load.ruleset import Ruleset
+from schemas.inputs import InputEvent, TransactionKind
+from schemas.profile.bgnbd import BgNbdParams
+from schemas.profile.delta import build_update
+from schemas.profile.fields import NEVER_DAYS
+from sinks.redis.state import RedisState
+from tests.support.profile_events import DAY0, login, tx
+from tests.support.redis_state import make_state
+
+T = TypeVar("T")
+DAY_MS = 86_400_000
+#: Paid on day 0 and day 30 (a regular salary), logged in on days 10 and 20, then nothing.
+PAID = int((DAY0 + timedelta(days=30)).timestamp() * 1000)
+EVENTS: list[InputEvent] = [
+    tx(1, 0, TransactionKind.SALARY_CREDIT, "3100.00", balance="4000.00"),
+    login(1, 10),
+    login(2, 20),
+    tx(2, 30, TransactionKind.SALARY_CREDIT, "3100.00", balance="7000.00"),
+]
+
+
+def stored(url: str, body: Callable[[RedisState], Awaitable[T]]) -> T:
+    async def go() -> T:
+        state = make_state(url)
+        try:
+            await state.profiles.apply([build_update(e, "SIGNALBANK") for e in EVENTS])
+            return await body(state)
+        finally:
+            await state.aclose()
+
+    return asyncio.run(go())
+
+
+def test_an_unknown_customer_has_no_profile_and_no_explanation(redis_url: str, ruleset: Ruleset) -> None:
+    async def body(state: RedisState) -> None:
+        assert await read_profile(state.profiles, "NOBODY", None) is None
+        assert await read_profile(state.profiles, "NOBODY", None, PAID) is None
+        assert await explain_customer(state.profiles, ruleset, "NOBODY", PAID) is None
+        assert await state.client.keys("*NOBODY*") == []  # reading created nothing
+
+    stored(redis_url, body)
+
+
+def test_the_profile_is_read_as_of_the_latest_event_or_a_given_time(redis_url: str) -> None:
+    async def body(state: RedisState) -> None:
+        latest = await read_profile(state.profiles, "C1", None)
+        later = await read_profile(state.profiles, "C1", None, PAID + 40 * DAY_MS)
+        assert latest is not None and later is not None
+        assert (latest["customer_id"], latest["days_since_salary"], latest["salary_count_30d"]) == (
+            "C1",
+            0,
+            1,
+        )
+        assert (latest["days_since_login"], latest["balance_last"]) == (10, 7000.0)
+        # 40 days on, the windows have moved on and nothing was written
+        assert (later["days_since_salary"], later["salary_count_30d"], later["salary_count_90d"]) == (
+            40,
+            0,
+            2,
+        )
+        assert later["days_since_contact_update"] == NEVER_DAYS
+        assert await read_profile(state.profiles, "C1", None) == latest
+
+    stored(redis_url, body)
+
+
+def test_the_churn_model_feeds_p_alive(redis_url: str) -> None:
+    model = BgNbdParams(r=0.8, alpha=10.0, a=0.9, b=3.0)
+
+    async def body(state: RedisState) -> tuple[float, float]:
+        soon = await read_profile(state.profiles, "C1", model, PAID + 5 * DAY_MS)
+        late = await read_profile(state.profiles, "C1", model, PAID + 200 * DAY_MS)
+        assert soon is not None and late is not None
+        assert soon["active_days"] == late["active_days"] == 2
+        return soon["p_alive"], late["p_alive"]
+
+    soon, late = stored(redis_url, body)
+    assert 1.0 > soon > late > 0.0
+
+
+def test_a_stored_customer_is_explained_as_a_silence_check_then(redis_url: str, ruleset: Ruleset) -> None:
+    async def body(state: RedisState) -> None:
+        early = await explain_customer(state.profiles, ruleset, "C1", PAID + 20 * DAY_MS)
+        late = await explain_customer(state.profiles, ruleset, "C1", PAID + 40 * DAY_MS)
+        assert early is not None and late is not None
+        assert (late.customer_id, late.event["type"], late.ruleset_version) == (
+            "C1",
+            "check",
+            ruleset.version,
+        )
+        fired = {v.id: v.fired for v in late.churn}
+        assert fired["churn.salary_stopped"] is True
+        assert {v.id: v.fired for v in early.churn}["churn.salary_stopped"] is False
+        assert next(v for v in late.churn if v.id == "churn.salary_stopped").reads == {
+            "profile.salary_count_90d": 2,
+            "profile.days_since_salary": 40,
+        }
+
+    stored(redis_url, body)
