@@ -1,34 +1,14 @@
-"""Event files: merged by event time across files, topics from names or ``type``; churn fit on them."""
+"""Event files: merged by event time across files, topics from names or ``type``."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from schemas.catalog import CUSTOMERS, INTERACTIONS, TRANSACTIONS
-from streams.backtest.churn_fit import fit_files
 from streams.backtest.eventfiles import MergeStats, merged, topic_for_file
-from streams.config import pipeline_config
-from streams.settings import Settings
-from tests.unit.schemas.profile.test_bgnbd import TRUE, draw
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def login(customer: str, n: int, when: datetime) -> dict[str, object]:
-    return {
-        "event_id": f"{customer}-{n}",
-        "customer_id": customer,
-        "occurred_at": when.isoformat(),
-        "kind": "login",
-        "channel": "mobile",
-    }
-
-
-def write(path: Path, rows: list[object]) -> Path:
-    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
-    return path
+from tests.unit.streams.backtest.event_rows import T0, login, write
 
 
 def test_files_merge_in_event_time_and_keep_bad_lines_in_place(tmp_path: Path) -> None:
@@ -66,19 +46,3 @@ def test_files_merge_in_event_time_and_keep_bad_lines_in_place(tmp_path: Path) -
     assert records[0].key == b"A" and records[1].key is None
     assert stats.out_of_order == {str(b): 1} and stats.lines == 7
     assert topic_for_file(Path("bank.transactions.v1.jsonl")) == TRANSACTIONS
-
-
-def test_churn_fit_on_event_files_recovers_the_generating_parameters(tmp_path: Path) -> None:
-    repeats, last, ages = draw(3000, 365.0, seed=11)
-    rows: list[object] = []
-    for c, (x, t_x) in enumerate(zip(repeats, last, strict=True)):
-        # the first active day, then x more whose last is t_x days later (spread evenly before it)
-        days = sorted({0, *(round(t_x * (i + 1) / x) for i in range(x))}) if x else [0]
-        rows.extend(login(f"C{c}", i, T0 + timedelta(days=d, hours=10)) for i, d in enumerate(days))
-    rows.append(login("END", 0, T0 + timedelta(days=ages[0], hours=10)))
-    rows.sort(key=lambda r: r["occurred_at"])  # type: ignore[index]
-    result = fit_files([write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings()))
-    assert result.events == len(rows) and result.skipped == 0
-    # same-day repeats collapse to one active day, so allow a looser fit than the continuous one
-    assert abs(result.params.r - TRUE.r) / TRUE.r < 0.35
-    assert abs(result.params.a - TRUE.a) / TRUE.a < 0.5
