@@ -87,7 +87,11 @@ class RulesWatcher(threading.Thread):
         if ruleset.version == self.version:
             self._emit(f"rules: {ruleset.version} is already active")
             return None
-        self._publish(ruleset, sources)
+        try:
+            self._publish(ruleset, sources)
+        except Exception:
+            self._seen, self._sources = (), []  # not published: the next round tries again
+            raise
         self.version = ruleset.version
         self._emit(f"rules: published {ruleset.version}")
         return ruleset.version

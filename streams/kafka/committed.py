@@ -22,6 +22,7 @@ from kafka import KafkaAdminClient
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from sinks.redis.keys import kafka_position
+from streams.kafka.admin import connect_admin
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +48,6 @@ def admin_options(bootstrap: str, group: str) -> dict[str, Any]:
         "bootstrap_timeout_ms": ADMIN_TIMEOUT_MS,  # in the constructor, which bootstraps eagerly
         "request_timeout_ms": ADMIN_TIMEOUT_MS,  # each request after it (the coordinator, the offsets)
     }
-
-
-def connect_admin(options: dict[str, Any]) -> KafkaAdminClient:
-    """A bootstrapped admin client. When the bootstrap fails, kafka-python has already started the
-    client's network thread and keeps no reference to stop it: it is stopped here, or every failed
-    attempt against a broker that is down would leave a thread behind."""
-    admin = KafkaAdminClient.__new__(KafkaAdminClient)
-    try:
-        admin.__init__(**options)
-    except BaseException:
-        client, net = getattr(admin, "_client", None), getattr(admin, "_net", None)
-        if client is not None:
-            client.close()
-        if net is not None:
-            net.stop(ADMIN_TIMEOUT_MS)
-        raise
-    return admin
 
 
 class CommittedOffsets:

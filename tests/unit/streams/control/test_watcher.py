@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pytest
+
 from rules.load.ruleset import Ruleset, load_sources
 from streams.control.watcher import RulesWatcher
 from tests.unit.streams.control.rule_texts import BROKEN, SECOND, SEEN
@@ -85,3 +87,24 @@ def test_a_failed_publish_is_reported_and_the_watch_goes_on(folder: Path) -> Non
         watcher.stop()
     assert not watcher.is_alive()
     assert lines[-1] == f"rules: published {published[0]}"
+
+
+def test_an_edit_whose_publish_failed_is_published_once_the_broker_is_back(folder: Path) -> None:
+    """The folder does not change again: the next round retries the same edit."""
+    published: list[str] = []
+    failing = [True]
+
+    def publish(ruleset: Ruleset, sources: Sequence[tuple[str, str]]) -> None:
+        if failing[0]:
+            raise ConnectionError("broker down")
+        published.append(ruleset.version)
+
+    sources = [(str(folder / "seen.yaml"), SEEN)]
+    watcher = RulesWatcher(folder, publish, published=sources, version=load_sources(sources).version)
+    (folder / "second.yaml").write_text(SECOND)
+    with pytest.raises(ConnectionError):
+        watcher.check()
+    failing[0] = False
+    version = watcher.check()
+    assert version is not None and published == [version]
+    assert watcher.check() is None  # published once, not again

@@ -3,9 +3,13 @@ on the embedded broker only when missing, and Faust-style broker URLs for kafka-
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 
+import pytest
 from kafka import KafkaConsumer
+from kafka.errors import KafkaError
 
 from schemas.catalog import CHURN_ALERTS, CUSTOMERS, RULES_CONTROL, TRANSACTIONS
 from streams.dev.embedded import EmbeddedKafka
@@ -44,3 +48,14 @@ def test_faust_broker_urls_become_kafka_python_bootstrap_lists() -> None:
     assert bootstrap_of("kafka://127.0.0.1:9092") == "127.0.0.1:9092"
     assert bootstrap_of("kafka://a:1;kafka://b:2") == "a:1,b:2"
     assert bootstrap_of(" kafka://a:1 , b:2 ;") == "a:1,b:2"
+
+
+def test_an_unreachable_broker_is_given_up_after_the_timeout() -> None:
+    """kafka-python's own 30 s bootstrap wait does not override ours."""
+    with socket.socket() as sock:  # a free port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(KafkaError):
+        create_topics(f"127.0.0.1:{port}", partitions=1, timeout=2.0)
+    assert time.monotonic() - started < 10
