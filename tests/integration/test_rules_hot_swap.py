@@ -24,7 +24,7 @@ from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
 from tests.support.kafka_io import collect, produce
-from tests.unit.streams.control.test_publication import BROKEN, SECOND, SEEN
+from tests.support.rule_texts import BROKEN, SECOND, SEEN
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from schemas.catalog import INTERACTIONS, SIGNALS
 from schemas.profile.bgnbd import BgNbdParams
 from streams.runtime import Runtime, load_churn_model
 from streams.settings import DEFAULT_CHURN_MODEL, Settings
-from tests.unit.streams.control.rule_texts import SECOND, SEEN, ruleset_of, runtime_for, seen_folder
+from tests.support.rule_texts import SECOND, SEEN, ruleset_of, runtime_for, seen_folder
 from tests.unit.streams.loopback import connections, listening, port_of
 
 

@@ -25,7 +25,7 @@ from streams.app import create_app
 from streams.dev.embedded import free_port
 from streams.runtime import Runtime
 from streams.settings import Settings
-from tests.unit.streams.control.rule_texts import SEEN, ruleset_of, seen_folder
+from tests.support.rule_texts import SEEN, ruleset_of, seen_folder
 from tests.unit.streams.loopback import listening, port_of
 
 SEEN_VERSION = ruleset_of(("seen.yaml", SEEN)).version

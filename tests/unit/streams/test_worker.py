@@ -19,7 +19,7 @@ from streams.dev.embedded import EmbeddedKafka
 from streams.runtime import Runtime
 from streams.settings import Settings
 from streams.worker import build_worker
-from tests.unit.streams.control.rule_texts import BROKEN
+from tests.support.rule_texts import BROKEN
 from tests.unit.streams.loopback import connections, listening, port_of
 
 PAGES = {"/metrics", "/healthz", "/readyz", "/customers/{customer_id}", "/customers/{customer_id}/explain"}

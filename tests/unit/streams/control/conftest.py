@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.streams.control.rule_texts import seen_folder
+from tests.support.rule_texts import seen_folder
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from streams.control.follower import RulesFollower
 from streams.control.publication import publication_of, publish
 from streams.dev.embedded import EmbeddedKafka
 from streams.runtime import Runtime
-from tests.unit.streams.control.rule_texts import BROKEN, SECOND, SEEN, ruleset_of, runtime_for
+from tests.support.rule_texts import BROKEN, SECOND, SEEN, ruleset_of, runtime_for
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:

@@ -24,10 +24,7 @@ from streams.control.publication import (
     validate,
 )
 from streams.dev.embedded import EmbeddedKafka
-from tests.unit.streams.control.rule_texts import BROKEN, SECOND, SEEN, ruleset_of
-
-# tests/integration/test_rules_hot_swap.py imports the rule texts from here (they live in rule_texts.py).
-__all__ = ["BROKEN", "SECOND", "SEEN"]
+from tests.support.rule_texts import BROKEN, SEEN, ruleset_of
 
 
 def test_publication_round_trip_keeps_version_and_short_names(folder: Path) -> None:

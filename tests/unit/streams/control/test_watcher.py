@@ -11,7 +11,7 @@ import pytest
 
 from rules.load.ruleset import Ruleset, load_sources
 from streams.control.watcher import RulesWatcher
-from tests.unit.streams.control.rule_texts import BROKEN, SECOND, SEEN
+from tests.support.rule_texts import BROKEN, SECOND, SEEN
 
 
 class Recorder:
