@@ -28,6 +28,7 @@ from schemas.profile.bgnbd import BgNbdParams
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
+from streams.dev.supervision import committed_events
 from streams.kafka.admin import create_topics
 from streams.settings import DEFAULT_CHURN_MODEL
 from streams.sim.generator import generate
@@ -175,8 +176,14 @@ def test_sigkill_mid_stream_then_restart_gives_identical_profiles(
     while total(scrape(first.metrics_url), "signalbank_events_total") < sent * 0.3:
         assert time.monotonic() < deadline, "first worker made no progress"
         time.sleep(0.05)
+    # Kill only once the group has committed something (commits go out every second): a kill
+    # before the first commit leaves nothing to resume from, and the check below needs it.
+    while committed_events(own_broker.bootstrap, app_id) == 0:
+        assert time.monotonic() < deadline, "first worker committed nothing"
+        time.sleep(0.1)
     first.kill()
-    read_before_kill = sent * 0.3
+    read_before_kill = committed_events(own_broker.bootstrap, app_id)  # what the group will not re-read
+    assert read_before_kill < sent, "the kill must come mid-stream"
 
     second = WorkerProcess(own_broker.url, worker_url, partitions=4, rules_dir=None, app_id=app_id)
     second.start()
