@@ -23,9 +23,7 @@ from schemas.catalog import INPUT_TOPICS
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
-from sinks.redis.client import connect
-from sinks.redis.state import redis_state
-from streams.config import pipeline_config, store_config
+from streams.config import connect_redis, pipeline_config
 from streams.settings import DEFAULT_RULES_DIR, Settings
 
 settings = BaselineSettings()
@@ -41,8 +39,8 @@ outputs = app.topic(PER_EVENT_TOPIC, value_serializer="raw")
 async def per_event(stream: Any) -> AsyncIterator[None]:
     """One event, one Redis round trip, one CEL call per rule, one awaited send."""
     worker = Settings()  # decoding and the store as a worker's (SIGNALBANK_*), read when it runs
-    config, kept = pipeline_config(worker), store_config(worker)
-    store = redis_state(connect(settings.redis_url), kept.retention_days, kept.dedupe_capacity).profiles
+    config = pipeline_config(worker)
+    store = connect_redis(worker, settings.redis_url).profiles
     async for event in stream.events():
         message = event.message
         record = RawRecord(message.topic, message.partition, message.offset, message.key, message.value)

@@ -26,9 +26,7 @@ from agents.metrics import Metrics
 from agents.pipeline import Pipeline
 from rules.load.ruleset import load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
-from sinks.redis.client import connect
-from sinks.redis.state import redis_state
-from streams.config import pipeline_config, store_config
+from streams.config import connect_redis, pipeline_config
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR, Settings
 from streams.sim.event import SimEvent
@@ -106,8 +104,7 @@ async def run_pipeline(
     ruleset = load_ruleset([DEFAULT_RULES_DIR])
     model = BgNbdParams.load(DEFAULT_CHURN_MODEL)
     config = pipeline_config(settings, model)
-    kept = store_config(settings)
-    redis = redis_state(connect(redis_url), kept.retention_days, kept.dedupe_capacity)
+    redis = connect_redis(settings, redis_url)
     pipeline = Pipeline(redis, lambda: ruleset, Metrics(), config)
     await pipeline.process(records[:batch])  # warm-up: scripts loaded, connections open
     profiler.start()

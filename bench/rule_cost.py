@@ -26,10 +26,8 @@ from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.view import build_event_context, build_profile
-from sinks.redis.client import connect
 from sinks.redis.keys import TOPIC_CODES, kafka_position
-from sinks.redis.state import redis_state
-from streams.config import pipeline_config, store_config
+from streams.config import connect_redis, pipeline_config
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR, Settings
 from streams.sim.generator import generate
@@ -61,8 +59,8 @@ async def collect(
     committed, as in a worker (it commits every second; a customer's events are hours apart), so
     the dedupe rings forget them as they would there.
     """
-    config, kept = pipeline_config(settings), store_config(settings)
-    redis = redis_state(connect(redis_url), kept.retention_days, kept.dedupe_capacity)
+    config = pipeline_config(settings)
+    redis = connect_redis(settings, redis_url)
     samples: list[Sample] = []
     batch: list[tuple[str, int, Any]] = []  # (topic, offset, event)
     now = datetime.now(UTC) + timedelta(days=1)

@@ -13,6 +13,8 @@ from datetime import timedelta
 from agents.pipeline import PipelineConfig
 from agents.timer import TimerConfig
 from schemas.profile.bgnbd import BgNbdParams
+from sinks.redis.client import connect
+from sinks.redis.state import RedisState, redis_state
 from streams.settings import Settings
 
 
@@ -40,6 +42,13 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
 def store_config(settings: Settings) -> StoreConfig:
     """What the profile store needs from ``settings``: a replay trims and dedupes as the worker does."""
     return StoreConfig(retention_days=settings.retention_days, dedupe_capacity=settings.dedupe_capacity)
+
+
+def connect_redis(settings: Settings, url: str | None = None) -> RedisState:
+    """The Redis state ``settings`` describe, on a new client of ``url`` (default: the settings' Redis;
+    replay and the benchmarks pass an embedded one). Nothing is sent until the first call."""
+    kept = store_config(settings)
+    return redis_state(connect(url or settings.redis_url), kept.retention_days, kept.dedupe_capacity)
 
 
 def timer_config(settings: Settings) -> TimerConfig:

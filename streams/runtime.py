@@ -16,9 +16,8 @@ from agents.metrics import Metrics
 from agents.pipeline import Pipeline
 from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
-from sinks.redis.client import connect
-from sinks.redis.state import RedisState, redis_state
-from streams.config import pipeline_config, store_config
+from sinks.redis.state import RedisState
+from streams.config import connect_redis, pipeline_config
 from streams.kafka.admin import bootstrap_of
 from streams.kafka.committed import CommittedOffsets
 from streams.settings import Settings
@@ -42,8 +41,7 @@ class Runtime:
 
     @cached_property
     def redis(self) -> RedisState:
-        kept = store_config(self.settings)
-        return redis_state(connect(self.settings.redis_url), kept.retention_days, kept.dedupe_capacity)
+        return connect_redis(self.settings)
 
     @property
     def ruleset(self) -> Ruleset:

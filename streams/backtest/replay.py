@@ -29,11 +29,9 @@ from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.outputs import ChurnAlert
 from schemas.profile.bgnbd import BgNbdParams
-from sinks.redis.client import connect
-from sinks.redis.state import redis_state
 from streams.backtest.eventfiles import MergeStats, merged
 from streams.backtest.scorecard import Firing
-from streams.config import pipeline_config, store_config, timer_config
+from streams.config import connect_redis, pipeline_config, timer_config
 from streams.settings import Settings
 
 #: A customer is "judged not alive" by the model below this p_alive (scored beside the rules).
@@ -121,10 +119,8 @@ async def replay(
     result = ReplayResult()
     stats = MergeStats()
     watermark = [datetime(2000, 1, 1, tzinfo=UTC)]
-    client = connect(options.redis_url)
     settings = options.settings
-    kept = store_config(settings)
-    redis = redis_state(client, kept.retention_days, kept.dedupe_capacity)
+    redis = connect_redis(settings, options.redis_url)
     config = pipeline_config(settings, options.churn_model)
     cadence = timer_config(settings)
     metrics = Metrics()
@@ -167,7 +163,7 @@ async def replay(
                 progress(bytes_read, result.events)
     finally:
         writers.close()
-        await client.aclose()
+        await redis.aclose()
     result.last_ms = stats.last_ms
     result.seconds = asyncio.get_running_loop().time() - started
     result.out_of_order = dict(stats.out_of_order)

@@ -28,11 +28,10 @@ def current_settings() -> Settings:
 @asynccontextmanager
 async def profile_store(settings: Settings) -> AsyncIterator[ProfileStore]:
     """The customers' profiles in the settings' Redis, the connection closed afterwards."""
-    from sinks.redis.client import connect
-    from sinks.redis.profiles import ProfileStore
+    from streams.config import connect_redis
 
-    client = connect(settings.redis_url)
+    redis = connect_redis(settings)
     try:
-        yield ProfileStore(client, settings.retention_days, settings.dedupe_capacity)
+        yield redis.profiles
     finally:
-        await client.aclose()
+        await redis.aclose()
