@@ -17,7 +17,8 @@ from typing import Protocol, TypeVar
 from agents.metrics import Metrics
 from agents.outputs import Deliver
 from agents.pipeline import Pipeline
-from agents.silence import CheckResult, epoch_ms, millis
+from agents.silence import CheckResult
+from agents.times import epoch_ms, millis
 from sinks.redis.schedule import Schedule
 
 T = TypeVar("T")

@@ -26,6 +26,7 @@ from agents.outputs import (
     stable_id,
     tier_change,
 )
+from agents.times import epoch_ms, millis
 from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
 from rules.evaluate.arbitration import Candidate
@@ -134,7 +135,7 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
             "alert",
             alert_id,
             ts_ms,
-            ts_ms + _millis(cooldown),
+            ts_ms + millis(cooldown),
             reemit_only=duplicate,
             rank=level_rank(evaluation.level),
         )
@@ -166,7 +167,7 @@ def _signal_slot(
     slot = f"rule:{rule.id}:{subject}" if per else f"rule:{rule.id}"
     parts = (rule.id, subject) if per else (rule.id,)
     signal_id = stable_id("signal", trigger.customer_id, *parts, trigger.event_id, version)
-    until = trigger.ts_ms + _millis(rule.cooldown)
+    until = trigger.ts_ms + millis(rule.cooldown)
     claim = Claim(trigger.customer_id, slot, signal_id, trigger.ts_ms, until, reemit_only=duplicate)
     return SignalSlot(fired, signal_id, claim)
 
@@ -226,9 +227,9 @@ def _offer_slots(
             offer.id,
             offer_event_id,
             ts_ms,
-            _millis(offer.cooldown),
+            millis(offer.cooldown),
             channels,
-            int(expires.timestamp() * 1000),
+            epoch_ms(expires),
             evaluation.strategy,
             offer.product,
             limits,
@@ -266,10 +267,10 @@ def _limits(ruleset: Ruleset) -> OfferLimits:
         ]
     )
     return OfferLimits(
-        caps=tuple((cap.count, _millis(cap.period), cap.channel or "") for cap in policy.caps),
-        decline_cooloff_ms=_millis(policy.decline_cooloff),
-        fatigue=(fatigue.negatives, _millis(fatigue.within), _millis(fatigue.cooloff)),
-        keep_ms=_millis(keep),
+        caps=tuple((cap.count, millis(cap.period), cap.channel or "") for cap in policy.caps),
+        decline_cooloff_ms=millis(policy.decline_cooloff),
+        fatigue=(fatigue.negatives, millis(fatigue.within), millis(fatigue.cooloff)),
+        keep_ms=millis(keep),
     )
 
 
@@ -379,7 +380,3 @@ def _count_response(trigger: Trigger, response: str, reply: ClaimReply, metrics:
             event_id,
             reply.strategy,
         )
-
-
-def _millis(duration: timedelta) -> int:
-    return int(duration.total_seconds() * 1000)

@@ -27,7 +27,8 @@ from agents.claims import granted_outputs, plan_claims
 from agents.decode import RawRecord, decode_batch, utc_now
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
-from agents.silence import CheckResult, check_id, epoch_ms, first_checks, following_check
+from agents.silence import CheckResult, check_id, first_checks, following_check
+from agents.times import epoch_ms
 from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
 from rules.evaluate.engine import Evaluation, evaluate

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from agents.outputs import OutputRecord
+from agents.times import millis
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +21,6 @@ class CheckResult:
 
     outputs: list[OutputRecord]
     next_checks: dict[str, int | None]
-
-
-def millis(duration: timedelta) -> int:
-    return int(duration.total_seconds() * 1000)
-
-
-def epoch_ms(moment: datetime) -> int:
-    """Epoch milliseconds of an aware datetime."""
-    return int(moment.timestamp() * 1000)
 
 
 def first_checks(
