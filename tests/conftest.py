@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from rules.load.ruleset import Ruleset, load_ruleset
+from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.settings import DEFAULT_RULES_DIR
 
@@ -42,6 +43,22 @@ def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     client.flushdb()
     client.close()
     yield redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[EmbeddedRedisCluster]:
+    """A real 3-master Redis Cluster, started only when a test asks for it (about 2 s)."""
+    cluster = EmbeddedRedisCluster(masters=3, persistent=False)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: EmbeddedRedisCluster) -> Iterator[str]:
+    """Every master emptied for each test; the ``redis+cluster://`` address signalbank takes."""
+    redis_cluster.flushall()
+    yield redis_cluster.url
 
 
 @pytest.fixture(scope="session")
