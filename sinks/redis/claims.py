@@ -31,9 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-import redis.asyncio as aioredis
-
-from sinks.redis.client import script
+from sinks.redis.client import RedisClient, script
 from sinks.redis.keys import cooldown_key, customer_keys, offer_log_key
 
 
@@ -163,7 +161,7 @@ def parse(claim: AnyClaim, raw: int | str) -> ClaimReply:
 class ClaimStore:
     """Runs claim.lua: every claim of a batch in one atomic call, replies in the claims' order."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._script = client.register_script(script("claim.lua"))
 
     async def claim(self, claims: Sequence[AnyClaim]) -> list[ClaimReply]:

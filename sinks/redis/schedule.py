@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-
-from sinks.redis.client import script
+from sinks.redis.client import RedisClient, script
 from sinks.redis.keys import SCHEDULE_KEY
 
 
 class Schedule:
     """Schedules, takes and settles silence checks; one round trip per call."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._client = client
         self._take = client.register_script(script("schedule_take.lua"))
         self._settle = client.register_script(script("schedule_settle.lua"))

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from sinks.redis.claims import ClaimStore
+from sinks.redis.client import RedisClient
 from sinks.redis.profiles import ProfileStore
 from sinks.redis.schedule import Schedule
 
 
 @dataclass(frozen=True, slots=True)
 class RedisState:
-    """The profile store, the claims and the silence-check schedule, sharing one client."""
+    """The profile store, the claims and the silence-check schedule, sharing one client (one server
+    or a cluster: ``sinks/redis/client.py``)."""
 
-    client: aioredis.Redis
+    client: RedisClient
     profiles: ProfileStore
     claims: ClaimStore
     schedule: Schedule
@@ -29,7 +29,7 @@ class RedisState:
         await self.client.aclose()
 
 
-def redis_state(client: aioredis.Redis, retention_days: int, dedupe_capacity: int) -> RedisState:
+def redis_state(client: RedisClient, retention_days: int, dedupe_capacity: int) -> RedisState:
     """Register every script on ``client`` (nothing is sent until the first call)."""
     return RedisState(
         client,
