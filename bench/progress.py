@@ -32,20 +32,33 @@ class BaselineSettings(BaseSettings):
 
 
 class Progress:
-    """Counts events; at the expected count writes {count, first, last} (epoch seconds) once."""
+    """Counts events; once the expected count is reached writes {count, first, first_count, last}
+    (times in epoch seconds) once.
+
+    A batch counts all its events at once (``tick(len(batch))``). ``first`` is when the first batch
+    (or event) arrived and ``first_count`` how many it held, so the rate is taken over the events
+    after it, between ``first`` and ``last``, as the benchmark takes the workers' rate.
+    """
 
     def __init__(self, expected: int, result_path: Path) -> None:
         self.expected = expected
         self.result_path = result_path
         self.count = 0
         self.first = 0.0
+        self.first_count = 0
 
-    def tick(self) -> None:
-        self.count += 1
-        if self.count == 1:
-            self.first = time.time()
-        if self.count == self.expected:
-            report = {"count": self.count, "first": self.first, "last": time.time()}
+    def tick(self, events: int = 1) -> None:
+        reached = self.count < self.expected <= self.count + events
+        if self.count == 0 and events:
+            self.first, self.first_count = time.time(), events
+        self.count += events
+        if reached:
+            report = {
+                "count": self.count,
+                "first": self.first,
+                "first_count": self.first_count,
+                "last": time.time(),
+            }
             partial = self.result_path.with_suffix(".part")
             partial.write_text(json.dumps(report))
             partial.replace(self.result_path)  # the benchmark never reads half a file

@@ -1,0 +1,55 @@
+"""Redis work per event from INFO commandstats, and where a key's figures go (pure logic)."""
+
+from __future__ import annotations
+
+from bench.e2e import (
+    BenchOptions,
+    RedisWork,
+    ServerWork,
+    commands_of,
+    key_parts,
+    offered_rates,
+    script_commands,
+)
+
+
+def test_commandstats_entries_become_microseconds_and_calls_by_command() -> None:
+    info = {
+        "cmdstat_evalsha": {"calls": 20, "usec": 16522, "usec_per_call": 826.1},
+        "cmdstat_SET": {"calls": 20000, "usec": 2884, "usec_per_call": 0.14},
+    }
+    assert commands_of(info) == ({"evalsha": 16522, "set": 2884}, {"evalsha": 20, "set": 20000})
+
+
+def test_our_scripts_commands_are_found_in_their_lua_files() -> None:
+    inside = script_commands()
+    assert {"hget", "hset", "zadd"} <= inside
+    assert not inside & {"evalsha", "eval"}
+
+
+def test_time_is_summed_over_the_servers_without_counting_script_calls_twice() -> None:
+    work = RedisWork(
+        1_000,
+        (
+            ServerWork("master 0", {"evalsha": 30_000, "hset": 10_000}, {}, 0.05),
+            ServerWork("master 1", {"evalsha": 10_000, "zadd": 2_000}, {}, 0.01),
+        ),
+        frozenset({"hset"}),
+    )
+    assert work.us_per_event == 42.0
+    assert work.server_usec(work.servers[0]) == 30_000
+    assert round(work.cpu_us_per_event) == 60
+    assert work.top(2) == [("evalsha", 40.0), ("hset", 10.0)]
+
+
+def test_a_key_splits_into_its_customer_and_whatever_suffix_it_has() -> None:
+    assert key_parts("sb:{C000123}:p") == ("C000123", "p")
+    assert key_parts("sb:{C1}:cooldown") == ("C1", "cooldown")
+    assert key_parts("sb:{C1}:offers:2025") == ("C1", "offers:2025")
+    assert key_parts("sb:{C1}") == ("C1", "")
+
+
+def test_the_latency_runs_are_the_fixed_rates_then_the_share_of_the_measured_capacity() -> None:
+    options = BenchOptions(latency_rates=(2_000.0,), capacity_share=0.5)
+    assert offered_rates(options, 3_000.0) == [(2_000.0, None), (1_500.0, 0.5)]
+    assert offered_rates(BenchOptions(latency_rates=(), capacity_share=0.0), 3_000.0) == []
