@@ -18,7 +18,7 @@ import redis
 
 from agents.silence import check_id
 from schemas.catalog import CHURN_ALERTS, TRANSACTIONS
-from sinks.redis.keys import SCHEDULE_KEY
+from sinks.redis.keys import schedule_key
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
@@ -87,9 +87,9 @@ def test_worker_timer_alerts_when_the_salary_stopped_40_days_ago(
     try:
         # The worker scheduled the check; it holds back one grace period after processing, since
         # a history arriving late could still be followed by more of it. Let that hour pass:
-        scheduled = wait_for(lambda: client.zscore(SCHEDULE_KEY, CUSTOMER), "check scheduled")
+        scheduled = wait_for(lambda: client.zscore(schedule_key(CUSTOMER), CUSTOMER), "check scheduled")
         assert scheduled > time.time() * 1000
-        client.zadd(SCHEDULE_KEY, {CUSTOMER: time.time() * 1000}, xx=True)
+        client.zadd(schedule_key(CUSTOMER), {CUSTOMER: time.time() * 1000}, xx=True)
 
         seen = collect(
             own_broker.bootstrap,
@@ -104,7 +104,8 @@ def test_worker_timer_alerts_when_the_salary_stopped_40_days_ago(
         assert total(scrape(worker.metrics_url), "signalbank_events_total") == sent  # no event did this
         # checked, then rescheduled a day later at the same time of day as the last activity
         assert wait_for(
-            lambda: client.zscore(SCHEDULE_KEY, CUSTOMER) == last_ms + 41 * 86_400_000, "rescheduled"
+            lambda: client.zscore(schedule_key(CUSTOMER), CUSTOMER) == last_ms + 41 * 86_400_000,
+            "rescheduled",
         )
     finally:
         client.close()

@@ -11,7 +11,7 @@ import pytest
 from agents.checks import Round
 from agents.outputs import OutputRecord
 from rules.load.ruleset import Ruleset
-from sinks.redis.keys import SCHEDULE_KEY
+from sinks.redis.keys import schedule_key
 from sinks.redis.state import RedisState
 from tests.support.quiet_customer import DAY_MS, LAST, LAST_MS, make, salary_records, with_state
 from tests.support.redis_state import make_checks
@@ -55,7 +55,7 @@ def test_a_failed_delivery_leaves_the_customer_leased_and_due_again(redis_url: s
         with pytest.raises(ConnectionError):
             await checks.round(NOW, 10, LEASE, broken)
         assert await state.schedule.next_check("QUIET") == LEASED_UNTIL  # not settled
-        assert await state.client.zcard(SCHEDULE_KEY) == 1
+        assert await state.client.zcard(schedule_key("QUIET")) == 1
 
         delivered: list[OutputRecord] = []
 

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from schemas.inputs import TransactionKind
 from schemas.profile.delta import build_update
 from sinks.redis.claims import Claim
-from sinks.redis.keys import SCHEDULE_KEY, cooldown_key, customer_keys
+from sinks.redis.keys import cooldown_key, customer_keys, schedule_key
 from sinks.redis.state import RedisState, redis_state
 from tests.support.profile_events import tx
 
@@ -52,7 +52,7 @@ def test_all_three_stores_work_through_the_one_client_and_close_with_it(redis_ur
         assert await state.client.hget(customer_keys("C1")[0], "last_ts") == str(update.ts_ms)
         slot = cast(str, await state.client.hget(cooldown_key("C1"), "alert"))
         assert slot.startswith("9000|out-1")
-        assert await state.client.zscore(SCHEDULE_KEY, "C1") == 5_000
+        assert await state.client.zscore(schedule_key("C1"), "C1") == 5_000
         return connections_named(redis_url)
 
     assert on_state(redis_url, 90, 64, body) >= 1
@@ -62,7 +62,13 @@ def test_all_three_stores_work_through_the_one_client_and_close_with_it(redis_ur
 def test_the_scripts_are_registered_on_the_state_s_client() -> None:
     client = aioredis.Redis.from_url("redis://127.0.0.1:1", decode_responses=True)
     state = redis_state(client, 90, 64)  # nothing is sent yet: no server needed
-    scripts = [state.profiles._update, state.claims._script, state.schedule._take, state.schedule._settle]
+    scripts = [
+        state.profiles._update,
+        state.claims._script,
+        state.schedule._take,
+        state.schedule._settle,
+        state.schedule._forget_legacy,
+    ]
     assert all(s.registered_client is client for s in scripts)
     assert state.client is client
 

@@ -1,0 +1,210 @@
+"""The Redis state on a real local 3-master Redis Cluster (streams/dev/cluster.py): batched script calls
+split by slot, the sharded silence schedule and the claims, also while slots migrate.
+
+The same behaviour on one server: tests/unit/sinks/redis/test_slots.py, test_schedule.py, test_claims.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis
+
+from sinks.redis.client import RedisClient, connect, is_cluster
+from sinks.redis.keys import (
+    LEGACY_SCHEDULE_KEY,
+    SCHEDULE_SHARDS,
+    customer_keys,
+    schedule_key,
+    schedule_shard_key,
+)
+from sinks.redis.schedule import Schedule
+from sinks.redis.slots import run_calls, slot_groups, slot_of
+from sinks.redis.state import RedisState
+from streams.dev.cluster import EmbeddedRedisCluster
+from tests.support.redis_state import make_state
+
+T = TypeVar("T")
+
+#: Appends ARGV[1] to the list KEYS[1] and counts in KEYS[2] (two keys of one customer: one slot).
+APPEND = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('INCR', KEYS[2])
+return redis.call('LRANGE', KEYS[1], 0, -1)
+"""
+
+
+def on_client(url: str, body: Callable[[RedisClient], Awaitable[T]]) -> T:
+    async def go() -> T:
+        client = connect(url)
+        try:
+            return await body(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def on_state(url: str, body: Callable[[RedisState], Awaitable[T]]) -> T:
+    async def go() -> T:
+        state = make_state(url)
+        try:
+            return await body(state)
+        finally:
+            await state.aclose()
+
+    return asyncio.run(go())
+
+
+def append_calls(customers: list[str], value: str) -> list[tuple[list[str], list[str]]]:
+    return [([f"sb:{{{c}}}:list", f"sb:{{{c}}}:count"], [value]) for c in customers]
+
+
+# -- connecting and batched calls ------------------------------------------------------------------
+
+
+def test_a_cluster_url_gives_a_cluster_client_that_answers_on_every_master(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    async def body(client: RedisClient) -> tuple[bool, object, object]:
+        await client.set("sb:{C1}:probe", "välue")
+        return is_cluster(client), await client.ping(), await client.get("sb:{C1}:probe")
+
+    assert on_client(redis_cluster_url, body) == (True, True, "välue")
+
+
+def test_calls_split_by_slot_run_on_every_master_and_reload_a_flushed_script(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    customers = [f"C{n}" for n in range(60)]
+    assert len({redis_cluster.node_for_key(f"sb:{{{c}}}:list") for c in customers}) == 3
+
+    async def body(client: RedisClient) -> None:
+        script = client.register_script(APPEND)
+        keys = [customer_keys(c)[0] for c in customers] + [customer_keys(c)[1] for c in customers]
+        groups = slot_groups(client, keys)
+        assert len(groups) == len({slot_of(k) for k in keys}) == 60
+        assert all(group == [i, i + 60] for i, group in enumerate(groups))  # one customer, in order
+        # not loaded anywhere yet: NOSCRIPT from every master, loaded once, sent again
+        assert await run_calls(client, script, append_calls(customers, "a")) == [["a"]] * 60
+        await client.script_flush()
+        assert await run_calls(client, script, append_calls(customers, "b")) == [["a", "b"]] * 60
+
+    on_client(redis_cluster_url, body)
+    assert all(n > 0 for n in redis_cluster.keys_per_node())
+
+
+def test_calls_keep_going_while_their_slots_migrate(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    """Batches sent while slots move to another master (ASK for keys already moved, TRYAGAIN for a
+    call whose two keys are split for a moment, MOVED afterwards): every call applied exactly once."""
+    customers = [f"M{n}" for n in range(40)]
+    slots = sorted({slot_of(f"sb:{{{c}}}:list") for c in customers})
+    rounds = 30
+
+    async def body(client: RedisClient) -> None:
+        script = client.register_script(APPEND)
+        await run_calls(client, script, append_calls(customers, "0"))
+        # filler keys in the same slots so each migration takes a while
+        for c in customers:
+            await client.mset({f"sb:{{{c}}}:fill{n}": "x" for n in range(30)})
+        by_owner: dict[int, list[int]] = {}
+        for slot in slots:
+            by_owner.setdefault(redis_cluster.node_for_slot(slot), []).append(slot)
+
+        def migrate() -> None:
+            for owner, owned in by_owner.items():
+                redis_cluster.migrate_slots(owned, (owner + 1) % 3, pause=0.002, batch=5)
+
+        moving = asyncio.create_task(asyncio.to_thread(migrate))
+        for n in range(1, rounds + 1):
+            await run_calls(client, script, append_calls(customers, str(n)))
+            await asyncio.sleep(0.01)
+        await moving
+        after = await run_calls(client, script, append_calls(customers, "end"))
+        expected = [str(n) for n in range(rounds + 1)] + ["end"]
+        assert after == [expected] * len(customers)
+        for c in customers:
+            assert await client.get(f"sb:{{{c}}}:count") == str(rounds + 2)
+
+    moved_from = {slot: redis_cluster.node_for_slot(slot) for slot in slots}
+    try:
+        on_client(redis_cluster_url, body)
+        assert all(redis_cluster.node_for_slot(s) == (o + 1) % 3 for s, o in moved_from.items())
+    finally:  # give the slots back: later tests of the session expect the even split
+        for slot, owner in moved_from.items():
+            redis_cluster.migrate_slot(slot, owner)
+        redis_cluster.wait_ready()
+
+
+# -- the sharded silence schedule --------------------------------------------------------------------
+
+
+def test_the_schedule_shards_spread_over_every_master(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    owners = {redis_cluster.node_for_key(schedule_shard_key(s)) for s in range(SCHEDULE_SHARDS)}
+    assert owners == {0, 1, 2}
+
+    async def body(state: RedisState) -> None:
+        schedule = state.schedule
+        checks = {f"C{n}": 1_000 + n for n in range(640)}
+        await schedule.schedule(checks)
+        assert await state.client.zscore(schedule_key("C9"), "C9") == 1_009
+        assert await schedule.next_check("C639") == 1_639
+        first = await schedule.take_due(10_000, 200, 70_000)
+        assert len(first) == len(set(first)) == 200
+        rest = await schedule.take_due(10_000, 1_000, 70_000)
+        assert sorted([*first, *rest]) == sorted(checks)
+        assert await schedule.take_due(10_000, 1_000, 70_000) == []  # all leased
+        await schedule.schedule({"C0": 500_000})  # an event meanwhile
+        await schedule.settle(dict.fromkeys(first, 200_000) | dict.fromkeys(rest), 70_000)
+        assert await schedule.next_check(first[1]) == 200_000
+        assert await schedule.next_check("C0") == 500_000
+        assert {await schedule.next_check(c) for c in rest if c != "C0"} == {None}
+
+    on_state(redis_cluster_url, body)
+    assert all(n > 0 for n in redis_cluster.keys_per_node())
+
+
+def test_two_takers_on_a_cluster_never_share_a_customer(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    async def body(state: RedisState) -> None:
+        other = make_state(redis_cluster_url)
+        try:
+            await state.schedule.schedule({f"C{n}": 1_000 for n in range(300)})
+            takes = await asyncio.gather(
+                *(s.take_due(5_000, 40, 65_000) for s in (state.schedule, other.schedule) for _ in range(4))
+            )
+            everyone = [c for t in takes for c in t]
+            assert len(everyone) == len(set(everyone)) == 300  # 8 x 40 asked, 300 due
+        finally:
+            await other.aclose()
+
+    on_state(redis_cluster_url, body)
+
+
+def test_the_unsharded_schedule_moves_into_the_shards_on_a_cluster(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    old = {f"OLD{n}": 1_000 + n for n in range(1_500)}
+    seed = redis.cluster.RedisCluster(host="127.0.0.1", port=redis_cluster.ports[0], decode_responses=True)
+    try:
+        seed.zadd(LEGACY_SCHEDULE_KEY, old)
+    finally:
+        seed.close()
+
+    async def body(state: RedisState) -> None:
+        schedule: Schedule = state.schedule
+        assert await schedule.next_check("OLD3") == 1_003  # read from the old key until migrated
+        taken = await schedule.take_due(1_100, 50, 70_000)  # the first round migrates
+        assert len(taken) == 50 and set(taken) <= {f"OLD{n}" for n in range(101)}
+        assert not await state.client.exists(LEGACY_SCHEDULE_KEY)
+        assert await schedule.migrate() == 0
+        assert await schedule.next_check("OLD1499") == 2_499
+
+    on_state(redis_cluster_url, body)
