@@ -9,6 +9,7 @@ change with ``invalid_ratio``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -34,6 +35,8 @@ def generate(scenario: Scenario) -> Iterator[SimEvent]:
         return
     cal = calendar_of(start.date(), scenario.days)
     sims = [CustomerSim(plan, scenario, start, cal) for plan in plan_customers(scenario)]
+    share = scenario.active_share
+    played = [random.Random(f"signalbank-sim:{scenario.seed}:{sim.number}:days").random for sim in sims]
     for sim in sims:
         if sim.plan.join_day is None:
             yield sim.master_item()[3]
@@ -41,7 +44,9 @@ def generate(scenario: Scenario) -> Iterator[SimEvent]:
         if start_ts + day * DAY_SECONDS > now_ts:
             return
         items: list[Item] = []
-        for sim in sims:
+        for sim, draw in zip(sims, played, strict=True):
+            if share < 1.0 and draw() >= share and day != sim.plan.join_day:
+                continue  # a sparse history: this customer does nothing today
             items += sim.day_items(day)
         items.sort()
         for ts, _index, _order, event in items:

@@ -14,7 +14,7 @@ from schemas.common import EARLIEST_EVENT_TIME
 
 @dataclass(frozen=True)
 class Scenario:
-    """What to simulate: population size, time span, seed and the share of broken messages."""
+    """What to simulate: population size, time span, seed, the share of broken messages and of days played."""
 
     customers: int = 200
     days: int = 120
@@ -23,6 +23,10 @@ class Scenario:
     """First instant; default: midnight UTC of today minus ``days`` (so the scenario ends about now)."""
     invalid_ratio: float = 0.0
     """Approximate share of all messages that are deliberately broken (to show dead-lettering)."""
+    active_share: float = 1.0
+    """Share of each customer's days that are played (seeded per customer; the day an account opens
+    always is). Below 1 the history is sparse: 0.05 leaves a few events per customer per month, the
+    shape of a long bank history where most customers are quiet on most days."""
 
     def __post_init__(self) -> None:
         """Reject scenarios that could only produce nonsense."""
@@ -32,6 +36,8 @@ class Scenario:
             raise ValueError("days must be >= 1")
         if not 0.0 <= self.invalid_ratio < 1.0:
             raise ValueError("invalid_ratio must be in [0, 1)")
+        if not 0.0 < self.active_share <= 1.0:
+            raise ValueError("active_share must be in (0, 1]")
         if self.start is not None:
             if self.start.tzinfo is None or self.start.utcoffset() is None:
                 raise ValueError("start must be timezone-aware")
