@@ -86,7 +86,7 @@ class ReplayResult:
                 self.first_firings[key] = Firing(trigger.customer_id, day, name)
 
 
-class _Writers:
+class Writers:
     """One JSONL file per output topic, opened lazily."""
 
     def __init__(self, out_dir: Path | None) -> None:
@@ -96,19 +96,24 @@ class _Writers:
             out_dir.mkdir(parents=True, exist_ok=True)
 
     def write(self, output: OutputRecord) -> None:
+        if self._dir is not None:
+            self.write_line(output.topic, output.encoded())
+
+    def write_line(self, topic: str, line: bytes) -> None:
+        """One encoded record of ``topic`` (a sharded replay's workers encoded it)."""
         if self._dir is None:
             return
-        handle = self._files.get(output.topic)
+        handle = self._files.get(topic)
         if handle is None:
-            handle = self._files[output.topic] = (self._dir / f"{output.topic}.jsonl").open("wb")
-        handle.write(output.encoded() + b"\n")
+            handle = self._files[topic] = (self._dir / f"{topic}.jsonl").open("wb")
+        handle.write(line + b"\n")
 
     def close(self) -> None:
         for handle in self._files.values():
             handle.close()
 
 
-def _at(ms: int) -> datetime:
+def at_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
@@ -126,7 +131,7 @@ async def replay(
     metrics = Metrics()
     pipeline = Pipeline(redis, lambda: ruleset, metrics, config, lambda: watermark[0], result.record)
     checks = SilenceChecks(pipeline, redis.schedule, metrics)
-    writers = _Writers(options.out_dir)
+    writers = Writers(options.out_dir)
     started = asyncio.get_running_loop().time()
     bytes_read = 0
 
@@ -154,11 +159,11 @@ async def replay(
                 break
             if result.first_ms == 0:
                 result.first_ms = stats.last_ms
-            watermark[0] = _at(stats.last_ms)
+            watermark[0] = at_ms(stats.last_ms)
             emit(await pipeline.process(batch))
             result.events += len(batch)
             if options.checks:
-                result.checks += await _run_checks(checks, watermark[0], cadence, emit)
+                result.checks += await run_checks(checks, watermark[0], cadence, emit)
             if progress is not None:
                 progress(bytes_read, result.events)
     finally:
@@ -170,7 +175,7 @@ async def replay(
     return result
 
 
-async def _run_checks(
+async def run_checks(
     checks: SilenceChecks, now: datetime, cadence: TimerConfig, emit: Callable[[Sequence[OutputRecord]], None]
 ) -> int:
     """Every silence check due by the watermark, as the worker's timer does by the wall clock
@@ -190,7 +195,7 @@ async def _run_checks(
 def summary_lines(result: ReplayResult, ruleset: Ruleset) -> list[str]:
     """Per rule how often it held and for how many customers; per output topic the count."""
     rate = result.events / result.seconds if result.seconds else 0.0
-    first, last = _at(result.first_ms).date(), _at(result.last_ms).date()
+    first, last = at_ms(result.first_ms).date(), at_ms(result.last_ms).date()
     lines = [
         f"replayed {result.events} events from {first} to {last} in {result.seconds:.1f}s "
         f"({rate:,.0f} events/s), ruleset {ruleset.version}, {result.checks} silence checks",

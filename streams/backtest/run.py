@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 import redis
@@ -17,6 +18,7 @@ from schemas.outputs import ChurnLevel
 from schemas.profile.bgnbd import BgNbdParams
 from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
 from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
+from streams.backtest.shards import replay_sharded
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import Settings
 
@@ -39,6 +41,7 @@ class BacktestRun:
     checks: bool
     settings: Settings  # the worker's: replay is configured from them (streams/config.py)
     churn_model: BgNbdParams | None
+    shards: int = 1  # worker processes, customers split between them (1: the sequential replay)
 
 
 def _load(path: Path) -> Ruleset:
@@ -46,6 +49,13 @@ def _load(path: Path) -> Ruleset:
         return load_ruleset([path])
     except RulesetError as exc:
         raise ValueError(f"invalid ruleset in {path}:\n{exc}") from exc
+
+
+def shard_urls(url: str, shards: int) -> list[str]:
+    """One database per worker on the given Redis: the URL's own, then the ones after it."""
+    parts = urlsplit(url)
+    first = int(parts.path.strip("/") or 0)
+    return [urlunsplit(parts._replace(path=f"/{first + n}")) for n in range(shards)]
 
 
 def _prepare(url: str, flush: bool) -> None:
@@ -60,10 +70,10 @@ def _prepare(url: str, flush: bool) -> None:
         client.close()
 
 
-def _one(run: BacktestRun, ruleset: Ruleset, url: str, out_dir: Path | None) -> ReplayResult:
+def _one(run: BacktestRun, ruleset: Ruleset, urls: list[str], out_dir: Path | None) -> ReplayResult:
     options = ReplayOptions(
         files=run.files,
-        redis_url=url,
+        redis_url=urls[0],
         settings=run.settings,
         churn_model=run.churn_model,
         out_dir=out_dir,
@@ -83,6 +93,8 @@ def _one(run: BacktestRun, ruleset: Ruleset, url: str, out_dir: Path | None) -> 
             bar.update(read - shown["bytes"])
             shown["bytes"], shown["events"] = read, events
 
+        if len(urls) > 1:
+            return replay_sharded(options, ruleset, urls, progress)
         return asyncio.run(replay(options, ruleset, progress))
 
 
@@ -91,20 +103,24 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
     rulesets = [_load(path) for path in run.rules_dirs]
     truth = load_truth(run.truth) if run.truth else None
     cards: list[Scorecard] = []
-    server = None
-    if run.redis_url is None:
-        server = EmbeddedRedis()
-        server.start()
-    url = run.redis_url or (server.url if server else "")
+    if run.shards < 1:
+        raise ValueError(f"shards must be at least 1, not {run.shards}")
+    servers: list[EmbeddedRedis] = []
+    if run.redis_url is None:  # one server per worker: Redis runs on a core of its own
+        servers = [EmbeddedRedis() for _ in range(run.shards)]
+        for server in servers:
+            server.start()
+    urls = [s.url for s in servers] if servers else shard_urls(run.redis_url or "", run.shards)
     try:
         for index, ruleset in enumerate(rulesets):
-            _prepare(url, run.flush or index > 0 or server is not None)
+            for url in urls:
+                _prepare(url, run.flush or index > 0 or bool(servers))
             out_dir = (
                 run.out_dir
                 if index == 0 or run.out_dir is None
                 else run.out_dir / f"compare-{ruleset.version}"
             )
-            result = _one(run, ruleset, url, out_dir)
+            result = _one(run, ruleset, urls, out_dir)
             for line in summary_lines(result, ruleset):
                 emit(line)
             if truth is not None:
@@ -122,7 +138,7 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
                     emit(line)
             emit("")
     finally:
-        if server is not None:
+        for server in servers:
             server.stop()
     if len(cards) == 2:
         for line in comparison(cards[0], cards[1], rulesets[0].version, rulesets[1].version):
