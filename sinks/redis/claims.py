@@ -8,7 +8,7 @@ the script reads by position:
 ==== ============== =================== ============== ================ ================
 pos  cooldown       compare-and-set     offer          response         script name
 ==== ============== =================== ============== ================ ================
-1    slot field     state-hash field    offer id       reference        field
+1    slot field     cooldown-hash field offer id       reference        field
 2    output id      new value           offer event id response event   output_id
 3    now ms         now ms              now ms         now ms           now
 4    until ms       0                   now + cooldown 0                until_ms
@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sinks.redis.client import RedisClient, script
-from sinks.redis.keys import cooldown_key, customer_keys, offer_log_key
+from sinks.redis.keys import cooldown_key, offer_log_key
+from sinks.redis.slots import run_calls, slot_groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +53,11 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class CompareAndSet:
-    """Set ``field`` of the customer's state hash to ``value`` only if it still holds ``expected``.
+    """Set ``field`` of the customer's cooldown hash to ``value`` only if it still holds ``expected``.
 
-    The customer's tier: concurrent or repeated decisions cannot both apply ("" expects it absent).
+    The customer's tier (field ``TIER_FIELD``, next to the cooldown slots: one hash, one slot of a
+    cluster, with the customer's other claims): concurrent or repeated decisions cannot both apply
+    ("" expects it absent).
     """
 
     customer_id: str
@@ -126,7 +129,7 @@ def pack(claim: AnyClaim) -> tuple[str, str]:
             f"{claim.capacity}\t{int(claim.reemit_only)}\t{claim.rank}\t\t"
         )
     if isinstance(claim, CompareAndSet):
-        return customer_keys(claim.customer_id)[0], (
+        return cooldown_key(claim.customer_id), (
             f"{claim.field}\t{claim.value}\t{claim.now_ms}\t0\t\t1\t0\t0\tcas\t{claim.expected}"
         )
     if isinstance(claim, OfferClaim):
@@ -159,17 +162,29 @@ def parse(claim: AnyClaim, raw: int | str) -> ClaimReply:
 
 
 class ClaimStore:
-    """Runs claim.lua: every claim of a batch in one atomic call, replies in the claims' order."""
+    """Runs claim.lua: a batch's claims in one atomic call per slot, replies in the claims' order.
+
+    One server: the whole batch is ONE call. A cluster: one call per hash slot (a customer's keys
+    share their hash tag, so each customer's claims stay together and in order, and an offer group,
+    always of one event, is never split), all sent at once (``sinks/redis/slots.py``). The batch is
+    then atomic per customer, not as a whole, which nothing relies on: a claim only ever reads and
+    writes its own customer's keys.
+    """
 
     def __init__(self, client: RedisClient) -> None:
+        self._client = client
         self._script = client.register_script(script("claim.lua"))
 
     async def claim(self, claims: Sequence[AnyClaim]) -> list[ClaimReply]:
-        """Occupy cooldown slots, set tiers, make offers and record responses, all in one call."""
-        if not claims:
-            return []
+        """Occupy cooldown slots, set tiers, make offers and record responses."""
         packed = [pack(c) for c in claims]
         keys = [key for key, _ in packed]
-        args = [arg for _, arg in packed]
-        replies = cast(list[int | str], await self._script(keys=keys, args=args))
+        groups = slot_groups(self._client, keys)
+        calls: list[tuple[list[str], list[Any]]] = [
+            ([keys[i] for i in group], [packed[i][1] for i in group]) for group in groups
+        ]
+        replies: list[int | str] = ["" for _ in claims]
+        for group, reply in zip(groups, await run_calls(self._client, self._script, calls), strict=True):
+            for i, raw in zip(group, cast(list[int | str], reply), strict=True):
+                replies[i] = raw
         return [parse(c, r) for c, r in zip(claims, replies, strict=True)]

@@ -12,10 +12,21 @@ from typing import TypeVar
 
 import redis
 
+from sinks.redis.claims import (
+    AnyClaim,
+    Claim,
+    ClaimReply,
+    CompareAndSet,
+    OfferClaim,
+    OfferLimits,
+    ResponseClaim,
+)
 from sinks.redis.client import RedisClient, connect, is_cluster
 from sinks.redis.keys import (
     LEGACY_SCHEDULE_KEY,
     SCHEDULE_SHARDS,
+    TIER_FIELD,
+    cooldown_key,
     customer_keys,
     schedule_key,
     schedule_shard_key,
@@ -27,6 +38,8 @@ from streams.dev.cluster import EmbeddedRedisCluster
 from tests.support.redis_state import make_state
 
 T = TypeVar("T")
+DAY = 86_400_000
+T0 = 20_000 * DAY
 
 #: Appends ARGV[1] to the list KEYS[1] and counts in KEYS[2] (two keys of one customer: one slot).
 APPEND = """
@@ -208,3 +221,100 @@ def test_the_unsharded_schedule_moves_into_the_shards_on_a_cluster(
         assert await schedule.next_check("OLD1499") == 2_499
 
     on_state(redis_cluster_url, body)
+
+
+# -- claims ------------------------------------------------------------------------------------------
+
+
+def claim_batch() -> list[AnyClaim]:
+    """Claims of 40 customers interleaved (one batch), each kind, with groups of the same name."""
+    limits = OfferLimits(((1, DAY, "web"),), DAY, (3, 30 * DAY, DAY), 60 * DAY)
+    claims: list[AnyClaim] = []
+    for n in range(120):
+        customer = f"C{n % 40}"
+        claims.append(Claim(customer, f"rule:r.{n // 40}", f"sig-{n}", T0, T0 + DAY, "g", 2))
+    for n in range(40):
+        customer = f"C{n}"
+        claims.append(Claim(customer, "alert", f"alert-{n}", T0, T0 + DAY, rank=2))
+        claims.append(Claim(customer, "alert", f"alert-again-{n}", T0, T0 + DAY, rank=2))  # in cooldown
+        claims.append(CompareAndSet(customer, TIER_FIELD, f"gold-{n}", T0, ""))
+        for k in range(2):
+            claims.append(
+                OfferClaim(
+                    customer,
+                    f"offer.o{k}",
+                    f"oe-{n}-{k}",
+                    T0,
+                    DAY,
+                    ("web", "mobile"),
+                    T0 + 7 * DAY,
+                    "champion",
+                    f"P{k}",
+                    limits,
+                    "offers:check:2026-12-02",
+                    1,
+                )
+            )
+        claims.append(ResponseClaim(customer, f"oe-{n}-0", f"resp-{n}", T0 + 1, "accepted", "P0"))
+    return claims
+
+
+def test_claims_on_a_cluster_answer_as_on_one_server_in_claim_order(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str, redis_url: str
+) -> None:
+    async def body(state: RedisState) -> list[ClaimReply]:
+        replies = await state.claims.claim(claim_batch())
+        again = await state.claims.claim(claim_batch())  # a re-delivered batch: re-granted the same
+        assert [r.granted for r in again[:120]] == [r.granted for r in replies[:120]]
+        assert await state.client.hget(cooldown_key("C7"), TIER_FIELD) == "gold-7"
+        return replies
+
+    on_cluster = on_state(redis_cluster_url, body)
+    on_one_server = on_state(redis_url, body)
+    assert on_cluster == on_one_server
+    # per customer: two of three signals (group "g", capacity 2), one alert, the tier, one offer
+    # (the group's capacity is the customer's own), the response to it
+    assert [r.granted for r in on_cluster[:120]] == [True] * 80 + [False] * 40
+    assert [r.granted for r in on_cluster[120:126]] == [True, False, True, True, False, True]
+    assert on_cluster[123] == ClaimReply(True, "web", True)
+    assert all(n > 0 for n in redis_cluster.keys_per_node())
+
+
+def test_claims_keep_going_while_their_slots_migrate(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    customers = [f"K{n}" for n in range(20)]
+    slots = sorted({slot_of(cooldown_key(c)) for c in customers})
+    moved_from = {slot: redis_cluster.node_for_slot(slot) for slot in slots}
+    rounds = 25
+
+    async def body(state: RedisState) -> None:
+        for c in customers:  # filler in the customers' slots, so each migration takes a while
+            await state.client.mset({f"sb:{{{c}}}:fill{n}": "x" for n in range(30)})
+
+        def migrate() -> None:
+            for slot, owner in moved_from.items():
+                redis_cluster.migrate_slot(slot, (owner + 1) % 3, batch=5, pause=0.002)
+            redis_cluster.wait_ready()
+
+        moving = asyncio.create_task(asyncio.to_thread(migrate))
+        for n in range(rounds):
+            batch: list[AnyClaim] = [
+                Claim(c, f"rule:m.{n}", f"{c}-{n}", T0 + n, T0 + n + DAY) for c in customers
+            ]
+            batch += [CompareAndSet(c, TIER_FIELD, f"t{n + 1}", T0, f"t{n}" if n else "") for c in customers]
+            assert all(r.granted for r in await state.claims.claim(batch))
+            await asyncio.sleep(0.01)
+        await moving
+        for c in customers:
+            held = await state.client.hgetall(cooldown_key(c))
+            assert held[TIER_FIELD] == f"t{rounds}"  # every compare-and-set applied once, in order
+            assert len(held) == rounds + 1
+
+    try:
+        on_state(redis_cluster_url, body)
+        assert all(redis_cluster.node_for_slot(s) == (o + 1) % 3 for s, o in moved_from.items())
+    finally:
+        for slot, owner in moved_from.items():
+            redis_cluster.migrate_slot(slot, owner)
+        redis_cluster.wait_ready()

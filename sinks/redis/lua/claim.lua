@@ -1,20 +1,26 @@
 -- Claim cooldown slots for outputs (churn alerts, signals, offers) in one round trip.
 --
--- KEYS: one per claim (the cooldown hash, the state hash for "cas", the offer log for "offer" and
--- "resp"). ARGV: one per claim, tab-separated (one argument per claim keeps client packing cheap);
+-- KEYS: one per claim (the cooldown hash, also for "cas"; the offer log for "offer" and "resp").
+-- In a Redis Cluster one call holds the claims of one hash slot (sinks/redis/claims.py groups them):
+-- a customer's keys share their hash tag, so a customer's claims are always in one call.
+-- ARGV: one per claim, tab-separated (one argument per claim keeps client packing cheap);
 -- sinks/redis/claims.py `pack` is the one place that writes them, field by field as listed here:
 --   a[1] field, a[2] output_id, a[3] now_ms, a[4] until_ms, a[5] group, a[6] capacity,
 --   a[7] reemit_only ("1"/"0"), a[8] rank, a[9] mode ("" cooldown, "cas", "offer", "resp"),
 --   then per mode: a[10] expected ("cas"); a[10]..a[17] ("offer", below); a[10], a[11] ("resp").
--- mode "cas" is a compare-and-set instead (the customer's tier in the state hash): the field is
+-- mode "cas" is a compare-and-set instead (the customer's tier, field "tier" of the cooldown hash,
+-- which no cooldown slot can be named: those are "alert" and "rule:<id>..."): the field is
 -- set to output_id only if it still holds `expected` ("" for absent), so concurrent or repeated
 -- decisions cannot both apply.
 -- A claim succeeds when the slot is free, expired, already held by the same output id, or held with
 -- a lower rank than this claim's (a churn alert whose level rose goes out despite the cooldown).
 -- "Held by the same id" makes re-processing after a crash re-emit the identical output, never a new
 -- one; reemit_only ("1" for re-processed duplicates) grants only that case.
--- Claims sharing a non-empty group (e.g. the ranked offers of one event) stop being granted once
--- `capacity` of them succeeded, so the best free candidate wins without a second round trip.
+-- Claims of one customer sharing a non-empty group (the ranked offers of one event) stop being
+-- granted once `capacity` of them succeeded, so the best free candidate wins without a second
+-- round trip. A group is per customer (the hash tag of the claim's key): two customers' claims
+-- with the same group name (silence checks of one day share the event id "check:<date>") never
+-- count against each other, whether they are in one call (one server) or not (a cluster).
 -- mode "offer" claims a next-best offer against the customer's offer log (KEYS[i] = the hash
 -- sb:{id}:offers, field = offer event id, value = "ts|offer_id|product|channel|expires_ms|strategy|
 -- status|status_ts|status_event"): field = offer id, output_id = offer event id, until_ms - now_ms =
@@ -187,6 +193,9 @@ local granted_in_group = {}
 for i = 1, #KEYS do
   local a = {}
   for piece in string.gmatch(ARGV[i], "([^\t]*)\t?") do a[#a + 1] = piece end
+  if a[5] ~= "" then  -- a group is the customer's (their keys' hash tag): never shared with another
+    a[5] = (string.match(KEYS[i], "{(.-)}") or KEYS[i]) .. "\t" .. a[5]
+  end
   local field, output_id = a[1], a[2]
   local now, until_ms = tonumber(a[3]), a[4]
   local group, capacity = a[5], tonumber(a[6])

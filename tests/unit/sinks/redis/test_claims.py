@@ -20,7 +20,7 @@ from sinks.redis.claims import (
     ResponseClaim,
     pack,
 )
-from sinks.redis.keys import cooldown_key, customer_keys, offer_log_key
+from sinks.redis.keys import TIER_FIELD, cooldown_key, offer_log_key
 from sinks.redis.state import RedisState
 from tests.support.redis_state import make_state
 
@@ -62,7 +62,7 @@ def test_every_kind_packs_the_argument_count_the_script_header_lists() -> None:
     }
     assert [f[8] for f in fields.values()] == ["", "cas", "offer", "resp"]  # a[9]: the mode
     assert pack(Claim("C", "f", "id", 1, 2))[0] == cooldown_key("C")
-    assert pack(CompareAndSet("C", "tier", "v", 1, "old"))[0] == customer_keys("C")[0]
+    assert pack(CompareAndSet("C", TIER_FIELD, "v", 1, "old"))[0] == cooldown_key("C")
     assert pack(offer)[0] == pack(ResponseClaim("C", "r", "e", 1, "declined", ""))[0] == offer_log_key("C")
 
 
@@ -97,16 +97,18 @@ def test_a_cooldown_claim_stores_until_id_and_rank_and_honours_now_group_and_ree
 
 def test_a_compare_and_set_writes_its_value_only_over_the_expected_one(redis_url: str) -> None:
     async def body(state: RedisState) -> None:
-        state_key = customer_keys("C9")[0]
-        assert await one(state, CompareAndSet("C9", "tier", "gold|2|0|chg-1|mass", T0, "")) == ClaimReply(
+        state_key = cooldown_key("C9")  # the tier lives next to the cooldown slots
+        assert await one(state, CompareAndSet("C9", TIER_FIELD, "gold|2|0|chg-1|mass", T0, "")) == ClaimReply(
             True
         )
-        assert await state.client.hget(state_key, "tier") == "gold|2|0|chg-1|mass"
-        assert not (await one(state, CompareAndSet("C9", "tier", "mass|1|0|chg-2|gold", T0, ""))).granted
+        assert await state.client.hget(state_key, TIER_FIELD) == "gold|2|0|chg-1|mass"
+        assert not (await one(state, CompareAndSet("C9", TIER_FIELD, "mass|1|0|chg-2|gold", T0, ""))).granted
         assert (
-            await one(state, CompareAndSet("C9", "tier", "mass|1|0|chg-2|gold", T0, "gold|2|0|chg-1|mass"))
+            await one(
+                state, CompareAndSet("C9", TIER_FIELD, "mass|1|0|chg-2|gold", T0, "gold|2|0|chg-1|mass")
+            )
         ).granted
-        assert await state.client.hget(state_key, "tier") == "mass|1|0|chg-2|gold"
+        assert await state.client.hget(state_key, TIER_FIELD) == "mass|1|0|chg-2|gold"
 
     with_state(redis_url, body)
 
@@ -225,3 +227,47 @@ def test_a_response_claim_records_status_time_and_event_and_is_recognised_again(
         assert await one(state, unknown) == ClaimReply(False)
 
     with_state(redis_url, body)
+
+
+def test_the_tier_field_cannot_be_a_cooldown_slot() -> None:
+    # cooldown slots are "alert" and "rule:<rule id>[:<subject>]" (agents/claims.py)
+    assert TIER_FIELD != "alert" and not TIER_FIELD.startswith("rule:")
+
+
+def test_a_batch_of_many_customers_is_one_call_with_replies_in_claim_order(redis_url: str) -> None:
+    async def body(state: RedisState) -> None:
+        await state.claims.claim([Claim("C2", "alert", "held", T0, T0 + DAY)])
+        before = await evalsha_calls(state)
+        claims: list[AnyClaim] = []
+        for n in range(30):  # customers interleaved: C0 C1 C2 C0 C1 C2 ...
+            claims.append(Claim(f"C{n % 3}", f"rule:r.{n}", f"out-{n}", T0, T0 + DAY))
+        claims.append(Claim("C2", "alert", "other", T0, T0 + DAY))
+        claims.append(CompareAndSet("C1", TIER_FIELD, "gold", T0, ""))
+        replies = await state.claims.claim(claims)
+        assert [r.granted for r in replies] == [True] * 30 + [False, True]
+        assert await evalsha_calls(state) == before + 1  # one server: ONE call for the batch
+        assert await state.claims.claim([]) == []
+        assert await evalsha_calls(state) == before + 1
+
+    with_state(redis_url, body)
+
+
+def test_a_group_is_per_customer_even_with_the_same_name(redis_url: str) -> None:
+    """Silence checks of one day share the event id ``check:<date>``, so the offer groups of different
+    customers checked in one round have the same name: each customer gets their own capacity."""
+
+    async def body(state: RedisState) -> None:
+        group = "offers:check:2026-12-02"
+        claims = [
+            Claim(customer, f"rule:g{n}", f"{customer}-{n}", T0, T0 + DAY, group=group, capacity=1)
+            for customer in ("A", "B")
+            for n in range(2)
+        ]
+        assert [r.granted for r in await state.claims.claim(claims)] == [True, False, True, False]
+
+    with_state(redis_url, body)
+
+
+async def evalsha_calls(state: RedisState) -> int:
+    stats = await state.client.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
