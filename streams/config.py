@@ -46,7 +46,8 @@ def store_config(settings: Settings) -> StoreConfig:
 
 def connect_redis(settings: Settings, url: str | None = None) -> RedisState:
     """The Redis state ``settings`` describe, on a new client of ``url`` (default: the settings' Redis;
-    replay and the benchmarks pass an embedded one). Nothing is sent until the first call."""
+    replay and the benchmarks pass an embedded one). A ``redis+cluster://`` URL gives a Redis Cluster
+    client (``sinks/redis/client.py``). Nothing is sent until the first call."""
     kept = store_config(settings)
     return redis_state(connect(url or settings.redis_url), kept.retention_days, kept.dedupe_capacity)
 

@@ -25,7 +25,14 @@ class Settings(BaseSettings):
 
     app_id: str = Field("signalbank", description="Faust app id: also the Kafka consumer group.")
     kafka_url: str = Field("kafka://127.0.0.1:9092", description="Broker URL(s), Faust style.")
-    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding the profiles.")
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description=(
+            "Redis holding the profiles: redis://host:port/db (rediss:// for TLS) for one server, "
+            "redis+cluster://host:port (rediss+cluster:// for TLS) for a Redis Cluster reached "
+            "through any of its nodes (database 0 only; docs/operations.md, 'Redis Cluster')."
+        ),
+    )
     web_bind: str = Field("127.0.0.1", description="Address of the worker's web server (metrics).")
     web_port: int = Field(6066, ge=0, le=65535)
     partitions: int = Field(4, ge=1, description="Partitions created for our topics.")

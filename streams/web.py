@@ -6,13 +6,11 @@ import asyncio
 from functools import cache
 from typing import Any
 
-import redis.asyncio as aioredis
 from prometheus_client import generate_latest
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from agents.lookup import explain_customer, read_profile
 from rules.tools.explain import parse_at
+from sinks.redis.client import RedisClient, connect
 from streams.app import App
 from streams.runtime import Runtime
 
@@ -23,16 +21,11 @@ READY_TIMEOUT_S = 1.0
 
 
 @cache
-def _ping_client(url: str) -> aioredis.Redis:
+def _ping_client(url: str) -> RedisClient:
     """A client of its own for /readyz: short timeouts and no retries, unlike the store's client
-    (whose retries with backoff would keep a probe waiting for many seconds during an outage)."""
-    return aioredis.Redis.from_url(
-        url,
-        socket_timeout=READY_TIMEOUT_S,
-        socket_connect_timeout=READY_TIMEOUT_S,
-        retry=Retry(NoBackoff(), 0),
-        retry_on_error=[],
-    )
+    (whose retries with backoff would keep a probe waiting for many seconds during an outage).
+    On a cluster, PING goes to every node: ready only when all answer."""
+    return connect(url, retries=0, timeout_s=READY_TIMEOUT_S, connect_timeout_s=READY_TIMEOUT_S)
 
 
 def register_pages(app: App, runtime: Runtime) -> None:

@@ -10,12 +10,12 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import click
-import redis
 
 from rules.load.problems import RulesetError
 from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.outputs import ChurnLevel
 from schemas.profile.bgnbd import BgNbdParams
+from sinks.redis.client import connect_blocking
 from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
 from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
 from streams.backtest.shards import replay_sharded
@@ -59,8 +59,9 @@ def shard_urls(url: str, shards: int) -> list[str]:
 
 
 def _prepare(url: str, flush: bool) -> None:
-    """Replay writes profiles: refuse a database that holds data unless told to empty it."""
-    client = redis.Redis.from_url(url)
+    """Replay writes profiles: refuse a database that holds data unless told to empty it (on a
+    cluster: every master's)."""
+    client = connect_blocking(url)
     try:
         if flush:
             client.flushdb()

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import pytest
 import redis
 
 from sinks.redis.claims import (
@@ -34,6 +35,8 @@ from sinks.redis.keys import (
 from sinks.redis.schedule import Schedule
 from sinks.redis.slots import run_calls, slot_groups, slot_of
 from sinks.redis.state import RedisState
+from streams import web
+from streams.backtest import run
 from streams.dev.cluster import EmbeddedRedisCluster
 from tests.support.redis_state import make_state
 
@@ -318,3 +321,32 @@ def test_claims_keep_going_while_their_slots_migrate(
         for slot, owner in moved_from.items():
             redis_cluster.migrate_slot(slot, owner)
         redis_cluster.wait_ready()
+
+
+# -- tools that used to assume one server ------------------------------------------------------------
+
+
+def test_readiness_pings_every_master_and_replay_empties_every_master(
+    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
+) -> None:
+    async def ping() -> object:
+        client = web._ping_client(redis_cluster_url)
+        try:
+            return await client.ping()
+        finally:
+            await client.aclose()
+            web._ping_client.cache_clear()
+
+    assert asyncio.run(ping()) is True
+
+    async def fill(client: RedisClient) -> None:
+        for n in range(30):
+            await client.set(f"sb:{{C{n}}}:x", "1")
+
+    on_client(redis_cluster_url, fill)
+    assert all(n > 0 for n in redis_cluster.keys_per_node())
+    with pytest.raises(ValueError, match="not empty"):
+        run._prepare(redis_cluster_url, flush=False)
+    run._prepare(redis_cluster_url, flush=True)
+    assert redis_cluster.keys_per_node() == [0, 0, 0]
+    run._prepare(redis_cluster_url, flush=False)  # empty: accepted
