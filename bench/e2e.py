@@ -12,7 +12,9 @@ In one run, on the same backlog and machine:
    against the send time of the events that triggered them). **Redis work per event** for the
    backlog and for each rate: ``CONFIG RESETSTAT`` before, ``INFO commandstats`` after.
 3. **signalbank, 2 workers** in one consumer group over the same backlog (fresh group, empty Redis),
-   with its own Redis work per event.
+   with its own Redis work per event. Then **1 worker on a local Redis Cluster** (3 masters,
+   streams/dev/cluster.py; fresh group, empty cluster): its rate and Redis work per event on each
+   master. Where the worker cannot run on the cluster, the step says why and the benchmark goes on.
 4. **Per-event baseline** (bench/per_event.py): one Redis round trip and one CEL call per rule for
    every event (on the first ``--per-event-events`` events: it is slow).
 5. **Redis memory per profile**: simulated customers with months of history applied to an empty
@@ -25,8 +27,9 @@ In one run, on the same backlog and machine:
    Then the real worker over the backlog again under py-spy (bench/worker_profile.py): what its one
    Python core does, Faust and aiokafka included.
 
-Run: ``make bench`` or ``python -m bench [--events N --customers N ...]``; ``--json FILE`` keeps
-the figures. Every server and process it starts is stopped at the end.
+The output ends with the targets, met or not, and a **sizing** (bench/sizing.py) computed from the
+figures of the run alone. Run: ``make bench`` or ``python -m bench [--events N --customers N ...]``;
+``--json FILE`` keeps the figures. Every server and process it starts is stopped at the end.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -59,8 +63,10 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.pipeline_profile import Breakdown, profile_pipeline, records_of
 from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
+from bench.sizing import Measured, sizing_lines
 from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
+from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
@@ -92,6 +98,10 @@ class BenchOptions:
     profile_events: int = 20_000
     spy_seconds: float = 20.0
     latency_workers: int = 1  # workers for the backlog run and the latency runs after it
+    cluster_masters: int = 3  # masters of the Redis Cluster one worker runs on (0: no cluster run)
+    #: The cluster run gives up when its worker reads nothing for this long (it retries Redis
+    #: errors forever, so a worker that cannot use the cluster stalls rather than dies).
+    cluster_stall_s: float = 90.0
     memory_only: bool = False  # only the Redis memory step (a minute): for sizing Redis
     timeout_s: float = 1_200.0
     #: What the in-process steps (memory, the profiled pipeline) are configured with, through
@@ -104,6 +114,7 @@ FAUST_CONSUME = "faust consume-only (defaults)"
 FAUST_TAKE = "faust take_events, no work (floor)"
 PER_EVENT = "per-event baseline"
 ONE_WORKER = "signalbank, 1 worker"
+ON_CLUSTER = "signalbank, 1 worker, Redis Cluster"
 
 #: Commands that run scripts: INFO commandstats counts a script's time under them, the commands the
 #: script calls included.
@@ -254,6 +265,19 @@ class Latency:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedKeys:
+    """Keys of no one customer (``sb:`` without a ``{id}`` tag: the silence schedule) after one
+    worker's backlog, with the customers that have keys: what each customer adds to them."""
+
+    customers: int
+    bytes_by_key: dict[str, int]
+
+    @property
+    def per_customer(self) -> float:
+        return sum(self.bytes_by_key.values()) / max(1, self.customers)
+
+
+@dataclass(frozen=True, slots=True)
 class Memory:
     customers: int
     days: int
@@ -275,6 +299,8 @@ class Report:
     memory: Memory | None = None
     breakdown: Breakdown | None = None
     worker_profile: WorkerProfile | None = None
+    shared: SharedKeys | None = None
+    cluster_error: str | None = None  # why the cluster run did not give figures
 
     def run(self, name: str) -> Throughput | None:
         return next((r for r in self.runs if r.name == name), None)
@@ -313,15 +339,17 @@ def _events_read(workers: Sequence[WorkerProcess]) -> float:
 
 
 def wait_for_count(
-    workers: Sequence[WorkerProcess], expected: int, timeout: float
+    workers: Sequence[WorkerProcess], expected: int, timeout: float, stall_s: float | None = None
 ) -> tuple[float, float, float]:
-    """Poll the workers' metrics until they have read ``expected`` events.
+    """Poll the workers' metrics until they have read ``expected`` events (``stall_s``: give up
+    when none has been read for that long).
 
     Returns (events read at the first poll that saw any, its time, the time the last one was read):
     the rate is taken between the two, so start-up and the group join do not count.
     """
     deadline = time.monotonic() + timeout
     first_count, first_at = 0.0, 0.0
+    last_read, moved_at = 0.0, time.monotonic()
     while time.monotonic() < deadline:
         read = _events_read(workers)
         now = time.monotonic()
@@ -331,6 +359,13 @@ def wait_for_count(
             return first_count, first_at, now
         if not all(w.alive() for w in workers):
             raise RuntimeError(f"a worker died:\n{workers[0].log_tail()}")
+        if read > last_read:
+            last_read, moved_at = read, now
+        elif stall_s is not None and now - moved_at > stall_s:
+            raise TimeoutError(
+                f"workers read {read:.0f} of {expected} events and nothing for {stall_s:.0f}s:\n"
+                + workers[0].log_tail(15)
+            )
         time.sleep(0.05)
     raise TimeoutError(f"workers read {_events_read(workers):.0f} of {expected} events in {timeout:.0f}s")
 
@@ -351,6 +386,9 @@ def running_workers(
             worker.stop()
 
 
+_GROUPS = itertools.count()
+
+
 def measure_workers(
     kafka: EmbeddedKafka,
     redis_url: str,
@@ -359,11 +397,13 @@ def measure_workers(
     count: int,
     expected: int,
     name: str | None = None,
+    stall_s: float | None = None,
 ) -> Throughput:
     """``count`` workers in a new group over everything in the input topics (``expected`` events)."""
     meter.reset()
-    with running_workers(kafka, redis_url, options, count, f"bench-{count}w-{os.getpid()}") as workers:
-        first_count, first_at, done_at = wait_for_count(workers, expected, options.timeout_s)
+    app_id = f"bench-{count}w-{os.getpid()}-{next(_GROUPS)}"  # a new group: it reads from the start
+    with running_workers(kafka, redis_url, options, count, app_id) as workers:
+        first_count, first_at, done_at = wait_for_count(workers, expected, options.timeout_s, stall_s)
         work = meter.read(expected)
     return Throughput(
         name or f"signalbank, {workers_text(count)}",
@@ -396,7 +436,7 @@ def measure_latency(
     options: BenchOptions,
     backlog: int,
     later: Iterator[SimEvent],
-) -> tuple[Throughput, list[Latency], list[tuple[str, int, dict[str, Any]]]]:
+) -> tuple[Throughput, list[Latency], list[tuple[str, int, dict[str, Any]]], SharedKeys]:
     """Drain the backlog with ``latency_workers`` workers (their capacity), then offer events taken
     from ``later`` at each fixed rate and at ``capacity_share`` of that capacity (latency), waiting
     for the workers to catch up after each. Redis work is measured over each part on its own."""
@@ -407,6 +447,7 @@ def measure_latency(
         first_count, first_at, done_at = wait_for_count(workers, backlog, options.timeout_s)
         name = f"signalbank, {workers_text(count)}"
         throughput = Throughput(name, int(backlog - first_count), done_at - first_at, meter.read(backlog))
+        shared = shared_keys(redis_url)
         offered = backlog
         for rate, share in offered_rates(options, throughput.rate):
             events = list(islice(later, int(rate * options.latency_seconds)))
@@ -422,7 +463,43 @@ def measure_latency(
     latencies = [_latency(outputs, run) for run in runs]
     every_sent = {event_id for run in runs for event_id in run.sent_at}
     backlog_outputs = [o for o in outputs if o[2].get("trigger_event_id") not in every_sent]
-    return throughput, latencies, backlog_outputs
+    return throughput, latencies, backlog_outputs, shared
+
+
+def shared_keys(url: str) -> SharedKeys:
+    """MEMORY USAGE (every element counted) of the ``sb:`` keys of no one customer, and how many
+    customers have keys."""
+    client = redis.Redis.from_url(url)
+    customers: set[str] = set()
+    shared: dict[str, int] = {}
+    try:
+        for key in client.scan_iter("sb:*", count=1000):
+            name = key.decode()
+            if name.startswith("sb:{"):
+                customers.add(key_parts(name)[0])
+            else:
+                shared[name] = int(client.memory_usage(key, samples=0) or 0)
+    finally:
+        client.close()
+    return SharedKeys(len(customers), shared)
+
+
+def failure_text(exc: BaseException) -> str:
+    """The error's first line, then the last exception the worker's log tail (after it) names."""
+    first, *log = str(exc).splitlines()
+    raised = [line.strip() for line in log if re.match(r"^\s*[\w.]+(Error|Exception)\b", line)]
+    return f"{type(exc).__name__}: {first}" + (f" (the worker's log: {raised[-1]})" if raised else "")
+
+
+def measure_cluster(kafka: EmbeddedKafka, options: BenchOptions, expected: int) -> Throughput:
+    """One worker (new group) over everything in the input topics on an empty local Redis Cluster,
+    Redis work measured on each master."""
+    with EmbeddedRedisCluster(masters=options.cluster_masters) as cluster:
+        names = [f"master {i} (:{port})" for i, port in enumerate(cluster.ports)]
+        meter = RedisMeter(cluster.urls, names)
+        return measure_workers(
+            kafka, cluster.url, meter, options, 1, expected, ON_CLUSTER, options.cluster_stall_s
+        )
 
 
 def offered_rates(options: BenchOptions, capacity: float) -> list[tuple[float, float | None]]:
@@ -592,7 +669,7 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
             run_baseline("bench.faust_take", kafka, server.url, len(backlog), options.timeout_s)
         )
         emit(f"signalbank, {workers_text(options.latency_workers)}: backlog, then latency ...")
-        throughput, latencies, outputs = measure_latency(
+        throughput, latencies, outputs, report.shared = measure_latency(
             kafka, fresh_redis(server), meter_of(server), options, len(backlog), later
         )
         report.runs.append(throughput)
@@ -611,6 +688,12 @@ def run(options: BenchOptions, emit: Callable[[str], None] = print) -> Report:
             report.runs.append(
                 measure_workers(kafka, fresh_redis(server), meter_of(server), options, count, in_topics)
             )
+        if options.cluster_masters > 0:
+            emit(f"signalbank, 1 worker on a {options.cluster_masters}-master Redis Cluster ...")
+            try:
+                report.runs.append(measure_cluster(kafka, options, in_topics))
+            except (RuntimeError, TimeoutError, OSError, redis.RedisError) as exc:
+                report.cluster_error = failure_text(exc)
         emit("per-event baseline ...")
         subset = min(options.per_event_events, len(backlog))
         report.runs.append(
@@ -652,11 +735,13 @@ def render(report: Report) -> str:
             f"end-to-end benchmark: {o.events:,} events of {o.customers:,} customers, "
             f"{o.partitions} partitions, embedded Tansu + Redis, {os.cpu_count()} cores",
             f"  backlog produced in {report.produce_seconds:.1f}s",
-            f"  {'run':<34}{'events':>10}{'seconds':>10}{'events/s':>11}",
+            f"  {'run':<38}{'events':>10}{'seconds':>10}{'events/s':>11}",
         ]
     )
     for r in report.runs:
-        lines.append(f"  {r.name:<34}{r.events:>10,}{r.seconds:>10.1f}{r.rate:>11,.0f}")
+        lines.append(f"  {r.name:<38}{r.events:>10,}{r.seconds:>10.1f}{r.rate:>11,.0f}")
+    if report.cluster_error:
+        lines.append(f"  {ON_CLUSTER}: did not run to the end: {report.cluster_error}")
     ours = report.run(ONE_WORKER)
     for baseline, target in ((FAUST_CONSUME, ">= 1"), (FAUST_TAKE, ">= 0.6"), (PER_EVENT, ">= 8")):
         other = report.run(baseline)
@@ -665,6 +750,12 @@ def render(report: Report) -> str:
                 f"  signalbank / {baseline + ':':<36}{ours.rate / other.rate:6.2f}x   (target {target})"
             )
     lines.extend(redis_lines(report))
+    if report.shared and report.shared.bytes_by_key:
+        keys = ", ".join(f"{k} {v:,} B" for k, v in sorted(report.shared.bytes_by_key.items()))
+        lines.append(
+            f"  keys of no one customer after one worker's backlog: {keys}, for {report.shared.customers:,} "
+            f"customers: {report.shared.per_customer:,.0f} B per customer"
+        )
     workers = workers_text(o.latency_workers)
     for lat in report.latencies:
         lines.append(
@@ -712,7 +803,26 @@ def render(report: Report) -> str:
         )
         lines.extend(w.lines())
     lines.extend(verdicts(report))
+    lines.extend(sizing_lines(measured(report)))
     return "\n".join(lines)
+
+
+def measured(report: Report) -> Measured:
+    """The run's figures the sizing takes: memory per profile (its own keys plus its share of the
+    keys of no one customer), one worker's rate and Redis work, the cluster's Redis work."""
+    ours, cluster = report.run(ONE_WORKER), report.run(ON_CLUSTER)
+    memory, shared = report.memory, report.shared
+    return Measured(
+        bytes_per_profile=memory.mean_bytes if memory else None,
+        profile_days=memory.days if memory else 0,
+        redis_us_per_event=ours.redis.us_per_event if ours and ours.redis else None,
+        redis_cpu_us_per_event=ours.redis.cpu_us_per_event if ours and ours.redis else None,
+        worker_rate=ours.rate if ours else None,
+        cluster_us_per_event=cluster.redis.us_per_event if cluster and cluster.redis else None,
+        cluster_cpu_us_per_event=cluster.redis.cpu_us_per_event if cluster and cluster.redis else None,
+        cluster_masters=len(cluster.redis.servers) if cluster and cluster.redis else 0,
+        shared_bytes_per_customer=shared.per_customer if shared else 0.0,
+    )
 
 
 #: Targets (issue 14), printed with each figure and checked in the verdicts.
@@ -815,6 +925,20 @@ def verdicts(report: Report) -> list[str]:
                 f"({report.options.settings.batch_within_s * 1000:.0f} ms window, "
                 f"{report.options.settings.fetch_max_wait_ms} ms fetch wait)"
             )
+    cluster = report.run(ON_CLUSTER)
+    if cluster and cluster.redis and ours:
+        work = cluster.redis
+        shares = ", ".join(f"{work.server_usec(server) / max(1, work.events):.1f}" for server in work.servers)
+        lines.append(
+            f"    scale-out shown on a {len(work.servers)}-master Redis Cluster: one worker "
+            f"{cluster.rate:,.0f} events/s ({cluster.rate / ours.rate:.2f}x its rate on one Redis), "
+            f"{work.us_per_event:.1f} µs of Redis per event in all, by master {shares} µs"
+        )
+    elif report.cluster_error is not None or not (
+        report.options.cluster_masters or report.options.memory_only
+    ):
+        why = report.cluster_error or "not run (--cluster-masters 0)"
+        lines.append(f"    scale-out on a Redis Cluster: NOT SHOWN ({why.splitlines()[0]})")
     if report.memory:
         m = report.memory
         met = _met(m.mean_bytes <= MEMORY_TARGET_BYTES)
@@ -892,6 +1016,12 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         "--latency-workers", type=int, default=defaults.latency_workers, help="Workers in the latency runs."
     )
     parser.add_argument(
+        "--cluster-masters",
+        type=int,
+        default=defaults.cluster_masters,
+        help="Masters of the local Redis Cluster one worker also runs on (0: no cluster run).",
+    )
+    parser.add_argument(
         "--memory-only", action="store_true", help="Only measure Redis memory per profile (no Kafka)."
     )
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures to this file.")
@@ -911,6 +1041,7 @@ def parse(argv: Sequence[str] | None = None) -> tuple[BenchOptions, Path | None]
         profile_events=args.profile_events,
         spy_seconds=args.spy_seconds,
         latency_workers=args.latency_workers,
+        cluster_masters=args.cluster_masters,
         memory_only=args.memory_only,
         settings=defaults.settings.model_copy(update={"dedupe_capacity": args.dedupe_capacity}),
     )

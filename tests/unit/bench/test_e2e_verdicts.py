@@ -1,10 +1,12 @@
-"""The benchmark's verdict on each target of issue 14 (pure logic: the figures are made up here)."""
+"""The benchmark's verdict on each target of issue 14 and the figures its sizing takes (pure logic:
+the figures are made up here)."""
 
 from __future__ import annotations
 
 from bench.e2e import (
     FAUST_CONSUME,
     FAUST_TAKE,
+    ON_CLUSTER,
     ONE_WORKER,
     PER_EVENT,
     BenchOptions,
@@ -13,7 +15,9 @@ from bench.e2e import (
     RedisWork,
     Report,
     ServerWork,
+    SharedKeys,
     Throughput,
+    measured,
     render,
     verdicts,
 )
@@ -99,3 +103,33 @@ def test_the_report_prints_memory_by_any_key_suffix_and_redis_time_by_command() 
         "(within the scripts: hset 50.0, hgetall 25.0)"
     ) in text
     assert "at 1,000 events/s offered (= 50% of its measured capacity)" in text
+
+
+def test_the_cluster_run_is_shown_by_master_or_says_why_it_is_not() -> None:
+    report = made_up_report()
+    servers = tuple(
+        ServerWork(f"master {i}", {"evalsha": us}, {"evalsha": 1}, 0.0)
+        for i, us in enumerate((300_000, 400_000, 300_000))
+    )
+    report.runs.append(Throughput(ON_CLUSTER, 1_000, 1.0, RedisWork(10_000, servers, INSIDE)))
+    text = "\n".join(verdicts(report))
+    assert (
+        "scale-out shown on a 3-master Redis Cluster: one worker 1,000 events/s (0.50x its rate on one "
+        "Redis), 100.0 µs of Redis per event in all, by master 30.0, 40.0, 30.0 µs"
+    ) in text
+    assert "      master 1: 40.0 µs per event" in render(report)
+    report.runs.pop()
+    report.cluster_error = "TimeoutError: workers read 0 of 100 events and nothing for 90s:\nlog"
+    text = "\n".join(verdicts(report))
+    assert "scale-out on a Redis Cluster: NOT SHOWN (TimeoutError: workers read 0 of 100 events" in text
+
+
+def test_sizing_takes_the_profile_with_its_share_of_the_shared_keys() -> None:
+    report = made_up_report()
+    report.shared = SharedKeys(2_000, {"sb:schedule": 200_000})
+    figures = measured(report)
+    # 1,500 B of its own keys, 100 B of the schedule
+    assert (figures.bytes_per_profile, figures.shared_bytes_per_customer) == (1_500, 100)
+    assert (figures.worker_rate, figures.redis_us_per_event) == (2_000, 102.0)
+    assert "sb:schedule 200,000 B, for 2,000 customers: 100 B per customer" in render(report)
+    assert "memory: 1,600 B per customer (1,500 B of its keys with 120 days of history" in render(report)

@@ -7,6 +7,7 @@ from bench.e2e import (
     RedisWork,
     ServerWork,
     commands_of,
+    failure_text,
     key_parts,
     offered_rates,
     script_commands,
@@ -53,3 +54,17 @@ def test_the_latency_runs_are_the_fixed_rates_then_the_share_of_the_measured_cap
     options = BenchOptions(latency_rates=(2_000.0,), capacity_share=0.5)
     assert offered_rates(options, 3_000.0) == [(2_000.0, None), (1_500.0, 0.5)]
     assert offered_rates(BenchOptions(latency_rates=(), capacity_share=0.0), 3_000.0) == []
+
+
+def test_a_failed_run_is_told_by_its_first_line_and_the_workers_last_exception() -> None:
+    log = (
+        "workers read 0 of 53292 events and nothing for 90s:\n"
+        '  File "sinks/redis/profiles.py", line 63, in apply\n'
+        "redis.exceptions.RedisClusterException: EVALSHA - all keys must map to the same key slot\n"
+        "[INFO] Restarting dead <Agent*: ingest_agent>! Last crash reason: server:RedisClusterException"
+    )
+    assert failure_text(TimeoutError(log)) == (
+        "TimeoutError: workers read 0 of 53292 events and nothing for 90s: (the worker's log: "
+        "redis.exceptions.RedisClusterException: EVALSHA - all keys must map to the same key slot)"
+    )
+    assert failure_text(RuntimeError("no redis-server")) == "RuntimeError: no redis-server"
