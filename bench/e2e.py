@@ -919,11 +919,18 @@ def verdicts(report: Report) -> list[str]:
         else:
             lines.append(f"    p99 at {rate} (reported, as before): {lat.p99_ms:.0f} ms")
         if lat.p99_ms > LATENCY_P99_TARGET_MS and ours:
+            settings = report.options.settings
+            redis_here = (
+                f"; Redis {lat.redis.us_per_event:.0f} µs per event here, {ours.redis.us_per_event:.0f} over "
+                "the backlog"
+                if lat.redis and ours.redis
+                else ""
+            )
             lines.append(
                 f"      one worker takes {ours.rate:,.0f} events/s, so {rate} keeps it "
-                f"{lat.offered_rate / ours.rate:.0%} busy and events wait behind batches "
-                f"({report.options.settings.batch_within_s * 1000:.0f} ms window, "
-                f"{report.options.settings.fetch_max_wait_ms} ms fetch wait)"
+                f"{lat.offered_rate / ours.rate:.0%} busy; p50 {lat.p50_ms:.0f} ms; batch window "
+                f"{settings.batch_within_s * 1000:.0f} ms, fetch wait {settings.fetch_max_wait_ms} ms"
+                + redis_here
             )
     cluster = report.run(ON_CLUSTER)
     if cluster and cluster.redis and ours:

@@ -41,7 +41,7 @@ def made_up_report() -> Report:
         Throughput(PER_EVENT, 100, 1.0),
     ]
     report.latencies = [
-        Latency(2_000, 2_000, 40_000, 1_000, 50, 80, 150, 220),
+        Latency(2_000, 2_000, 40_000, 1_000, 50, 80, 150, 220, redis=redis_work(40_000, 8_000_000)),
         Latency(1_000, 1_000, 20_000, 500, 30, 60, 90, 120, capacity_share=0.5),
     ]
     report.memory = Memory(300, 120, 1_500, 2_000, 2_500, {"p": 1_100, "cooldown": 300, "zz": 100})
@@ -66,7 +66,10 @@ def test_each_target_gets_a_verdict_and_a_missed_one_its_reason() -> None:
     # evalsha and the ZADD sent by the worker count; HSET and HGETALL ran inside the scripts
     assert "Redis work <= 30 µs per event: NOT MET (102.0 µs)" in text
     assert "p99 at 2,000 events/s (reported, as before): 150 ms" in text
-    assert "keeps it 100% busy" in text
+    assert (
+        "so 2,000 events/s keeps it 100% busy; p50 50 ms; batch window 50 ms, fetch wait 100 ms; "
+        "Redis 200 µs per event here, 102 over the backlog"
+    ) in text
     assert "p99 <= 100 ms at 50% of one worker's capacity (1,000 events/s): met (90 ms)" in text
     assert "<= 1,024 B of Redis per profile: NOT MET (1,500 B)" in text
     assert "p 1,100 B, cooldown 300 B, zz 100 B" in text
