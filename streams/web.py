@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from agents.lookup import explain_customer, read_profile
 from rules.tools.explain import parse_at
-from sinks.redis.client import RedisClient, connect
+from sinks.redis.client import RedisClient, connect, ping
 from streams.app import App
 from streams.runtime import Runtime
 
@@ -24,7 +24,7 @@ READY_TIMEOUT_S = 1.0
 def _ping_client(url: str) -> RedisClient:
     """A client of its own for /readyz: short timeouts and no retries, unlike the store's client
     (whose retries with backoff would keep a probe waiting for many seconds during an outage).
-    On a cluster, PING goes to every node: ready only when all answer."""
+    On a cluster, ready only when every master answers (``ping``)."""
     return connect(url, retries=0, timeout_s=READY_TIMEOUT_S, connect_timeout_s=READY_TIMEOUT_S)
 
 
@@ -43,7 +43,7 @@ def register_pages(app: App, runtime: Runtime) -> None:
     async def readyz(web: Any, request: Any) -> Any:
         try:
             async with asyncio.timeout(READY_TIMEOUT_S * 2):
-                await _ping_client(runtime.settings.redis_url).ping()
+                await ping(_ping_client(runtime.settings.redis_url))
         except Exception as exc:  # refused, reset, timed out: not ready, and say why
             return web.json({"status": "unavailable", "redis": str(exc) or type(exc).__name__}, status=503)
         return web.json({"status": "ready", "ruleset": runtime.ruleset.version})

@@ -79,6 +79,14 @@ def connect_blocking(url: str, retries: int = 2) -> redis.Redis | redis.cluster.
     return redis.Redis.from_url(url, **options)
 
 
+async def ping(client: RedisClient) -> bool:
+    """PING the server, or every master of a cluster: redis-py's cluster PING asks one node only,
+    which would call a cluster with a master down healthy."""
+    if isinstance(client, RedisCluster):
+        return bool(await client.ping(target_nodes=RedisCluster.PRIMARIES))
+    return bool(await client.ping())
+
+
 def is_cluster(client: RedisClient) -> bool:
     """Whether ``client`` talks to a Redis Cluster (keys of one call must then share a slot)."""
     return isinstance(client, RedisCluster)

@@ -22,7 +22,7 @@ from sinks.redis.claims import (
     OfferLimits,
     ResponseClaim,
 )
-from sinks.redis.client import RedisClient, connect, is_cluster
+from sinks.redis.client import RedisClient, connect, is_cluster, ping
 from sinks.redis.keys import (
     LEGACY_SCHEDULE_KEY,
     SCHEDULE_SHARDS,
@@ -326,19 +326,33 @@ def test_claims_keep_going_while_their_slots_migrate(
 # -- tools that used to assume one server ------------------------------------------------------------
 
 
-def test_readiness_pings_every_master_and_replay_empties_every_master(
-    redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str
-) -> None:
-    async def ping() -> object:
-        client = web._ping_client(redis_cluster_url)
+def ready(url: str) -> str:
+    """What the worker's /readyz probe makes of ``url``: "ready" or the error it reports."""
+
+    async def probe() -> str:
+        client = web._ping_client(url)
         try:
-            return await client.ping()
+            return "ready" if await ping(client) else "no"
+        except Exception as exc:
+            return type(exc).__name__
         finally:
             await client.aclose()
             web._ping_client.cache_clear()
 
-    assert asyncio.run(ping()) is True
+    return asyncio.run(probe())
 
+
+def test_readiness_needs_every_master() -> None:
+    with EmbeddedRedisCluster(masters=3, persistent=False) as cluster:
+        assert ready(cluster.url) == "ready"
+        cluster.stop_master(2)  # redis-py's own cluster PING would still answer from another
+        assert ready(cluster.url) == "ConnectionError"
+        cluster.start_master(2)
+        cluster.wait_ready()
+        assert ready(cluster.url) == "ready"
+
+
+def test_replay_empties_every_master(redis_cluster: EmbeddedRedisCluster, redis_cluster_url: str) -> None:
     async def fill(client: RedisClient) -> None:
         for n in range(30):
             await client.set(f"sb:{{C{n}}}:x", "1")
