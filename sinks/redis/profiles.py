@@ -1,4 +1,12 @@
-"""Customer profiles in Redis: one scripted round trip applies a whole batch and returns every profile.
+"""Customer profiles in Redis: the worker computes each update, Redis keeps one string per customer.
+
+Each customer's events come from one Kafka partition and so to one worker at a time, which keeps
+the profiles it works on in memory (an LRU of ``cache_size`` customers), applies a chunk of
+updates there (sinks/redis/profile_state.py) and writes each changed profile back in one call per
+hash slot, as a compare-and-set on the version it read (lua/profile_write.lua). A writer that lost
+its partition in a rebalance and has not noticed yet (a zombie) finds another version, writes
+nothing, reads again and re-applies: the dedupe ring then finds the events the new owner applied.
+So Redis does a GET on a cache miss and a SET per changed customer and chunk, and nothing else.
 
 Retries with exponential backoff come from redis-py's own ``Retry`` (sinks/redis/client.py); a batch
 is only acknowledged to Kafka after this call succeeded, so a Redis outage delays processing but
@@ -7,21 +15,27 @@ loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
-
-import redis.asyncio as aioredis
+from typing import Any
 
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate
-from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
-from sinks.redis.client import script
-from sinks.redis.keys import customer_keys
+from sinks.redis.client import RedisClient, script
+from sinks.redis.keys import TIER_FIELD, cooldown_key, customer_keys, profile_key
+from sinks.redis.profile_state import ProfileState, decode, from_legacy, parse_committed
+from sinks.redis.slots import run_calls, slot_groups
+
+log = logging.getLogger(__name__)
+
+#: Rounds of compare-and-set conflicts one call resolves before giving up (the batch is retried).
+MAX_CONFLICT_ROUNDS = 8
 
 
 @dataclass(frozen=True, slots=True)
 class StoredProfile:
-    """What the store returns for one update: was it a duplicate, the state hash, the window sums."""
+    """What the store returns for one update: was it a duplicate, the state fields, the window sums."""
 
     duplicate: bool
     state: dict[str, str]
@@ -29,18 +43,42 @@ class StoredProfile:
     active_days: int = 0  # days with customer activity, lifetime (the BG/NBD frequency + 1)
 
 
-class ProfileStore:
-    """Applies profile updates and reads profiles, each batch in a single Lua call."""
+class ProfileConflictError(RuntimeError):
+    """Other writers kept changing the same profiles: the batch fails and is retried whole."""
 
-    def __init__(self, client: aioredis.Redis, retention_days: int, dedupe_capacity: int) -> None:
+
+@dataclass(slots=True)
+class _Loaded:
+    """A profile as read, with the version token its write must present ("" when absent)."""
+
+    version: bytes
+    state: ProfileState
+    tier: str
+    legacy: bool = False  # converted from the earlier layout: its old keys go once written
+
+    @property
+    def next_version(self) -> int:
+        return (int.from_bytes(self.version, "big") + 1) & 0xFFFFFFFF if self.version else 1
+
+
+class ProfileStore:
+    """Applies profile updates and reads profiles: computed here, stored by compare-and-set."""
+
+    def __init__(
+        self,
+        client: RedisClient,
+        retention_days: int,
+        dedupe_capacity: int,
+        cache_size: int = 50_000,
+    ) -> None:
+        self._client = client
         self._retention_days = retention_days
         self._dedupe_capacity = dedupe_capacity
-        self._update = client.register_script(script("profile_update.lua"))
-
-    def _header(self) -> list[Any]:
-        """Arguments every call of the update script starts with (see the script's header)."""
-        windows = ",".join(map(str, WINDOWS))
-        return [METRIC_COUNT, self._retention_days, self._dedupe_capacity, windows, Metric.ACTIVE + 1]
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, _Loaded] = OrderedDict()
+        self._load = client.register_script(script("profile_load.lua"))
+        self._write = client.register_script(script("profile_write.lua"))
+        self.conflicts = 0  # compare-and-set conflicts seen (another writer): for tests and metrics
 
     async def apply(self, updates: Sequence[ProfileUpdate], committed: str = "") -> list[StoredProfile]:
         """Apply ``updates`` in order (idempotent by event id) and return each resulting profile.
@@ -51,47 +89,163 @@ class ProfileStore:
         """
         if not updates:
             return []
-        keys: list[str] = []
-        args = self._header()
-        args.append(committed)
-        for update in updates:
-            keys.extend(customer_keys(update.customer_id))
-            increments = ",".join(map(str, update.increments))
-            fields = [update.event_id, str(update.ts_ms), str(update.day), update.position, increments]
-            fields.extend(value for op in update.ops for value in op)
-            args.append("\t".join(fields))
-        replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
-        return [_stored(reply) for reply in replies]
+        offsets = parse_committed(committed)
+        by_customer: dict[str, list[int]] = {}
+        for index, update in enumerate(updates):
+            by_customer.setdefault(update.customer_id, []).append(index)
+        results: list[StoredProfile | None] = [None] * len(updates)
+        todo = list(by_customer)
+        for _ in range(MAX_CONFLICT_ROUNDS):
+            loaded = await self._checkout(todo)
+            writes: list[tuple[str, bytes, bytes]] = []
+            snapshots: dict[str, list[tuple[int, bool, dict[str, str]]]] = {}
+            for customer_id in todo:
+                entry = loaded[customer_id]
+                state = entry.state
+                changed = entry.legacy
+                taken: list[tuple[int, bool, dict[str, str]]] = []
+                for index in by_customer[customer_id]:
+                    duplicate = state.apply(
+                        updates[index], self._retention_days, self._dedupe_capacity, offsets
+                    )
+                    changed = changed or not duplicate
+                    fields = dict(state.fields)
+                    taken.append((index, duplicate, fields))
+                    results[index] = StoredProfile(duplicate, fields, state.flat_sums(), state.active_days)
+                snapshots[customer_id] = taken
+                blob = state.encode(entry.next_version) if changed else b""
+                writes.append((customer_id, entry.version, blob))
+            replies = await self._compare_and_set(writes)
+            todo = []
+            for (customer_id, _, blob), (written, tier) in zip(writes, replies, strict=True):
+                entry = loaded[customer_id]
+                if entry.legacy and not tier:
+                    tier = entry.tier  # still in the earlier state hash: moved below
+                if not written:
+                    self.conflicts += 1
+                    log.info("customer=%s profile changed by another writer: read again", customer_id)
+                    todo.append(customer_id)
+                    continue
+                for _, _, fields in snapshots[customer_id]:
+                    if tier:
+                        fields[TIER_FIELD] = tier
+                if blob:
+                    entry.version = blob[:4]
+                entry.tier = tier
+                if entry.legacy:
+                    await self._retire_legacy(customer_id, tier)
+                    entry.legacy = False
+                self._checkin(customer_id, entry)
+            if not todo:
+                return [result for result in results if result is not None]
+        raise ProfileConflictError(f"{len(todo)} profiles kept changing under this worker")
 
     async def read(self, customer_id: str, now_ms: int | None = None) -> StoredProfile:
         """Read one profile without changing it (see ``read_many``)."""
         return (await self.read_many([customer_id], now_ms))[0]
 
     async def read_many(self, customer_ids: Sequence[str], now_ms: int | None = None) -> list[StoredProfile]:
-        """Read profiles in one round trip, windows as of ``now_ms`` (default: each one's latest event day).
-
-        A profile with no state is empty (never seen, or expired). Reading as of a day later than a
-        profile's latest event leaves buckets older than the retention as of that day out of the
-        sums but does not delete them (only applied events trim).
-        """
+        """Read profiles from Redis (never from this worker's memory), windows as of ``now_ms``
+        (default: each one's latest event day). A profile with no state is empty."""
         if not customer_ids:
             return []
-        day = (now_ms // MS_PER_DAY) if now_ms is not None else 0
-        keys: list[str] = []
-        args = self._header()
-        args.append("")
+        loaded = await self._read(list(dict.fromkeys(customer_ids)))
+        day = None if now_ms is None else now_ms // MS_PER_DAY
+        profiles: list[StoredProfile] = []
         for customer_id in customer_ids:
-            keys.extend(customer_keys(customer_id))
-            args.append(f"\t{now_ms or 0}\t{day}\t\t")
-        replies = cast(list[list[Any]], await self._update(keys=keys, args=args))
-        return [_stored(reply) for reply in replies]
+            entry = loaded[customer_id]
+            state = entry.state
+            ref = state.ref_day
+            sums = state.sums if day is None or ref is None or day <= ref else state.sums_as_of(day)
+            fields = dict(state.fields)
+            if entry.tier:
+                fields[TIER_FIELD] = entry.tier
+            flat = tuple(v for window in sums for v in window)
+            profiles.append(StoredProfile(False, fields, flat, state.active_days))
+        return profiles
+
+    async def _retire_legacy(self, customer_id: str, tier: str) -> None:
+        """Once a converted profile is written: its tier joins the cooldown hash, its old keys go."""
+        pipe = self._client.pipeline(transaction=False)
+        if tier:
+            pipe.hsetnx(cooldown_key(customer_id), TIER_FIELD, tier)
+        pipe.delete(*customer_keys(customer_id))
+        await pipe.execute()
+
+    def forget(self) -> None:
+        """Drop every profile held in memory (partitions revoked: another worker may write them)."""
+        self._cache.clear()
+
+    async def _checkout(self, customer_ids: Sequence[str]) -> dict[str, _Loaded]:
+        """The profiles to work on, taken out of the cache (put back only once written)."""
+        loaded: dict[str, _Loaded] = {}
+        missing: list[str] = []
+        for customer_id in customer_ids:
+            entry = self._cache.pop(customer_id, None)
+            if entry is None:
+                missing.append(customer_id)
+            else:
+                loaded[customer_id] = entry
+        if missing:
+            loaded.update(await self._read(missing))
+        return loaded
+
+    def _checkin(self, customer_id: str, entry: _Loaded) -> None:
+        self._cache[customer_id] = entry
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def _read(self, customer_ids: Sequence[str]) -> dict[str, _Loaded]:
+        keys = [profile_key(customer_id) for customer_id in customer_ids]
+        calls: list[tuple[list[str], list[Any]]] = []
+        groups = slot_groups(self._client, keys)
+        for group in groups:
+            call_keys: list[str] = []
+            for index in group:
+                customer_id = customer_ids[index]
+                call_keys.extend((keys[index], cooldown_key(customer_id), *customer_keys(customer_id)))
+            calls.append((call_keys, []))
+        replies = await run_calls(self._client, self._load, calls, raw=True)
+        loaded: dict[str, _Loaded] = {}
+        for group, reply in zip(groups, replies, strict=True):
+            for index, item in zip(group, reply, strict=True):
+                loaded[customer_ids[index]] = _loaded(item)
+        return loaded
+
+    async def _compare_and_set(self, writes: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[bool, str]]:
+        keys = [profile_key(customer_id) for customer_id, _, _ in writes]
+        groups = slot_groups(self._client, keys)
+        calls: list[tuple[list[str], list[Any]]] = []
+        for group in groups:
+            call_keys: list[str] = []
+            args: list[Any] = []
+            for index in group:
+                customer_id, version, blob = writes[index]
+                call_keys.extend((keys[index], cooldown_key(customer_id)))
+                args.extend((version, blob))
+            calls.append((call_keys, args))
+        replies = await run_calls(self._client, self._write, calls, raw=True)
+        answers: list[tuple[bool, str]] = [(False, "")] * len(writes)
+        for group, reply in zip(groups, replies, strict=True):
+            for index, (written, tier) in zip(group, reply, strict=True):
+                answers[index] = (bool(written), tier.decode() if tier else "")
+        return answers
 
 
-def _stored(reply: list[Any]) -> StoredProfile:
-    flat = reply[1]
-    state = dict(zip(flat[::2], flat[1::2], strict=True))
-    try:
-        sums = tuple(map(int, reply[2].split(",")))
-    except ValueError:  # Lua wrote a very large sum in exponent notation
-        sums = tuple(int(float(v)) for v in reply[2].split(","))
-    return StoredProfile(duplicate=bool(reply[0]), state=state, sums=sums, active_days=int(reply[3]))
+def _loaded(reply: Sequence[Any]) -> _Loaded:
+    blob, tier, legacy_state, legacy_days, legacy_ring = reply
+    tier_text = tier.decode() if tier else ""
+    if blob:
+        _, state = decode(blob)
+        return _Loaded(blob[:4], state, tier_text)
+    if not legacy_state:
+        return _Loaded(b"", ProfileState(), tier_text)
+    old = _pairs(legacy_state)
+    fields = {name.decode(): value.decode() for name, value in old.items() if not name.startswith(b"w:")}
+    days = {name.decode(): value for name, value in _pairs(legacy_days).items()}
+    state = from_legacy(fields, days, legacy_ring)
+    return _Loaded(b"", state, tier_text or fields.get(TIER_FIELD, ""), legacy=True)
+
+
+def _pairs(flat: Sequence[bytes]) -> Mapping[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))

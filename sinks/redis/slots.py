@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from redis.client import NEVER_DECODE
 from redis.commands.core import AsyncScript
 from redis.crc import key_slot
 from redis.exceptions import ClusterDownError, NoScriptError, SlotNotCoveredError, TryAgainError
@@ -62,8 +63,12 @@ def slot_groups(client: RedisClient, keys: Sequence[str]) -> list[list[int]]:
     return list(groups.values())
 
 
-async def run_calls(client: RedisClient, script: Script, calls: Sequence[Call]) -> list[Any]:
+async def run_calls(
+    client: RedisClient, script: Script, calls: Sequence[Call], raw: bool = False
+) -> list[Any]:
     """Run each ``(keys, args)`` call of ``script``; the replies in the calls' order.
+
+    ``raw``: replies are left as bytes (binary values on a client that decodes responses).
 
     One call is sent as it is; several go in one pipeline (not a transaction: each call is atomic on
     its own, the calls are not atomic together). Calls are independent: what must happen in order
@@ -72,27 +77,32 @@ async def run_calls(client: RedisClient, script: Script, calls: Sequence[Call]) 
     """
     if not calls:
         return []
-    if len(calls) == 1:
+    if len(calls) == 1 and not raw:
         keys, args = calls[0]
         return [await script(keys=keys, args=args)]
-    replies = await _pipelined(client, script.sha, calls)
+    replies = await _pipelined(client, script.sha, calls, raw)
     missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
     if missing:  # load it once (on a cluster: on every master), then resend what was refused
         script.sha = await client.script_load(script.script)
-        again = await _pipelined(client, script.sha, [calls[i] for i in missing])
+        again = await _pipelined(client, script.sha, [calls[i] for i in missing], raw)
         for i, reply in zip(missing, again, strict=True):
             replies[i] = reply
     for i, reply in enumerate(replies):
         if isinstance(reply, _RESEND):
             keys, args = calls[i]
-            replies[i] = await script(keys=keys, args=args)
+            if raw:
+                options = {NEVER_DECODE: True}
+                command = ("EVALSHA", script.sha, len(keys), *keys, *args)
+                replies[i] = await client.execute_command(*command, **options)
+            else:
+                replies[i] = await script(keys=keys, args=args)
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply
     return replies
 
 
-async def _pipelined(client: RedisClient, sha: str, calls: Sequence[Call]) -> list[Any]:
+async def _pipelined(client: RedisClient, sha: str, calls: Sequence[Call], raw: bool = False) -> list[Any]:
     """EVALSHA of every call in one pipeline; errors are returned in place of their replies.
 
     redis-py's cluster pipeline refuses its ``evalsha`` method (it would not reload a missing
@@ -100,6 +110,7 @@ async def _pipelined(client: RedisClient, sha: str, calls: Sequence[Call]) -> li
     ``run_calls`` reloads the script itself.
     """
     pipe = client.pipeline(transaction=False)
+    options = {NEVER_DECODE: True} if raw else {}
     for keys, args in calls:
-        pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+        pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args, **options)
     return list(await pipe.execute(raise_on_error=False))

@@ -1,7 +1,7 @@
 """The consumer group's committed offsets, read from the broker, for the dedupe ring.
 
 Kafka redelivers only what the group has not committed, so the dedupe ring of each profile
-(sinks/lua/profile_update.lua) tracks every event until its offset is committed, and after that
+(sinks/redis/profile_state.py) tracks every event until its offset is committed, and after that
 keeps it only among the customer's last ``dedupe_capacity`` ids. The offsets come
 from the broker, which decides where a restarted worker resumes, not from Faust's bookkeeping (it
 records an offset even when the commit failed). A stale value is only ever too low: the ring then

@@ -14,7 +14,8 @@ from schemas.catalog import TRANSACTIONS
 from schemas.common import Channel
 from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
 from schemas.profile.delta import build_update
-from sinks.redis.keys import customer_keys, kafka_position
+from sinks.redis.keys import kafka_position, profile_key
+from sinks.redis.profile_state import decode
 from sinks.redis.profiles import StoredProfile
 from sinks.redis.state import RedisState
 
@@ -82,11 +83,8 @@ async def apply_read_at(
 
 def ring_of(client: redis.Redis, customer: str = "C1") -> tuple[list[bytes], list[tuple[int, int, int]]]:
     """The kept hashes, and (topic code, partition, offset) of each pending entry, oldest first."""
-    ring = cast(bytes, client.get(customer_keys(customer)[2]))
-    boundary = 2 + int.from_bytes(ring[:2]) * 6
-    kept = [ring[at : at + 6] for at in range(2, boundary, 6)]
-    pending = [ring[at : at + 15] for at in range(boundary, len(ring), 15)]
-    return kept, [(e[6], int.from_bytes(e[7:9]), int.from_bytes(e[9:15])) for e in pending]
+    _, state = decode(cast(bytes, client.get(profile_key(customer))))
+    return state.kept, [(p.code, p.partition, p.offset) for p in state.pending]
 
 
 def sha1_prefix(event_id: str, size: int = 6) -> bytes:

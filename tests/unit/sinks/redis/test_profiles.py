@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 from typing import cast
 
+import msgpack
 import redis
 
 from schemas.catalog import INTERACTIONS
@@ -13,7 +14,8 @@ from schemas.common import Channel
 from schemas.inputs import InputEvent, Interaction, InteractionKind, TransactionKind
 from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
 from schemas.profile.view import build_profile
-from sinks.redis.keys import customer_keys
+from sinks.redis.keys import cooldown_key, customer_keys, profile_key
+from sinks.redis.profile_state import ProfileState, decode
 from tests.support.profile_events import DAY0, apply, apply_read_at, login, ring_of, sha1_prefix, tx
 from tests.support.redis_state import make_state
 
@@ -22,6 +24,14 @@ def profile_after(url: str, events: list[InputEvent]) -> dict[str, object]:
     results = asyncio.run(apply(make_state(url), events))
     last = results[-1]
     return build_profile("C1", last.state, last.sums, int(last.state["last_ts"]))
+
+
+def stored_state(url: str, customer: str = "C1") -> ProfileState:
+    client = redis.Redis.from_url(url)
+    try:
+        return decode(cast(bytes, client.get(profile_key(customer))))[1]
+    finally:
+        client.close()
 
 
 def test_windows_sum_by_event_time_day(redis_url: str) -> None:
@@ -79,20 +89,19 @@ def test_buckets_older_than_retention_are_trimmed(redis_url: str) -> None:
             [tx(1, 0, TransactionKind.DEPOSIT, "10.00"), tx(2, 100, TransactionKind.DEPOSIT, "20.00")],
         )
     )
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    days = client.hkeys(customer_keys("C1")[1])
-    client.close()
-    assert days == [str((DAY0 + timedelta(days=100)).timestamp() // 86400).split(".")[0]]
+    stored = stored_state(redis_url)
+    assert list(stored.days) == [int((DAY0 + timedelta(days=100)).timestamp() // 86400)]
+    assert stored.weeks == {}
 
 
 def test_dedupe_ring_keeps_a_6_byte_hash_per_id_up_to_its_capacity(redis_url: str) -> None:
     """Events not read from Kafka: each one's entry is pending only until the next event comes."""
     store = make_state(redis_url, dedupe_capacity=16)
-    client = redis.Redis.from_url(redis_url)
     for count, kept in ((1, 0), (10, 9), (40, 16)):
         asyncio.run(apply(store, [tx(n, n / 100, TransactionKind.DEPOSIT, "1.00") for n in range(count)]))
-        assert client.strlen(customer_keys("C1")[2]) == 2 + kept * 6 + 15
-    client.close()
+        stored = stored_state(redis_url)
+        assert (len(stored.kept), len(stored.pending)) == (kept, 1)
+        assert all(len(digest) == 6 for digest in stored.kept)
 
 
 def test_dedupe_ring_keeps_pending_what_the_group_has_not_committed(redis_url: str) -> None:
@@ -154,7 +163,7 @@ def test_dedupe_converts_a_ring_of_6_byte_slots_left_by_an_earlier_version(redis
     results = asyncio.run(apply_read_at(store, events, [30, 31, 32, 33], ""))
     assert [r.duplicate for r in results] == [True, False, True, False]
     assert ring_of(client) == ([sha1_prefix(f"t{n}") for n in (2, 3, 4, 5)], [(0, 3, 31), (0, 3, 33)])
-    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
+    assert client.exists(*customer_keys("C1")) == 0  # converted: the earlier keys are gone
     client.close()
 
 
@@ -172,7 +181,7 @@ def test_dedupe_converts_a_ring_of_8_byte_slots_left_by_an_earlier_version(redis
     assert [r.duplicate for r in results] == [True, False, True, True]
     kept, pending = ring_of(client)
     assert kept == [sha1_prefix(f"t{n}") for n in range(3)] and len(pending) == 1
-    assert client.hmget(state_key, "ids_w", "ids_at") == [b"tiers", None]
+    assert client.exists(*customer_keys("C1")) == 0
     client.close()
 
 
@@ -267,41 +276,40 @@ def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
     assert profile["new_payee_bank_days"] == 9999
 
 
-def test_day_buckets_leave_out_trailing_zeros_and_read_back_whole(redis_url: str) -> None:
-    """A deposit day has no offer responses, the last two metrics: the bucket stores fewer values
-    (a MessagePack fixarray of up to 15, not the 17-value array16), and the sums still have all 17."""
+def test_day_buckets_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
+    """A deposit day: 3 of the 17 metrics are not zero (count, inflow, activity), so its bucket is
+    stored as [days before the latest, bitmap, those 3 values]; a login the same day adds to it."""
     store = make_state(redis_url)
     (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
-    client = redis.Redis.from_url(redis_url)
-    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
-    client.close()
-    assert 0x90 <= bucket[0] <= 0x9F, "a fixarray of at most 15 values"
     assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
-    assert result.sums[Metric.INFLOW] == 1250
-    assert result.sums[Metric.OFFERS_DECLINED] == 0
-
-
-def test_day_buckets_with_many_zeros_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
-    """A deposit day: 3 of the first 15 metrics are not zero (count, inflow, activity), so the bucket
-    is -(bitmap + 1) and those 3 values; a login the same day adds to it exactly."""
-    store = make_state(redis_url)
-    asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
+    assert result.sums[Metric.INFLOW] == 1250 and result.sums[Metric.OFFERS_DECLINED] == 0
     client = redis.Redis.from_url(redis_url)
-    (bucket,) = cast(list[bytes], client.hvals(customer_keys("C1")[1]))
-    bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
-    marker = -(bitmap + 1)
-    assert bucket == bytes([0x94, 0xD1]) + marker.to_bytes(2, signed=True) + bytes([1, 0xCD, 0x04, 0xE2, 1])
-    (result,) = asyncio.run(apply(make_state(redis_url), [login(1, 0.1)]))
+    blob = cast(bytes, client.get(profile_key("C1")))
     client.close()
+    day = int(DAY0.timestamp() // 86400)
+    bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
+    assert msgpack.unpackb(blob[5:])[1] == [day, 0, bitmap, 1, 1250, 1]
+    (result,) = asyncio.run(apply(make_state(redis_url), [login(1, 0.1)]))
     assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
     assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
 
 
-def test_dense_day_buckets_of_an_earlier_version_are_read(redis_url: str) -> None:
-    """[1 transaction, 10.00 inflow] as the previous version stored it (a dense MessagePack array)."""
+def test_a_profile_of_the_earlier_three_key_layout_is_converted_on_first_use(redis_url: str) -> None:
+    """[1 transaction, 10.00 inflow] in a dense bucket, a sparse one 40 days before (merged into its
+    week), the tier in the state hash: all carried into the one string, the old keys deleted."""
     day = int(DAY0.timestamp() // 86400)
+    state_key, days_key, _ = customer_keys("C1")
     client = redis.Redis.from_url(redis_url)
-    client.hset(customer_keys("C1")[1], str(day), bytes([0x92, 0x01, 0xCD, 0x03, 0xE8]))
-    client.close()
+    last_ms = str(day * 86_400_000)
+    client.hset(state_key, mapping={"ref_day": str(day), "last_ts": last_ms, "ids_w": "tiers", "tier": "t|x"})
+    client.hset(days_key, str(day), bytes([0x92, 0x01, 0xCD, 0x03, 0xE8]))
+    client.hset(days_key, str(day - 40), msgpack.packb([-(1 << Metric.LOGIN_COUNT) - 1, 3]))
+    (before,) = asyncio.run(make_state(redis_url).profiles.read_many(["C1"]))
+    assert before.state["tier"] == "t|x" and client.exists(state_key) == 1  # a read converts nothing
     (result,) = asyncio.run(apply(make_state(redis_url), [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     assert result.sums[Metric.TXN_COUNT] == 2 and result.sums[Metric.INFLOW] == 2250
+    assert result.sums[3 * METRIC_COUNT + Metric.LOGIN_COUNT] == 3  # in the 90-day window
+    assert result.state["tier"] == "t|x"
+    assert client.exists(*customer_keys("C1")) == 0
+    assert client.hget(cooldown_key("C1"), "tier") == b"t|x"
+    client.close()

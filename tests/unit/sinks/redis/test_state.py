@@ -12,7 +12,8 @@ import redis.asyncio as aioredis
 from schemas.inputs import TransactionKind
 from schemas.profile.delta import build_update
 from sinks.redis.claims import Claim
-from sinks.redis.keys import cooldown_key, customer_keys, schedule_key
+from sinks.redis.keys import cooldown_key, profile_key, schedule_key
+from sinks.redis.profile_state import ProfileState, decode
 from sinks.redis.state import RedisState, redis_state
 from tests.support.profile_events import tx
 
@@ -49,7 +50,8 @@ def test_all_three_stores_work_through_the_one_client_and_close_with_it(redis_ur
             state.schedule.schedule({"C1": 5_000}),
         )
         # what the stores wrote, read back through the shared client
-        assert await state.client.hget(customer_keys("C1")[0], "last_ts") == str(update.ts_ms)
+        (stored,) = await state.profiles.read_many(["C1"])
+        assert stored.state["last_ts"] == str(update.ts_ms)
         slot = cast(str, await state.client.hget(cooldown_key("C1"), "alert"))
         assert slot.startswith("9000|out-1")
         assert await state.client.zscore(schedule_key("C1"), "C1") == 5_000
@@ -63,7 +65,8 @@ def test_the_scripts_are_registered_on_the_state_s_client() -> None:
     client = aioredis.Redis.from_url("redis://127.0.0.1:1", decode_responses=True)
     state = redis_state(client, 90, 64)  # nothing is sent yet: no server needed
     scripts = [
-        state.profiles._update,
+        state.profiles._load,
+        state.profiles._write,
         state.claims._script,
         state.schedule._take,
         state.schedule._settle,
@@ -76,13 +79,12 @@ def test_the_scripts_are_registered_on_the_state_s_client() -> None:
 def test_retention_and_dedupe_capacity_reach_the_profile_store(redis_url: str) -> None:
     events = [tx(n, n, TransactionKind.DEPOSIT, "1.00") for n in range(10)]
 
-    async def body(state: RedisState) -> tuple[list[str], int]:
+    async def body(state: RedisState) -> ProfileState:
         await state.profiles.apply([build_update(e, "SIGNALBANK") for e in events])
-        _, days_key, seen_key = customer_keys("C1")
-        days = cast(list[str], await state.client.hkeys(days_key))
-        return sorted(days), await state.client.strlen(seen_key)
+        blob = await redis.asyncio.Redis.from_url(redis_url).get(profile_key("C1"))
+        return decode(cast(bytes, blob))[1]
 
-    days, ring = on_state(redis_url, 3, 4, body)
+    stored = on_state(redis_url, 3, 4, body)
     latest = build_update(events[-1], "SIGNALBANK").day
-    assert days == [str(d) for d in range(latest - 2, latest + 1)]  # 3 days kept
-    assert ring == 2 + 4 * 6 + 15  # 4 hashes kept, the latest event still pending
+    assert sorted(stored.days) == list(range(latest - 2, latest + 1))  # 3 days kept
+    assert (len(stored.kept), len(stored.pending)) == (4, 1)  # 4 hashes kept, the latest one pending

@@ -1,4 +1,8 @@
-"""Incremental window sums in Redis equal a plain recomputation, whatever the order and the gaps."""
+"""Incremental window sums equal a plain recomputation, whatever the order and the gaps.
+
+Windows up to ``DAILY_DAYS`` are exact to the day; longer ones slide by whole weeks (days further
+back are kept by week), so they hold every day of the window and at most 6 days more.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from hypothesis import strategies as st
 from schemas.inputs import InputEvent, TransactionKind
 from schemas.profile.delta import MS_PER_DAY, build_update
 from schemas.profile.shape import METRIC_COUNT, WINDOWS
+from sinks.redis.profile_state import DAILY_DAYS
 from tests.support.profile_events import login, tx
 from tests.support.redis_state import make_state
 
@@ -18,24 +23,26 @@ RETENTION = 90
 _serial = itertools.count()
 
 
-def expected(events: list[InputEvent], as_of_day: int) -> list[int]:
-    """Sums per window as the definition says: buckets of days in (as_of - w, as_of]."""
+def expected(
+    events: list[InputEvent], as_of_day: int, extra: int = 0, retention: int = RETENTION
+) -> list[int]:
+    """Sums per window as the definition says: buckets of days in (as_of - w - extra, as_of]."""
     buckets: dict[int, list[int]] = {}
     latest = None
     for event in events:
         update = build_update(event, "SIGNALBANK")
         latest = update.day if latest is None else max(latest, update.day)
-        if update.day > latest - RETENTION:  # an event older than the retention is not counted
+        if update.day > latest - retention:  # an event older than the retention is not counted
             row = buckets.setdefault(update.day, [0] * METRIC_COUNT)
             for i, value in enumerate(update.increments):
                 row[i] += value
-        for day in [d for d in buckets if d <= latest - RETENTION]:
+        for day in [d for d in buckets if d <= latest - retention]:
             del buckets[day]
     sums: list[int] = []
     for width in WINDOWS:
         total = [0] * METRIC_COUNT
         for day, row in buckets.items():
-            if 0 <= as_of_day - day < width:
+            if 0 <= as_of_day - day < width + extra:
                 total = [a + b for a, b in zip(total, row, strict=True)]
         sums.extend(total)
     return sums
@@ -71,5 +78,13 @@ def test_sums_match_a_recomputation(
 
     after_apply, after_read = asyncio.run(run())
     latest_day = max(build_update(e, "SIGNALBANK").day for e in events)
-    assert after_apply == expected(events, latest_day)
-    assert after_read == expected(events, latest_day + later)
+    for got, as_of in ((after_apply, latest_day), (after_read, latest_day + later)):
+        exact, wider = expected(events, as_of), expected(events, as_of, 6, RETENTION + 7)
+        for w, width in enumerate(WINDOWS):
+            window = slice(w * METRIC_COUNT, (w + 1) * METRIC_COUNT)
+            if width <= DAILY_DAYS:
+                assert got[window] == exact[window], width
+            else:  # every increment here is positive: the week's extra days can only add
+                assert all(
+                    a <= b <= c for a, b, c in zip(exact[window], got[window], wider[window], strict=True)
+                )

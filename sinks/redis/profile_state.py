@@ -1,0 +1,524 @@
+"""One customer's profile as a worker holds it: fields, day and week buckets, window sums, dedupe ring.
+
+Pure: applying an update, and encoding to and decoding from the one Redis string a profile is
+stored in (sinks/redis/profiles.py does the I/O). The worker computes every update here and writes
+the result back, so Redis stores and compares but computes nothing: each customer's events come
+from one Kafka partition, so one worker at a time applies them, and a compare-and-set on the
+profile's version fences out any other writer (sinks/redis/lua/profile_write.lua).
+
+Semantics are those of the Lua script this replaced (operations, windows by event-time day,
+idempotency by event id), with one documented change: days more than ``DAILY_DAYS`` before the
+latest event day are merged into weeks (``week_of``), so windows longer than that slide by whole
+weeks: the 90-day window holds every day of the last 90 and at most 6 days more (docs/rules.md).
+The 1, 7 and 30-day windows stay exact to the day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import msgpack
+
+from schemas.profile.delta import ProfileUpdate
+from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
+
+#: Days kept as daily buckets before the latest event day; older days are merged into weeks.
+DAILY_DAYS = 30
+#: Bytes of an event id's hash in the dedupe ring (the first bytes of its SHA-1): a new id matches
+#: one of 64 kept ones by chance once in ~4 x 10^12 events.
+HASH = 6
+#: Pending entries beyond this many times the capacity keep only their hash (bounded memory when
+#: commits stall for long; a crash test customer had ~80 events uncommitted during a backlog).
+PENDING_FACTOR = 4
+#: Topic code of an event not read from Kafka (replays, tests): settled from the start.
+NOWHERE = 255
+#: Layout of the stored string after its 4-byte version (bump when it changes; decode reads older).
+FORMAT = 1
+
+_ACTIVE = int(Metric.ACTIVE)
+_DAILY_WINDOWS = tuple(i for i, w in enumerate(WINDOWS) if w <= DAILY_DAYS)
+_LONG_WINDOWS = tuple(i for i, w in enumerate(WINDOWS) if w > DAILY_DAYS)
+
+
+def week_of(day: int) -> int:
+    """Week number of an epoch day (weeks of 7 days from 1 January 1970, a Thursday)."""
+    return day // 7
+
+
+def week_last_day(week: int) -> int:
+    return week * 7 + 6
+
+
+@lru_cache(maxsize=16)
+def parse_committed(packed: str) -> dict[tuple[int, int], int]:
+    """First offset not yet committed by the consumer group, per (topic code, partition)."""
+    committed: dict[tuple[int, int], int] = {}
+    for item in packed.split(","):
+        parts = item.split(":")
+        if len(parts) == 3 and all(p.isdigit() for p in parts):
+            committed[(int(parts[0]), int(parts[1]))] = int(parts[2])
+    return committed
+
+
+def id_hash(event_id: str) -> bytes:
+    return hashlib.sha1(event_id.encode(), usedforsecurity=False).digest()[:HASH]
+
+
+def _position(position: str) -> tuple[int, int, int]:
+    """(topic code, partition, offset) of where an event was read; NOWHERE when not from Kafka."""
+    parts = position.split(":")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        return int(parts[0]), int(parts[1]), int(parts[2])
+    return NOWHERE, 0, 0
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event Kafka may deliver again: its id hash and where it was read."""
+
+    hash: bytes
+    code: int
+    partition: int
+    offset: int
+
+    def settled(self, committed: Mapping[tuple[int, int], int]) -> bool:
+        """Kafka will never deliver it again: committed, or not read from Kafka at all."""
+        if self.code == NOWHERE:
+            return True
+        upto = committed.get((self.code, self.partition))
+        return upto is not None and self.offset < upto
+
+
+@dataclass(slots=True)
+class ProfileState:
+    """Everything stored for one customer; ``sums`` are derived from the buckets, never stored.
+
+    ``fields``: the named values the rules read (last-seen times, master data, runs, ...) as the
+    strings the profile view expects, including ``ref_day`` (the latest event day) and
+    ``act_days``. ``days``: daily buckets of the last ``DAILY_DAYS``; ``weeks``: older ones by
+    week. ``kept``: id hashes of the last ``capacity`` settled events, oldest first; ``pending``:
+    events Kafka may still redeliver.
+    """
+
+    fields: dict[str, str] = field(default_factory=dict)
+    days: dict[int, list[int]] = field(default_factory=dict)
+    weeks: dict[int, list[int]] = field(default_factory=dict)
+    kept: list[bytes] = field(default_factory=list)
+    pending: list[Pending] = field(default_factory=list)
+    sums: list[list[int]] = field(default_factory=lambda: [[0] * METRIC_COUNT for _ in WINDOWS])
+
+    @property
+    def ref_day(self) -> int | None:
+        raw = self.fields.get("ref_day")
+        return None if raw is None else int(raw)
+
+    @property
+    def active_days(self) -> int:
+        return int(self.fields.get("act_days", "0"))
+
+    def copy(self) -> ProfileState:
+        return ProfileState(
+            dict(self.fields),
+            {d: list(v) for d, v in self.days.items()},
+            {w: list(v) for w, v in self.weeks.items()},
+            list(self.kept),
+            list(self.pending),
+            [list(s) for s in self.sums],
+        )
+
+    def flat_sums(self) -> tuple[int, ...]:
+        return tuple(v for window in self.sums for v in window)
+
+    # -- applying ---------------------------------------------------------------------------
+
+    def seen(self, event_id: str) -> bool:
+        """A repeat of a kept or pending event."""
+        digest = id_hash(event_id)
+        return digest in self.kept or any(p.hash == digest for p in self.pending)
+
+    def apply(
+        self,
+        update: ProfileUpdate,
+        retention_days: int,
+        capacity: int,
+        committed: Mapping[tuple[int, int], int],
+    ) -> bool:
+        """Apply ``update`` unless it is a repeat; True when it was one (then nothing changed)."""
+        digest = id_hash(update.event_id)
+        if digest in self.kept or any(p.hash == digest for p in self.pending):
+            return True
+        self._remember(digest, update.position, capacity, committed)
+        fields, ts = self.fields, update.ts_ms
+        for op, name, value in update.ops:
+            _apply_op(fields, op, name, value, ts)
+        stamp = str(ts)
+        _apply_op(fields, "mx", "last_ts", stamp, ts)
+        _apply_op(fields, "mn", "first_ts", stamp, ts)
+        day = update.day
+        ref = self.ref_day
+        if ref is None:
+            ref = day
+            fields["ref_day"] = str(day)
+        elif day > ref:
+            self._advance(ref, day, retention_days)
+            ref = day
+            fields["ref_day"] = str(day)
+        self._add(day, ref, update.increments, retention_days)
+        return False
+
+    def _remember(
+        self, digest: bytes, position: str, capacity: int, committed: Mapping[tuple[int, int], int]
+    ) -> None:
+        """Settled pending entries at the front become kept hashes (those behind an unsettled entry
+        of another partition wait for it); the oldest pending beyond the bound keep only their
+        hash; kept hashes beyond ``capacity`` go."""
+        kept, pending = self.kept, self.pending
+        settled = 0
+        while settled < len(pending) and pending[settled].settled(committed):
+            kept.append(pending[settled].hash)
+            settled += 1
+        if settled:
+            del pending[:settled]
+        pending.append(Pending(digest, *_position(position)))
+        over = len(pending) - PENDING_FACTOR * capacity
+        if over > 0:
+            kept.extend(p.hash for p in pending[:over])
+            del pending[:over]
+        if len(kept) > capacity:
+            del kept[: len(kept) - capacity]
+
+    def _advance(self, ref: int, day: int, retention_days: int) -> None:
+        """Move the latest event day from ``ref`` to ``day``: subtract what leaves each window,
+        merge days older than ``DAILY_DAYS`` into weeks, drop weeks past the retention."""
+        sums = self.sums
+        for d, values in self.days.items():
+            leaving = [w for w in _DAILY_WINDOWS if ref - WINDOWS[w] < d <= day - WINDOWS[w]]
+            if day - d >= min(DAILY_DAYS, retention_days):  # merged into its week, or dropped
+                last = week_last_day(week_of(d))
+                dropped = day - d >= retention_days
+                leaving.extend(w for w in _LONG_WINDOWS if dropped or day - last >= WINDOWS[w])
+            for w in leaving:
+                window = sums[w]
+                for i, v in enumerate(values):
+                    if v:
+                        window[i] -= v
+        for week, values in self.weeks.items():
+            last = week_last_day(week)
+            for w in _LONG_WINDOWS:
+                width = WINDOWS[w]
+                if ref - width < last <= day - width:
+                    window = sums[w]
+                    for i, v in enumerate(values):
+                        if v:
+                            window[i] -= v
+        for d in [d for d in self.days if day - d >= min(DAILY_DAYS, retention_days)]:
+            values = self.days.pop(d)
+            if day - d >= retention_days:
+                continue  # a retention shorter than DAILY_DAYS: tests only, the settings forbid it
+            target = self.weeks.setdefault(week_of(d), [0] * METRIC_COUNT)
+            for i, v in enumerate(values):
+                if v:
+                    target[i] += v
+        for week in [w for w in self.weeks if day - week_last_day(w) >= retention_days]:
+            del self.weeks[week]
+
+    def _add(self, day: int, ref: int, increments: Sequence[int], retention_days: int) -> None:
+        """Add an event's increments to its day (or, more than ``DAILY_DAYS`` back, its week)."""
+        age = ref - day
+        if age >= retention_days:
+            return
+        if age < DAILY_DAYS:
+            bucket = self.days.get(day)
+            if bucket is None:
+                bucket = self.days[day] = [0] * METRIC_COUNT
+            windows = [w for w in range(len(WINDOWS)) if age < WINDOWS[w]]
+        else:
+            week = week_of(day)
+            last = week_last_day(week)
+            if ref - last >= retention_days:
+                return
+            bucket = self.weeks.get(week)
+            if bucket is None:
+                bucket = self.weeks[week] = [0] * METRIC_COUNT
+            windows = [w for w in _LONG_WINDOWS if ref - last < WINDOWS[w]]
+        was_active = bucket[_ACTIVE] > 0
+        for i, v in enumerate(increments):
+            if v:
+                bucket[i] += v
+                for w in windows:
+                    self.sums[w][i] += v
+        if not was_active and bucket[_ACTIVE] > 0:
+            self.fields["act_days"] = str(self.active_days + 1)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def recount(self) -> None:
+        """Window sums from the buckets, as of ``ref_day`` (after decoding)."""
+        self.sums = self.sums_as_of(self.ref_day)
+
+    def sums_as_of(self, day: int | None) -> list[list[int]]:
+        """Window sums as of ``day`` (>= ref_day), without changing anything."""
+        if day is None:
+            return [[0] * METRIC_COUNT for _ in WINDOWS]
+        sums: list[list[int]] = []
+        for w, width in enumerate(WINDOWS):
+            if w in _DAILY_WINDOWS:
+                sums.append(_sum_into(v for d, v in self.days.items() if 0 <= day - d < width))
+            else:
+                buckets = [v for d, v in self.days.items() if day - d < width]
+                buckets.extend(v for k, v in self.weeks.items() if day - week_last_day(k) < width)
+                sums.append(_sum_into(buckets))
+        return sums
+
+    # -- storing ----------------------------------------------------------------------------
+
+    def encode(self, version: int) -> bytes:
+        """The stored string: 4-byte version (the compare-and-set token), format, then MessagePack."""
+        ref = self.ref_day or 0
+        days: list[int] = [ref]
+        for d in sorted(self.days, reverse=True):
+            days.append(ref - d)
+            _sparse(self.days[d], days)
+        weeks: list[int] = []
+        this_week = week_of(ref)
+        for k in sorted(self.weeks, reverse=True):
+            weeks.append(this_week - k)
+            _sparse(self.weeks[k], weeks)
+        names: list[object] = []
+        for name, value in self.fields.items():
+            if name == "ref_day":
+                continue
+            names.append(_FIELD_CODES.get(name, name))
+            names.append(_pack_value(value))
+        pending = b"".join(p.hash + struct.pack(">BHQ", p.code, p.partition, p.offset) for p in self.pending)
+        body = msgpack.packb([names, days, weeks, b"".join(self.kept), pending], use_bin_type=True)
+        return struct.pack(">IB", version & 0xFFFFFFFF, FORMAT) + bytes(body)
+
+
+_PENDING_BYTES = HASH + 11  # hash, topic code (1), partition (2), offset (8)
+
+
+def decode(blob: bytes) -> tuple[int, ProfileState]:
+    """(version, state) of a stored string, window sums recounted."""
+    version, fmt = struct.unpack_from(">IB", blob)
+    if fmt != FORMAT:
+        raise ValueError(f"unknown profile format {fmt}")
+    names, days, weeks, kept, pending = msgpack.unpackb(blob[5:], raw=False)
+    state = ProfileState()
+    fields = state.fields
+    for i in range(0, len(names), 2):
+        name = names[i]
+        fields[_FIELD_NAMES[name] if isinstance(name, int) else name] = _unpack_value(names[i + 1])
+    if days:
+        ref = days[0]
+        fields["ref_day"] = str(ref)
+        _unsparse(days, 1, lambda offset: ref - offset, state.days)
+        _unsparse(weeks, 0, lambda offset: week_of(ref) - offset, state.weeks)
+    state.kept = [kept[i : i + HASH] for i in range(0, len(kept), HASH)]
+    for i in range(0, len(pending), _PENDING_BYTES):
+        entry = pending[i : i + _PENDING_BYTES]
+        code, partition = entry[HASH], int.from_bytes(entry[HASH + 1 : HASH + 3], "big")
+        offset = int.from_bytes(entry[HASH + 3 :], "big")
+        state.pending.append(Pending(entry[:HASH], code, partition, offset))
+    state.recount()
+    return version, state
+
+
+def _sum_into(buckets: Iterable[Sequence[int]]) -> list[int]:
+    total = [0] * METRIC_COUNT
+    for values in buckets:
+        for i, v in enumerate(values):
+            if v:
+                total[i] += v
+    return total
+
+
+def _sparse(values: Sequence[int], out: list[int]) -> None:
+    """Append a bitmap of the non-zero metrics, then those values."""
+    bitmap = 0
+    start = len(out)
+    out.append(0)
+    for i, v in enumerate(values):
+        if v:
+            bitmap |= 1 << i
+            out.append(v)
+    out[start] = bitmap
+
+
+def _unsparse(flat: Sequence[int], at: int, key: object, into: dict[int, list[int]]) -> None:
+    to_key = key  # offset -> bucket key
+    while at < len(flat):
+        offset, bitmap = flat[at], flat[at + 1]
+        at += 2
+        values = [0] * METRIC_COUNT
+        i = 0
+        while bitmap:
+            if bitmap & 1:
+                if i < METRIC_COUNT:
+                    values[i] = flat[at]
+                at += 1
+            bitmap >>= 1
+            i += 1
+        into[to_key(offset)] = values  # type: ignore[operator]
+
+
+def _canonical_int(text: str) -> bool:
+    body = text[1:] if text.startswith("-") else text
+    return body.isdigit() and body.isascii() and (body == "0" or body[0] != "0") and text != "-0"
+
+
+def _pack_value(value: str) -> object:
+    """A field's string as compactly as MessagePack allows, exactly recoverable: an integer, a
+    "ts|value" stamp as [ts, value], else the string."""
+    if _canonical_int(value):
+        return int(value)
+    head, bar, rest = value.partition("|")
+    if bar and _canonical_int(head):
+        return [int(head), _pack_value(rest)]
+    return value
+
+
+def _unpack_value(packed: object) -> str:
+    if isinstance(packed, list):
+        return f"{packed[0]}|{_unpack_value(packed[1])}"
+    return str(packed)
+
+
+#: Names stored as one-byte codes (the stored format: append only, never renumber or reuse).
+_FIELD_NAMES: tuple[str, ...] = (
+    "last_ts",
+    "first_ts",
+    "act_days",
+    "act_first",
+    "act_last",
+    "activity_ts",
+    "balance",
+    "login_ts",
+    "salary_ts",
+    "payee_bank",
+    "contact_ts",
+    "offer_accept_ts",
+    "offer_decline_ts",
+    "nps",
+    "m:segment",
+    "m:marketing_consent",
+    "m:kyc_risk",
+    "m:birth_date",
+    "m:opened_ms",
+    "m:household_id",
+)
+_FIELD_CODES = {name: code for code, name in enumerate(_FIELD_NAMES)}
+
+
+def _apply_op(fields: dict[str, str], op: str, name: str, value: str, ts: int) -> None:
+    """One state operation (schemas/profile/delta.py says what each means)."""
+    if op == "mx" or op == "mn":
+        current = fields.get(name)
+        if current is None:
+            fields[name] = value
+            return
+        new, old = float(value), float(current)
+        if (op == "mx" and new > old) or (op == "mn" and new < old):
+            fields[name] = value
+    elif op == "sn":
+        current = fields.get(name)
+        if current is not None:
+            head, bar, _ = current.partition("|")
+            try:
+                current_ts: float | None = float(head) if bar else None
+            except ValueError:
+                current_ts = None
+            if current_ts is not None and ts < current_ts:
+                return
+        fields[name] = f"{ts}|{value}"
+    elif op == "rn":
+        fields_run = fields.get(name)
+        day_text, gap_text = value.split(",")
+        day, gap = int(day_text), int(gap_text)
+        run: tuple[int, int, int] | None
+        if fields_run is None:
+            run = (day, day, 1)
+        else:
+            start, last, count = (int(x) for x in fields_run.split(","))
+            if day > last + gap:
+                run = (day, day, 1)
+            elif day >= start:
+                run = (start, max(last, day), count + 1)
+            elif start - day <= gap:
+                run = (day, last, count + 1)  # a late event from just before the run: it started earlier
+            else:
+                run = None
+        if run is not None:
+            fields[name] = f"{run[0]},{run[1]},{run[2]}"
+
+
+# -- profiles written by the Lua script this replaced -----------------------------------------
+
+
+def from_legacy(state: Mapping[str, str], days: Mapping[str, bytes], seen: bytes | None) -> ProfileState:
+    """Convert the three keys of the earlier layout (state hash, day buckets hash, dedupe ring)."""
+    profile = ProfileState()
+    for name, value in state.items():
+        if name.startswith("w:") or name in ("ids_w", "ids_at", "tier"):
+            continue
+        profile.fields[name] = value
+    ref = profile.ref_day
+    if ref is None and days:  # a state hash written before ref_day existed
+        ref = max(int(day) for day in days)
+        profile.fields["ref_day"] = str(ref)
+    if ref is not None:
+        for day_text, raw in days.items():
+            day = int(day_text)
+            if ref - day >= DAILY_DAYS:
+                target = profile.weeks.setdefault(week_of(day), [0] * METRIC_COUNT)
+            else:
+                target = profile.days.setdefault(day, [0] * METRIC_COUNT)
+            for i, v in enumerate(_legacy_bucket(raw)):
+                target[i] += v
+    profile.kept, profile.pending = _legacy_ring(seen or b"", state.get("ids_w"), int(state.get("ids_at", 0)))
+    profile.recount()
+    return profile
+
+
+def _legacy_bucket(raw: bytes) -> list[int]:
+    if raw and raw[0] >= 0x90:
+        values = list(msgpack.unpackb(raw))
+        if values and values[0] < 0:
+            bitmap, packed = -values[0] - 1, iter(values[1:])
+            values = [next(packed) if bitmap >> i & 1 else 0 for i in range(METRIC_COUNT)]
+    else:
+        values = [int(float(v)) for v in raw.decode().split(",") if v]
+    values = [int(v) for v in values[:METRIC_COUNT]]
+    return values + [0] * (METRIC_COUNT - len(values))
+
+
+def _legacy_ring(ring: bytes, layout: str | None, at: int) -> tuple[list[bytes], list[Pending]]:
+    if layout == "tiers":
+        if len(ring) < 2:
+            return [], []
+        count = int.from_bytes(ring[:2], "big")
+        boundary = 2 + count * HASH
+        kept = [ring[i : i + HASH] for i in range(2, boundary, HASH)]
+        pending: list[Pending] = []
+        for i in range(boundary, len(ring), 15):
+            entry = ring[i : i + 15]
+            code, partition, high, low = struct.unpack(">BHHI", entry[HASH:])
+            pending.append(Pending(entry[:HASH], code, partition, high * 2**32 + low))
+        return kept, pending
+    width = 6 if layout == "6" else 8
+    slots = len(ring) // width
+    empty = b"\0" * width
+    kept = []
+    for i in range(slots):
+        start = ((at + i) % slots) * width
+        slot = ring[start : start + width]
+        if slot != empty:
+            kept.append(slot[:HASH])
+    return kept, []
+
+
+__all__ = ["DAILY_DAYS", "ProfileState", "decode", "from_legacy", "parse_committed", "week_of"]
