@@ -19,6 +19,9 @@ from sinks.redis.slots import run_calls, slot_groups
 
 #: Customers moved from the unsharded schedule per round trip by ``Schedule.migrate``.
 MIGRATE_CHUNK = 1000
+#: Once the unsharded schedule was found empty, ``take_due`` looks at it again at most this often
+#: (by the takes' own clock), for workers of the previous version still writing it.
+LEGACY_RECHECK_MS = 60_000
 
 
 class Schedule:
@@ -31,6 +34,7 @@ class Schedule:
         self._forget_legacy = client.register_script(script("schedule_migrate.lua"))
         self._first_shard = 0  # where the next take starts: rotates, so no shard is always served last
         self._legacy_gone = False  # the unsharded schedule was found empty (next_check skips it)
+        self._legacy_recheck_ms = 0  # when take_due next looks at it once gone
 
     async def schedule(self, next_checks: Mapping[str, int]) -> None:
         """Set customers' next silence check (ms), only ever moving a check later, never earlier."""
@@ -47,9 +51,12 @@ class Schedule:
         order that rotates with every call getting one more; passes go on until ``limit`` customers
         were taken or no shard has more. Only what is returned is leased, and fewer than ``limit``
         means nothing else is due. Order: shard by shard, earliest due first within a shard.
-        Moves what a previous version left in the unsharded schedule first (``migrate``).
+        Moves what a previous version left in the unsharded schedule first (``migrate``; once it
+        is empty, again every ``LEGACY_RECHECK_MS`` of ``now_ms``).
         """
-        await self.migrate()
+        if not self._legacy_gone or now_ms >= self._legacy_recheck_ms:
+            await self.migrate()
+            self._legacy_recheck_ms = now_ms + LEGACY_RECHECK_MS
         if limit <= 0:
             return []
         first = self._first_shard

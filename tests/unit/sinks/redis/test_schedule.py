@@ -174,6 +174,12 @@ def test_the_unsharded_schedule_moves_into_the_shards_once(redis_url: str) -> No
         plain.close()
         assert await schedule.take_due(3_000, 10_000, 70_000) != []
         assert await schedule.next_check("STRAGGLER") == 70_000  # taken, under the lease
+        # looked at again once a minute (of the takes' clock), not every round
+        plain = redis.Redis.from_url(redis_url)
+        plain.zadd(LEGACY_SCHEDULE_KEY, {"LATE": 2_000})
+        plain.close()
+        assert "LATE" not in await schedule.take_due(62_999, 10_000, 130_000)
+        assert "LATE" in await schedule.take_due(63_000, 10_000, 130_000)
 
     with_schedule(redis_url, body)
 
