@@ -199,6 +199,11 @@ def commands_of(commandstats: dict[str, Any]) -> tuple[dict[str, int], dict[str,
     return usec, calls
 
 
+#: What the meter itself sends (its connection's CLIENT SETINFO, CONFIG RESETSTAT, INFO): left out
+#: of every figure, so a worker's few CLIENT and HELLO calls at start-up are left out too.
+METER_COMMANDS = ("client", "hello", "config", "info")
+
+
 class RedisMeter:
     """Measures what some Redis servers do between ``reset`` and ``read``."""
 
@@ -227,7 +232,7 @@ class RedisMeter:
                 cpu = _cpu_seconds(client.info("cpu")) - cpu_before
             finally:
                 client.close()
-            for own in ("config", "info"):  # the meter's own commands
+            for own in METER_COMMANDS:
                 usec.pop(own, None)
                 calls.pop(own, None)
             servers.append(ServerWork(name, usec, calls, cpu))
@@ -266,11 +271,13 @@ class Latency:
 
 @dataclass(frozen=True, slots=True)
 class SharedKeys:
-    """Keys of no one customer (``sb:`` without a ``{id}`` tag: the silence schedule) after one
-    worker's backlog, with the customers that have keys: what each customer adds to them."""
+    """Keys of no one customer (``sb:`` keys not tagged ``sb:{id}``: the silence schedule) after one
+    worker's backlog, with the customers that have keys: what each customer adds to them. Keys that
+    differ only in their hash tag (``sb:schedule:{s0}``, ``{s1}``, ...) count as one group."""
 
     customers: int
-    bytes_by_key: dict[str, int]
+    bytes_by_key: dict[str, int]  # key, its hash tag as {*} -> bytes of all such keys
+    keys: dict[str, int] = field(default_factory=dict)  # the same groups -> how many keys
 
     @property
     def per_customer(self) -> float:
@@ -472,16 +479,19 @@ def shared_keys(url: str) -> SharedKeys:
     client = redis.Redis.from_url(url)
     customers: set[str] = set()
     shared: dict[str, int] = {}
+    keys: dict[str, int] = {}
     try:
         for key in client.scan_iter("sb:*", count=1000):
             name = key.decode()
             if name.startswith("sb:{"):
                 customers.add(key_parts(name)[0])
             else:
-                shared[name] = int(client.memory_usage(key, samples=0) or 0)
+                group = re.sub(r"\{[^}]*\}", "{*}", name)
+                shared[group] = shared.get(group, 0) + int(client.memory_usage(key, samples=0) or 0)
+                keys[group] = keys.get(group, 0) + 1
     finally:
         client.close()
-    return SharedKeys(len(customers), shared)
+    return SharedKeys(len(customers), shared, keys)
 
 
 def failure_text(exc: BaseException) -> str:
@@ -751,7 +761,10 @@ def render(report: Report) -> str:
             )
     lines.extend(redis_lines(report))
     if report.shared and report.shared.bytes_by_key:
-        keys = ", ".join(f"{k} {v:,} B" for k, v in sorted(report.shared.bytes_by_key.items()))
+        keys = ", ".join(
+            f"{k}{f' ({n} keys)' if (n := report.shared.keys.get(k, 1)) > 1 else ''} {v:,} B"
+            for k, v in sorted(report.shared.bytes_by_key.items())
+        )
         lines.append(
             f"  keys of no one customer after one worker's backlog: {keys}, for {report.shared.customers:,} "
             f"customers: {report.shared.per_customer:,.0f} B per customer"

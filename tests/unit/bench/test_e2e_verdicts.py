@@ -129,10 +129,10 @@ def test_the_cluster_run_is_shown_by_master_or_says_why_it_is_not() -> None:
 
 def test_sizing_takes_the_profile_with_its_share_of_the_shared_keys() -> None:
     report = made_up_report()
-    report.shared = SharedKeys(2_000, {"sb:schedule": 200_000})
+    report.shared = SharedKeys(2_000, {"sb:schedule:{*}": 200_000}, {"sb:schedule:{*}": 64})
     figures = measured(report)
     # 1,500 B of its own keys, 100 B of the schedule
     assert (figures.bytes_per_profile, figures.shared_bytes_per_customer) == (1_500, 100)
     assert (figures.worker_rate, figures.redis_us_per_event) == (2_000, 102.0)
-    assert "sb:schedule 200,000 B, for 2,000 customers: 100 B per customer" in render(report)
+    assert "sb:schedule:{*} (64 keys) 200,000 B, for 2,000 customers: 100 B per customer" in render(report)
     assert "memory: 1,600 B per customer (1,500 B of its keys with 120 days of history" in render(report)

@@ -1,9 +1,13 @@
-"""Redis work per event from INFO commandstats, and where a key's figures go (pure logic)."""
+"""Redis work per event from INFO commandstats, and where a key's bytes go (pure logic, then on a
+real Redis)."""
 
 from __future__ import annotations
 
+import redis
+
 from bench.e2e import (
     BenchOptions,
+    RedisMeter,
     RedisWork,
     ServerWork,
     commands_of,
@@ -11,6 +15,7 @@ from bench.e2e import (
     key_parts,
     offered_rates,
     script_commands,
+    shared_keys,
 )
 
 
@@ -68,3 +73,36 @@ def test_a_failed_run_is_told_by_its_first_line_and_the_workers_last_exception()
         "redis.exceptions.RedisClusterException: EVALSHA - all keys must map to the same key slot)"
     )
     assert failure_text(RuntimeError("no redis-server")) == "RuntimeError: no redis-server"
+
+
+def test_the_meter_counts_a_script_once_and_what_it_calls_apart_on_a_real_redis(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    meter = RedisMeter([redis_url])
+    try:
+        sha = client.script_load("for i = 1, 200 do redis.call('HSET', 'k' .. i, 'f', 'v') end return 1")
+        meter.reset()
+        for _ in range(10):
+            client.evalsha(sha, 0)
+        work = meter.read(events=100)
+    finally:
+        client.close()
+    (server,) = work.servers
+    assert (server.calls["evalsha"], server.calls["hset"]) == (10, 2_000)
+    assert work.us_per_event == server.usec["evalsha"] / 100  # HSET's time is inside EVALSHA's
+    assert set(server.usec) == {"evalsha", "hset"}  # not the meter's own commands
+
+
+def test_keys_of_no_one_customer_are_grouped_by_name_without_their_hash_tag(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.set("sb:{C1}:p", "x" * 100)
+        client.hset("sb:{C2}:state", "f", "v")
+        client.set("sb:{C2}:seen", "x")
+        client.zadd("sb:schedule:{s0}", {"C1": 1})
+        client.zadd("sb:schedule:{s1}", {"C2": 2})
+    finally:
+        client.close()
+    shared = shared_keys(redis_url)
+    assert shared.customers == 2
+    assert shared.keys == {"sb:schedule:{*}": 2}
+    assert shared.bytes_by_key["sb:schedule:{*}"] > 0
