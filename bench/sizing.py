@@ -64,11 +64,17 @@ def sizing_lines(measured: Measured, assume: Assumptions = Assumptions()) -> lis
         lines.extend(_load(measured, redis_us, assume))
     if not lines:
         return []
+    notes = []
+    if measured.bytes_per_profile and redis_us:
+        notes.append(
+            "a deployment needs the larger of the two shard counts, for its customers and for its peak"
+        )
+    if measured.worker_rate:
+        notes.append("the worker's rate was measured here, on cores it shares with the broker and Redis")
     return [
         "  sizing (only this run's figures; the assumptions are bench/sizing.py's Assumptions):",
         *lines,
-        "    a deployment needs the larger of the two shard counts, for its customers and for its peak. "
-        "The worker's rate was measured here, on cores it shares with the broker and Redis",
+        *(f"    {note}" for note in notes),
     ]
 
 

@@ -32,3 +32,13 @@ def test_redis_is_sized_by_the_server_cpu_on_the_cluster_when_it_ran_else_on_one
 
 def test_nothing_measured_gives_no_section() -> None:
     assert sizing_lines(Measured(None, 0, None, None, None)) == []
+
+
+def test_the_notes_are_only_those_the_figures_call_for() -> None:
+    memory_only = sizing_lines(Measured(1_000.0, 90, None, None, None), ONE_EACH)
+    assert not any("larger of the two" in line or "worker's rate" in line for line in memory_only)
+    everything = sizing_lines(Measured(1_000.0, 90, 20.0, 40.0, 2_500.0), ONE_EACH)
+    assert everything[-2:] == [
+        "    a deployment needs the larger of the two shard counts, for its customers and for its peak",
+        "    the worker's rate was measured here, on cores it shares with the broker and Redis",
+    ]
