@@ -100,8 +100,10 @@ class ProfileState:
     ``fields``: the named values the rules read (last-seen times, master data, runs, ...) as the
     strings the profile view expects, including ``ref_day`` (the latest event day) and
     ``act_days``. ``days``: daily buckets of the last ``DAILY_DAYS``; ``weeks``: older ones by
-    week. ``kept``: id hashes of the last ``capacity`` settled events, oldest first; ``pending``:
-    events Kafka may still redeliver.
+    week. ``active``: bit k set when day ``ref_day - k`` had customer activity (within the
+    retention), so that ``act_days`` counts each active day once whatever order events arrive in
+    (a topic read far behind another brings events weeks late). ``kept``: id hashes of the last
+    ``capacity`` settled events, oldest first; ``pending``: events Kafka may still redeliver.
     """
 
     fields: dict[str, str] = field(default_factory=dict)
@@ -110,6 +112,7 @@ class ProfileState:
     kept: list[bytes] = field(default_factory=list)
     pending: list[Pending] = field(default_factory=list)
     sums: list[list[int]] = field(default_factory=lambda: [[0] * METRIC_COUNT for _ in WINDOWS])
+    active: int = 0
 
     @property
     def ref_day(self) -> int | None:
@@ -128,6 +131,7 @@ class ProfileState:
             list(self.kept),
             list(self.pending),
             [list(s) for s in self.sums],
+            self.active,
         )
 
     def flat_sums(self) -> tuple[int, ...]:
@@ -165,6 +169,7 @@ class ProfileState:
             fields["ref_day"] = str(day)
         elif day > ref:
             self._advance(ref, day, retention_days)
+            self.active = (self.active << (day - ref)) & ((1 << retention_days) - 1)
             ref = day
             fields["ref_day"] = str(day)
         self._add(day, ref, update.increments, retention_days)
@@ -231,6 +236,9 @@ class ProfileState:
         age = ref - day
         if age >= retention_days:
             return
+        if increments[_ACTIVE] > 0 and not self.active >> age & 1:
+            self.active |= 1 << age
+            self.fields["act_days"] = str(self.active_days + 1)
         if age < DAILY_DAYS:
             bucket = self.days.get(day)
             if bucket is None:
@@ -245,14 +253,11 @@ class ProfileState:
             if bucket is None:
                 bucket = self.weeks[week] = [0] * METRIC_COUNT
             windows = [w for w in _LONG_WINDOWS if ref - last < WINDOWS[w]]
-        was_active = bucket[_ACTIVE] > 0
         for i, v in enumerate(increments):
             if v:
                 bucket[i] += v
                 for w in windows:
                     self.sums[w][i] += v
-        if not was_active and bucket[_ACTIVE] > 0:
-            self.fields["act_days"] = str(self.active_days + 1)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -279,27 +284,43 @@ class ProfileState:
     def encode(self, version: int) -> bytes:
         """The stored string: 4-byte version (the compare-and-set token), format, then MessagePack."""
         ref = self.ref_day or 0
-        days: list[int] = [ref]
+        present = 0
+        for d in self.days:
+            if not 0 <= ref - d < DAILY_DAYS:
+                raise ValueError(f"day {d} is not within {DAILY_DAYS} days of {ref}")
+            present |= 1 << (ref - d)
+        days: list[int] = [ref, present]  # then each day's bucket, the latest first
+        balance = [0]  # the previous bucket's mean balance: each one's is stored as the difference
         for d in sorted(self.days, reverse=True):
-            days.append(ref - d)
-            _sparse(self.days[d], days)
-        weeks: list[int] = []
+            _sparse(self.days[d], days, balance)
+        weeks: list[int] = []  # weeks before the latest event's, then the bucket: the latest first
         this_week = week_of(ref)
         for k in sorted(self.weeks, reverse=True):
             weeks.append(this_week - k)
-            _sparse(self.weeks[k], weeks)
+            _sparse(self.weeks[k], weeks, balance)
         names: list[object] = []
+        chain = [0]  # the previous timestamp: each is stored as the difference from it
         for name, value in self.fields.items():
             if name == "ref_day":
                 continue
-            names.append(_FIELD_CODES.get(name, name))
-            names.append(_pack_value(value))
-        pending = b"".join(p.hash + struct.pack(">BHQ", p.code, p.partition, p.offset) for p in self.pending)
-        body = msgpack.packb([names, days, weeks, b"".join(self.kept), pending], use_bin_type=True)
+            code = _FIELD_CODES.get(name, name)
+            names.append(code)
+            if code in _TS_CODES and _canonical_int(value):
+                stamp = int(value)
+                names.append(stamp - chain[0])
+                chain[0] = stamp
+            else:
+                names.append(_pack_value(value, chain))
+        pending = b"".join(
+            p.hash + struct.pack(">BH", p.code, p.partition) + p.offset.to_bytes(6, "big")
+            for p in self.pending
+        )
+        active = self.active.to_bytes((self.active.bit_length() + 7) // 8, "little")
+        body = msgpack.packb([names, days, weeks, b"".join(self.kept), pending, active], use_bin_type=True)
         return struct.pack(">IB", version & 0xFFFFFFFF, FORMAT) + bytes(body)
 
 
-_PENDING_BYTES = HASH + 11  # hash, topic code (1), partition (2), offset (8)
+_PENDING_BYTES = HASH + 9  # hash, topic code (1), partition (2), offset (6)
 
 
 def decode(blob: bytes) -> tuple[int, ProfileState]:
@@ -307,17 +328,29 @@ def decode(blob: bytes) -> tuple[int, ProfileState]:
     version, fmt = struct.unpack_from(">IB", blob)
     if fmt != FORMAT:
         raise ValueError(f"unknown profile format {fmt}")
-    names, days, weeks, kept, pending = msgpack.unpackb(blob[5:], raw=False)
-    state = ProfileState()
+    names, days, weeks, kept, pending, active = msgpack.unpackb(blob[5:], raw=False)
+    state = ProfileState(active=int.from_bytes(active, "little"))
     fields = state.fields
+    chain = [0]
     for i in range(0, len(names), 2):
-        name = names[i]
-        fields[_FIELD_NAMES[name] if isinstance(name, int) else name] = _unpack_value(names[i + 1])
+        name, packed = names[i], names[i + 1]
+        if name in _TS_CODES and isinstance(packed, int):
+            chain[0] += packed
+            value = str(chain[0])
+        else:
+            value = _unpack_value(packed, chain)
+        fields[_FIELD_NAMES[name] if isinstance(name, int) else name] = value
     if days:
-        ref = days[0]
+        ref, present = days[0], days[1]
         fields["ref_day"] = str(ref)
-        _unsparse(days, 1, lambda offset: ref - offset, state.days)
-        _unsparse(weeks, 0, lambda offset: week_of(ref) - offset, state.weeks)
+        at, balance = 2, [0]
+        for age in range(DAILY_DAYS):
+            if present >> age & 1:
+                state.days[ref - age], at = _unsparse(days, at, balance)
+        at, this_week = 0, week_of(ref)
+        while at < len(weeks):
+            week = this_week - weeks[at]
+            state.weeks[week], at = _unsparse(weeks, at + 1, balance)
     state.kept = [kept[i : i + HASH] for i in range(0, len(kept), HASH)]
     for i in range(0, len(pending), _PENDING_BYTES):
         entry = pending[i : i + _PENDING_BYTES]
@@ -337,33 +370,97 @@ def _sum_into(buckets: Iterable[Sequence[int]]) -> list[int]:
     return total
 
 
-def _sparse(values: Sequence[int], out: list[int]) -> None:
-    """Append a bitmap of the non-zero metrics, then those values."""
+#: Metrics in the order a stored bucket lists them: the ones most days have first, so that the
+#: bitmap of a typical day fits one byte. Stored format: never reorder.
+_ORDER: tuple[int, ...] = (
+    Metric.TXN_COUNT,
+    Metric.BALANCE_SUM,
+    Metric.CARD_SPEND,
+    Metric.LOGIN_COUNT,
+    Metric.OUTFLOW,
+    Metric.INTERACTION_COUNT,
+    Metric.ACTIVE,
+    *(m for m in Metric if m not in {0, 8, 10, 6, 2, 11, 14}),
+)
+_IN, _SALARY, _LOAN, _FEES = Metric.INFLOW, Metric.SALARY_AMOUNT, Metric.LOAN_REPAYMENT, Metric.FEES
+_T, _BS, _BN, _CARD, _LOGIN, _OUT, _INT, _ACT = (
+    Metric.TXN_COUNT,
+    Metric.BALANCE_SUM,
+    Metric.BALANCE_N,
+    Metric.CARD_SPEND,
+    Metric.LOGIN_COUNT,
+    Metric.OUTFLOW,
+    Metric.INTERACTION_COUNT,
+    Metric.ACTIVE,
+)
+
+
+def _stored_values(values: Sequence[int]) -> list[int]:
+    """A bucket as stored: metrics that follow from others are kept as the difference, which is
+    zero on most days and so left out (salary is inflow; card spend, loan repayments and fees are
+    outflow; logins are interactions; most
+    transactions carry a balance, activity is every transaction and interaction but salary, fees
+    and interest). Exactly reversed by ``_bucket_values``."""
+    w = list(values)
+    w[_IN] = values[_IN] - values[_SALARY]
+    w[_OUT] = values[_OUT] - values[_CARD] - values[_LOAN] - values[_FEES]
+    w[_INT] = values[_INT] - values[_LOGIN]
+    w[_BN] = values[_T] - values[_BN]
+    w[_ACT] = values[_T] + values[_INT] - values[_ACT]
+    return w
+
+
+def _bucket_values(w: list[int]) -> list[int]:
+    v = list(w)
+    v[_IN] = w[_IN] + w[_SALARY]
+    v[_OUT] = w[_OUT] + w[_CARD] + w[_LOAN] + w[_FEES]
+    v[_INT] = w[_INT] + w[_LOGIN]
+    v[_BN] = w[_T] - w[_BN]
+    v[_ACT] = w[_T] + v[_INT] - w[_ACT]
+    return v
+
+
+def _sparse(values: Sequence[int], out: list[int], balance: list[int]) -> None:
+    """Append a bitmap of the non-zero stored values (``_ORDER``), then those values.
+
+    The balance sum is stored as its difference from the previous bucket's mean balance times this
+    bucket's balance count: a balance changes little from one day to the next, so that is small.
+    """
+    stored = _stored_values(values)
+    count = values[_BN]
+    stored[_BS] = values[_BS] - balance[0] * count
+    if count:
+        balance[0] = values[_BS] // count
     bitmap = 0
     start = len(out)
     out.append(0)
-    for i, v in enumerate(values):
+    for bit, metric in enumerate(_ORDER):
+        v = stored[metric]
         if v:
-            bitmap |= 1 << i
+            bitmap |= 1 << bit
             out.append(v)
     out[start] = bitmap
 
 
-def _unsparse(flat: Sequence[int], at: int, key: object, into: dict[int, list[int]]) -> None:
-    to_key = key  # offset -> bucket key
-    while at < len(flat):
-        offset, bitmap = flat[at], flat[at + 1]
-        at += 2
-        values = [0] * METRIC_COUNT
-        i = 0
-        while bitmap:
-            if bitmap & 1:
-                if i < METRIC_COUNT:
-                    values[i] = flat[at]
-                at += 1
-            bitmap >>= 1
-            i += 1
-        into[to_key(offset)] = values  # type: ignore[operator]
+def _unsparse(flat: Sequence[int], at: int, balance: list[int]) -> tuple[list[int], int]:
+    """The bucket stored at ``flat[at]`` (see ``_sparse``) and where the next one starts."""
+    bitmap = flat[at]
+    at += 1
+    stored = [0] * METRIC_COUNT
+    bit = 0
+    while bitmap:
+        if bitmap & 1:
+            if bit < METRIC_COUNT:
+                stored[_ORDER[bit]] = flat[at]
+            at += 1
+        bitmap >>= 1
+        bit += 1
+    values = _bucket_values(stored)
+    count = values[_BN]
+    values[_BS] = stored[_BS] + balance[0] * count
+    if count:
+        balance[0] = values[_BS] // count
+    return values, at
 
 
 def _canonical_int(text: str) -> bool:
@@ -371,20 +468,32 @@ def _canonical_int(text: str) -> bool:
     return body.isdigit() and body.isascii() and (body == "0" or body[0] != "0") and text != "-0"
 
 
-def _pack_value(value: str) -> object:
-    """A field's string as compactly as MessagePack allows, exactly recoverable: an integer, a
-    "ts|value" stamp as [ts, value], else the string."""
+def _pack_value(value: str, chain: list[int]) -> object:
+    """A field's string as compactly as MessagePack allows, exactly recoverable: an integer; a
+    "ts|value" stamp as [ts - previous timestamp, value]; a run "start,last,count" as [start,
+    last - start, count]; else the string."""
     if _canonical_int(value):
         return int(value)
     head, bar, rest = value.partition("|")
     if bar and _canonical_int(head):
-        return [int(head), _pack_value(rest)]
+        stamp = int(head)
+        delta = stamp - chain[0]
+        chain[0] = stamp
+        return [delta, _pack_value(rest, chain)]
+    parts = value.split(",")
+    if len(parts) == 3 and all(_canonical_int(p) for p in parts):
+        start, last, count = map(int, parts)
+        return [start, last - start, count]
     return value
 
 
-def _unpack_value(packed: object) -> str:
+def _unpack_value(packed: object, chain: list[int]) -> str:
     if isinstance(packed, list):
-        return f"{packed[0]}|{_unpack_value(packed[1])}"
+        if len(packed) == 3:
+            return f"{packed[0]},{packed[0] + packed[1]},{packed[2]}"
+        chain[0] += packed[0]
+        stamp = chain[0]
+        return f"{stamp}|{_unpack_value(packed[1], chain)}"
     return str(packed)
 
 
@@ -412,6 +521,20 @@ _FIELD_NAMES: tuple[str, ...] = (
     "m:household_id",
 )
 _FIELD_CODES = {name: code for code, name in enumerate(_FIELD_NAMES)}
+#: Fields holding a time (epoch ms): stored as the difference from the timestamp before them.
+_TS_CODES = frozenset(
+    _FIELD_CODES[name]
+    for name in (
+        "last_ts",
+        "first_ts",
+        "activity_ts",
+        "login_ts",
+        "salary_ts",
+        "contact_ts",
+        "offer_accept_ts",
+        "offer_decline_ts",
+    )
+)
 
 
 def _apply_op(fields: dict[str, str], op: str, name: str, value: str, ts: int) -> None:
@@ -477,8 +600,11 @@ def from_legacy(state: Mapping[str, str], days: Mapping[str, bytes], seen: bytes
                 target = profile.weeks.setdefault(week_of(day), [0] * METRIC_COUNT)
             else:
                 target = profile.days.setdefault(day, [0] * METRIC_COUNT)
-            for i, v in enumerate(_legacy_bucket(raw)):
+            values = _legacy_bucket(raw)
+            for i, v in enumerate(values):
                 target[i] += v
+            if values[_ACTIVE] > 0 and day <= ref:
+                profile.active |= 1 << (ref - day)
     profile.kept, profile.pending = _legacy_ring(seen or b"", state.get("ids_w"), int(state.get("ids_at", 0)))
     profile.recount()
     return profile

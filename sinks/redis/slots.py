@@ -91,15 +91,23 @@ async def run_calls(
         if isinstance(reply, _RESEND):
             keys, args = calls[i]
             if raw:
-                options = {NEVER_DECODE: True}
-                command = ("EVALSHA", script.sha, len(keys), *keys, *args)
-                replies[i] = await client.execute_command(*command, **options)
+                replies[i] = await _evalsha_raw(client, script, keys, args)
             else:
                 replies[i] = await script(keys=keys, args=args)
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply
     return replies
+
+
+async def _evalsha_raw(client: RedisClient, script: Script, keys: list[str], args: list[Any]) -> Any:
+    """One call with its reply left as bytes, loading the script first where a node lacks it."""
+    options = {NEVER_DECODE: True}
+    try:
+        return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
+    except NoScriptError:
+        script.sha = await client.script_load(script.script)
+        return await client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args, **options)
 
 
 async def _pipelined(client: RedisClient, sha: str, calls: Sequence[Call], raw: bool = False) -> list[Any]:

@@ -25,6 +25,8 @@ from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.profile.bgnbd import BgNbdParams
+from sinks.redis.keys import TIER_FIELD
+from sinks.redis.profile_state import decode
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
@@ -50,12 +52,20 @@ def own_broker() -> Iterator[EmbeddedKafka]:
         yield broker
 
 
-def snapshot(client: redis.Redis) -> dict[str, object]:
+def snapshot(client: redis.Redis | redis.RedisCluster) -> dict[str, object]:
+    """Every profile's fields and buckets (not its version or dedupe ring) and tier, by customer."""
     state: dict[str, object] = {}
     for key in client.scan_iter("sb:*"):
         name = key.decode()
-        if name.endswith((":state", ":days")):
-            state[name] = client.hgetall(key)
+        if name.endswith(":p"):
+            _, profile = decode(cast(bytes, client.get(key)))
+            flat: dict[str, object] = {f"field {k}": v for k, v in profile.fields.items()}
+            flat.update({f"day {d}": v for d, v in profile.days.items()})
+            flat.update({f"week {w}": v for w, v in profile.weeks.items()})
+            state[name] = flat
+        elif name.endswith(":cooldown"):
+            state[name] = {"tier": client.hget(key, TIER_FIELD)}
+    assert any(name.endswith(":p") for name in state), "no profiles: the comparison would prove nothing"
     return state
 
 

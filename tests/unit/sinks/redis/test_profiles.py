@@ -12,10 +12,12 @@ import redis
 from schemas.catalog import INTERACTIONS
 from schemas.common import Channel
 from schemas.inputs import InputEvent, Interaction, InteractionKind, TransactionKind
+from schemas.profile.delta import build_update
 from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
 from schemas.profile.view import build_profile
 from sinks.redis.keys import cooldown_key, customer_keys, profile_key
 from sinks.redis.profile_state import ProfileState, decode
+from sinks.redis.profiles import StoredProfile
 from tests.support.profile_events import DAY0, apply, apply_read_at, login, ring_of, sha1_prefix, tx
 from tests.support.redis_state import make_state
 
@@ -277,8 +279,11 @@ def test_transfer_within_our_bank_is_not_a_payee_bank(redis_url: str) -> None:
 
 
 def test_day_buckets_are_stored_sparse_and_read_back_whole(redis_url: str) -> None:
-    """A deposit day: 3 of the 17 metrics are not zero (count, inflow, activity), so its bucket is
-    stored as [days before the latest, bitmap, those 3 values]; a login the same day adds to it."""
+    """A deposit day with no balance: 3 of the 17 metrics are not zero (count, inflow, activity).
+    Activity and the balance count follow from the count and are stored as differences (0, and 1:
+    one transaction without a balance), so the days are stored as [latest day, which days are
+    present (bit 0: the latest), then the bucket: bitmap, count (bit 0), inflow (bit 7), balance
+    difference (bit 12)]; a login the same day adds to it."""
     store = make_state(redis_url)
     (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
@@ -287,8 +292,7 @@ def test_day_buckets_are_stored_sparse_and_read_back_whole(redis_url: str) -> No
     blob = cast(bytes, client.get(profile_key("C1")))
     client.close()
     day = int(DAY0.timestamp() // 86400)
-    bitmap = 1 << Metric.TXN_COUNT | 1 << Metric.INFLOW | 1 << Metric.ACTIVE
-    assert msgpack.unpackb(blob[5:])[1] == [day, 0, bitmap, 1, 1250, 1]
+    assert msgpack.unpackb(blob[5:])[1] == [day, 1, 1 | 1 << 7 | 1 << 12, 1, 1250, 1]
     (result,) = asyncio.run(apply(make_state(redis_url), [login(1, 0.1)]))
     assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
     assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
@@ -313,3 +317,31 @@ def test_a_profile_of_the_earlier_three_key_layout_is_converted_on_first_use(red
     assert client.exists(*customer_keys("C1")) == 0
     assert client.hget(cooldown_key("C1"), "tier") == b"t|x"
     client.close()
+
+
+def test_a_writer_that_lost_the_customer_is_fenced_out_and_counts_nothing_twice(redis_url: str) -> None:
+    """Worker A holds C1 in memory; worker B (the partition's new owner) applies newer events and
+    the same ones again. A's next write finds another version: it reads again and re-applies, so
+    every event counts once and A's results are computed on B's profile, not on its stale copy."""
+    deposit = TransactionKind.DEPOSIT
+    first = [tx(n, n / 10, deposit, "1.00") for n in range(3)]
+    by_b = [tx(n, n / 10, deposit, "1.00") for n in range(3, 6)]
+    by_a_later = [by_b[0], tx(6, 0.6, deposit, "1.00")]  # A still gets one B applied, and a new one
+
+    async def go() -> tuple[list[StoredProfile], StoredProfile, int]:
+        a, b = make_state(redis_url), make_state(redis_url)
+        try:
+            await a.profiles.apply([build_update(e, "SIGNALBANK") for e in first])  # A caches C1
+            await b.profiles.apply([build_update(e, "SIGNALBANK") for e in first + by_b])
+            results = await a.profiles.apply([build_update(e, "SIGNALBANK") for e in by_a_later])
+            return results, await b.profiles.read("C1"), a.profiles.conflicts
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+    results, final, conflicts = asyncio.run(go())
+    assert conflicts == 1
+    assert [r.duplicate for r in results] == [True, False]
+    week = METRIC_COUNT  # the 7-day window
+    assert results[-1].sums[week + Metric.TXN_COUNT] == 7 == final.sums[week + Metric.TXN_COUNT]
+    assert final.sums[week + Metric.INFLOW] == 700
