@@ -977,12 +977,13 @@ def _met(met: bool) -> str:
 #: layouts before and after a change are both here, so the memory step reads either; a suffix not
 #: here is printed with UNKNOWN_KEY.
 KEY_CONTENTS = {
-    "p": "the profile in one key: master data, window sums, day buckets and the dedupe ring",
-    "days": "one bucket of counters per day with activity (sparse), 90 days: exact 1/7/30/90-day windows",
-    "seen": "dedupe: the last ids (6 bytes each) and the events Kafka could still redeliver (15 bytes each)",
-    "state": "master data, window sums, last-seen times, open complaints, products, tier state",
-    "cooldown": "cooldowns: rule or offer id -> until|output id",
+    "p": "the profile in one compact string (sinks/redis/profile_state.py): master data, window sums, "
+    "days (by week after 30), the dedupe ring",
+    "cooldown": "cooldowns (rule or offer id -> until|output id) and the tier",
     "offers": "offers made: offer event id -> when, what, where, response",
+    "days": "earlier layout: one bucket of counters per day with activity, 90 days",
+    "seen": "earlier layout: dedupe ring, the last ids and the events Kafka could still redeliver",
+    "state": "earlier layout: master data, window sums, last-seen times, products, tier state",
 }
 UNKNOWN_KEY = "(not described in bench/e2e.py KEY_CONTENTS)"
 

@@ -99,7 +99,7 @@ def test_the_report_prints_memory_by_any_key_suffix_and_redis_time_by_command() 
     text = render(made_up_report())
     assert "signalbank / faust take_events, no work (floor):" in text
     assert "0.50x   (target >= 0.6)" in text
-    assert "      p          1,100  the profile in one key" in text
+    assert "      p          1,100  the profile in one compact string" in text
     assert "      zz           100  (not described in bench/e2e.py KEY_CONTENTS)" in text
     assert (
         "signalbank, 1 worker, backlog: 102.0 µs per event (server CPU 150 µs): evalsha 100.0, zadd 2.0 "
