@@ -99,8 +99,9 @@ class BenchOptions:
     spy_seconds: float = 20.0
     latency_workers: int = 1  # workers for the backlog run and the latency runs after it
     cluster_masters: int = 3  # masters of the Redis Cluster one worker runs on (0: no cluster run)
-    #: The cluster run gives up when its worker reads nothing for this long (it retries Redis
-    #: errors forever, so a worker that cannot use the cluster stalls rather than dies).
+    #: The cluster run gives up when its worker reads nothing for this long (Faust restarts a
+    #: crashed agent and Redis errors are retried, so a worker that cannot use the cluster stalls
+    #: rather than exits).
     cluster_stall_s: float = 90.0
     memory_only: bool = False  # only the Redis memory step (a minute): for sizing Redis
     timeout_s: float = 1_200.0
