@@ -113,6 +113,10 @@ class ProfileState:
     pending: list[Pending] = field(default_factory=list)
     sums: list[list[int]] = field(default_factory=lambda: [[0] * METRIC_COUNT for _ in WINDOWS])
     active: int = 0
+    #: What ``encode`` computed for each bucket (by ``_bucket_key``) and field, reused while they
+    #: stay the same: most events change one bucket and a few fields of a profile.
+    _bucket_parts: dict[int, _Parts] = field(default_factory=dict, repr=False, compare=False)
+    _field_parts: dict[str, _FieldParts] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ref_day(self) -> int | None:
@@ -224,7 +228,9 @@ class ProfileState:
             values = self.days.pop(d)
             if day - d >= retention_days:
                 continue  # a retention shorter than DAILY_DAYS: tests only, the settings forbid it
-            target = self.weeks.setdefault(week_of(d), [0] * METRIC_COUNT)
+            week = week_of(d)
+            target = self.weeks.setdefault(week, [0] * METRIC_COUNT)
+            self._bucket_parts.pop(_week_key(week), None)
             for i, v in enumerate(values):
                 if v:
                     target[i] += v
@@ -243,6 +249,7 @@ class ProfileState:
             bucket = self.days.get(day)
             if bucket is None:
                 bucket = self.days[day] = [0] * METRIC_COUNT
+            self._bucket_parts.pop(day, None)
             windows = [w for w in range(len(WINDOWS)) if age < WINDOWS[w]]
         else:
             week = week_of(day)
@@ -252,6 +259,7 @@ class ProfileState:
             bucket = self.weeks.get(week)
             if bucket is None:
                 bucket = self.weeks[week] = [0] * METRIC_COUNT
+            self._bucket_parts.pop(_week_key(week), None)
             windows = [w for w in _LONG_WINDOWS if ref - last < WINDOWS[w]]
         for i, v in enumerate(increments):
             if v:
@@ -290,27 +298,40 @@ class ProfileState:
                 raise ValueError(f"day {d} is not within {DAILY_DAYS} days of {ref}")
             present |= 1 << (ref - d)
         days: list[int] = [ref, present]  # then each day's bucket, the latest first
-        balance = [0]  # the previous bucket's mean balance: each one's is stored as the difference
+        balance = 0  # the previous bucket's mean balance: each one's is stored as the difference
+        cache = self._bucket_parts
         for d in sorted(self.days, reverse=True):
-            _sparse(self.days[d], days, balance)
+            parts = cache.get(d)
+            if parts is None:
+                parts = cache[d] = _sparse(self.days[d])
+            balance = _put(parts, days, balance)
         weeks: list[int] = []  # weeks before the latest event's, then the bucket: the latest first
         this_week = week_of(ref)
         for k in sorted(self.weeks, reverse=True):
             weeks.append(this_week - k)
-            _sparse(self.weeks[k], weeks, balance)
+            parts = cache.get(_week_key(k))
+            if parts is None:
+                parts = cache[_week_key(k)] = _sparse(self.weeks[k])
+            balance = _put(parts, weeks, balance)
         names: list[object] = []
-        chain = [0]  # the previous timestamp: each is stored as the difference from it
+        previous = 0  # the previous timestamp: each is stored as the difference from it
+        known = self._field_parts
         for name, value in self.fields.items():
             if name == "ref_day":
                 continue
-            code = _FIELD_CODES.get(name, name)
+            field_parts = known.get(name)
+            if field_parts is None or field_parts[0] != value:
+                field_parts = known[name] = _parse_field(name, value)
+            _, code, stamp, packed = field_parts
             names.append(code)
-            if code in _TS_CODES and _canonical_int(value):
-                stamp = int(value)
-                names.append(stamp - chain[0])
-                chain[0] = stamp
+            if stamp is None:
+                names.append(packed)
+            elif packed is _BARE:
+                names.append(stamp - previous)
+                previous = stamp
             else:
-                names.append(_pack_value(value, chain))
+                names.append([stamp - previous, packed])
+                previous = stamp
         pending = b"".join(
             p.hash + struct.pack(">BH", p.code, p.partition) + p.offset.to_bytes(6, "big")
             for p in self.pending
@@ -331,26 +352,29 @@ def decode(blob: bytes) -> tuple[int, ProfileState]:
     names, days, weeks, kept, pending, active = msgpack.unpackb(blob[5:], raw=False)
     state = ProfileState(active=int.from_bytes(active, "little"))
     fields = state.fields
-    chain = [0]
+    previous = 0
     for i in range(0, len(names), 2):
         name, packed = names[i], names[i + 1]
         if name in _TS_CODES and isinstance(packed, int):
-            chain[0] += packed
-            value = str(chain[0])
+            previous += packed
+            value = str(previous)
+        elif isinstance(packed, list) and len(packed) == 2:
+            previous += packed[0]
+            value = f"{previous}|{_unpack_value(packed[1])}"
         else:
-            value = _unpack_value(packed, chain)
+            value = _unpack_value(packed)
         fields[_FIELD_NAMES[name] if isinstance(name, int) else name] = value
     if days:
         ref, present = days[0], days[1]
         fields["ref_day"] = str(ref)
-        at, balance = 2, [0]
+        at, balance = 2, 0
         for age in range(DAILY_DAYS):
             if present >> age & 1:
-                state.days[ref - age], at = _unsparse(days, at, balance)
+                state.days[ref - age], at, balance = _unsparse(days, at, balance)
         at, this_week = 0, week_of(ref)
         while at < len(weeks):
             week = this_week - weeks[at]
-            state.weeks[week], at = _unsparse(weeks, at + 1, balance)
+            state.weeks[week], at, balance = _unsparse(weeks, at + 1, balance)
     state.kept = [kept[i : i + HASH] for i in range(0, len(kept), HASH)]
     for i in range(0, len(pending), _PENDING_BYTES):
         entry = pending[i : i + _PENDING_BYTES]
@@ -420,30 +444,52 @@ def _bucket_values(w: list[int]) -> list[int]:
     return v
 
 
-def _sparse(values: Sequence[int], out: list[int], balance: list[int]) -> None:
-    """Append a bitmap of the non-zero stored values (``_ORDER``), then those values.
+#: A bucket as ``encode`` writes it, but for its balance sum: (bitmap, the values before the
+#: balance sum, the values after it, balance sum, balance count).
+_Parts = tuple[int, list[int], list[int], int, int]
+#: A field as ``encode`` writes it: (its string, code or name, its timestamp or None, the packed
+#: value or ``_BARE`` when the field is only a timestamp).
+_FieldParts = tuple[str, object, int | None, object]
+_BARE = object()
+_BS_BIT = _ORDER.index(Metric.BALANCE_SUM)
+
+
+def _week_key(week: int) -> int:
+    """Key of a week's bucket among the days' (day numbers are never negative)."""
+    return -1 - week
+
+
+def _sparse(values: Sequence[int]) -> _Parts:
+    """A bitmap of the non-zero stored values (``_ORDER``; the balance sum always), then those values.
 
     The balance sum is stored as its difference from the previous bucket's mean balance times this
-    bucket's balance count: a balance changes little from one day to the next, so that is small.
+    bucket's balance count (``_put``): a balance changes little from one day to the next.
     """
     stored = _stored_values(values)
-    count = values[_BN]
-    stored[_BS] = values[_BS] - balance[0] * count
-    if count:
-        balance[0] = values[_BS] // count
-    bitmap = 0
-    start = len(out)
-    out.append(0)
+    bitmap = 1 << _BS_BIT
+    before: list[int] = []
+    after: list[int] = []
     for bit, metric in enumerate(_ORDER):
         v = stored[metric]
-        if v:
+        if v and bit != _BS_BIT:
             bitmap |= 1 << bit
-            out.append(v)
-    out[start] = bitmap
+            (before if bit < _BS_BIT else after).append(v)
+    return bitmap, before, after, values[_BS], values[_BN]
 
 
-def _unsparse(flat: Sequence[int], at: int, balance: list[int]) -> tuple[list[int], int]:
-    """The bucket stored at ``flat[at]`` (see ``_sparse``) and where the next one starts."""
+def _put(parts: _Parts, out: list[int], balance: int) -> int:
+    """Append a bucket; the mean balance the next one is stored against."""
+    bitmap, before, after, total, count = parts
+    out.append(bitmap)
+    out.extend(before)
+    out.append(total - balance * count)
+    out.extend(after)
+    return total // count if count else balance
+
+
+def _unsparse(flat: Sequence[int], at: int, balance: int) -> tuple[list[int], int, int]:
+    """The bucket stored at ``flat[at]`` (see ``_sparse``), where the next one starts, and the mean
+    balance it is stored against."""
     bitmap = flat[at]
     at += 1
     stored = [0] * METRIC_COUNT
@@ -457,10 +503,18 @@ def _unsparse(flat: Sequence[int], at: int, balance: list[int]) -> tuple[list[in
         bit += 1
     values = _bucket_values(stored)
     count = values[_BN]
-    values[_BS] = stored[_BS] + balance[0] * count
-    if count:
-        balance[0] = values[_BS] // count
-    return values, at
+    values[_BS] = stored[_BS] + balance * count
+    return values, at, values[_BS] // count if count else balance
+
+
+def _parse_field(name: str, value: str) -> _FieldParts:
+    code = _FIELD_CODES.get(name, name)
+    if code in _TS_CODES and _canonical_int(value):
+        return value, code, int(value), _BARE
+    head, bar, rest = value.partition("|")
+    if bar and _canonical_int(head):
+        return value, code, int(head), _pack_value(rest)
+    return value, code, None, _pack_value(value)
 
 
 def _canonical_int(text: str) -> bool:
@@ -468,18 +522,15 @@ def _canonical_int(text: str) -> bool:
     return body.isdigit() and body.isascii() and (body == "0" or body[0] != "0") and text != "-0"
 
 
-def _pack_value(value: str, chain: list[int]) -> object:
+def _pack_value(value: str) -> object:
     """A field's string as compactly as MessagePack allows, exactly recoverable: an integer; a
-    "ts|value" stamp as [ts - previous timestamp, value]; a run "start,last,count" as [start,
-    last - start, count]; else the string."""
+    "ts|value" stamp as [ts, value]; a run "start,last,count" as [start, last - start, count];
+    else the string. (``encode`` stores the stamp of a field itself against the timestamp before.)"""
     if _canonical_int(value):
         return int(value)
     head, bar, rest = value.partition("|")
     if bar and _canonical_int(head):
-        stamp = int(head)
-        delta = stamp - chain[0]
-        chain[0] = stamp
-        return [delta, _pack_value(rest, chain)]
+        return [int(head), _pack_value(rest)]
     parts = value.split(",")
     if len(parts) == 3 and all(_canonical_int(p) for p in parts):
         start, last, count = map(int, parts)
@@ -487,13 +538,11 @@ def _pack_value(value: str, chain: list[int]) -> object:
     return value
 
 
-def _unpack_value(packed: object, chain: list[int]) -> str:
+def _unpack_value(packed: object) -> str:
     if isinstance(packed, list):
         if len(packed) == 3:
             return f"{packed[0]},{packed[0] + packed[1]},{packed[2]}"
-        chain[0] += packed[0]
-        stamp = chain[0]
-        return f"{stamp}|{_unpack_value(packed[1], chain)}"
+        return f"{packed[0]}|{_unpack_value(packed[1])}"
     return str(packed)
 
 

@@ -282,8 +282,9 @@ def test_day_buckets_are_stored_sparse_and_read_back_whole(redis_url: str) -> No
     """A deposit day with no balance: 3 of the 17 metrics are not zero (count, inflow, activity).
     Activity and the balance count follow from the count and are stored as differences (0, and 1:
     one transaction without a balance), so the days are stored as [latest day, which days are
-    present (bit 0: the latest), then the bucket: bitmap, count (bit 0), inflow (bit 7), balance
-    difference (bit 12)]; a login the same day adds to it."""
+    present (bit 0: the latest), then the bucket: bitmap, count (bit 0), balance sum (bit 1,
+    always; here 0), inflow (bit 7), balance count difference (bit 12)]; a login the same day adds
+    to it."""
     store = make_state(redis_url)
     (result,) = asyncio.run(apply(store, [tx(0, 0, TransactionKind.DEPOSIT, "12.50")]))
     assert len(result.sums) == METRIC_COUNT * len(WINDOWS)
@@ -292,7 +293,7 @@ def test_day_buckets_are_stored_sparse_and_read_back_whole(redis_url: str) -> No
     blob = cast(bytes, client.get(profile_key("C1")))
     client.close()
     day = int(DAY0.timestamp() // 86400)
-    assert msgpack.unpackb(blob[5:])[1] == [day, 1, 1 | 1 << 7 | 1 << 12, 1, 1250, 1]
+    assert msgpack.unpackb(blob[5:])[1] == [day, 1, 1 | 1 << 1 | 1 << 7 | 1 << 12, 1, 0, 1250, 1]
     (result,) = asyncio.run(apply(make_state(redis_url), [login(1, 0.1)]))
     assert result.sums[Metric.TXN_COUNT] == 1 and result.sums[Metric.INFLOW] == 1250
     assert result.sums[Metric.LOGIN_COUNT] == 1 and result.sums[Metric.ACTIVE] == 2
