@@ -20,6 +20,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import add
 
 import msgpack
 
@@ -277,14 +278,24 @@ class ProfileState:
         """Window sums as of ``day`` (>= ref_day), without changing anything."""
         if day is None:
             return [[0] * METRIC_COUNT for _ in WINDOWS]
+        # one pass over the days by age (the windows are nested: each the one before plus more
+        # days), then each longer window adds the weeks ending within it
+        aged = sorted((day - d, v) for d, v in self.days.items() if day >= d)
         sums: list[list[int]] = []
-        for w, width in enumerate(WINDOWS):
-            if w in _DAILY_WINDOWS:
-                sums.append(_sum_into(v for d, v in self.days.items() if 0 <= day - d < width))
-            else:
-                buckets = [v for d, v in self.days.items() if day - d < width]
-                buckets.extend(v for k, v in self.weeks.items() if day - week_last_day(k) < width)
-                sums.append(_sum_into(buckets))
+        total = [0] * METRIC_COUNT
+        at = 0
+        for width in WINDOWS:  # ascending
+            while at < len(aged) and aged[at][0] < width:
+                total = list(map(add, total, aged[at][1]))
+                at += 1
+            if width <= DAILY_DAYS:
+                sums.append(list(total))  # its own list: the windows are updated one by one later
+                continue
+            longer = list(total)
+            for week, values in self.weeks.items():
+                if day - week_last_day(week) < width:
+                    longer = list(map(add, longer, values))
+            sums.append(longer)
         return sums
 
     # -- storing ----------------------------------------------------------------------------
@@ -297,22 +308,33 @@ class ProfileState:
             if not 0 <= ref - d < DAILY_DAYS:
                 raise ValueError(f"day {d} is not within {DAILY_DAYS} days of {ref}")
             present |= 1 << (ref - d)
-        days: list[int] = [ref, present]  # then each day's bucket, the latest first
-        balance = 0  # the previous bucket's mean balance: each one's is stored as the difference
+        # days: [ref, present, then each day's bucket, the latest first]; weeks: [weeks before the
+        # latest event's, then the bucket; the latest first]. Each bucket's MessagePack is kept and
+        # reused while the bucket and the mean balance it is stored against stay the same.
         cache = self._bucket_parts
+        balance = 0  # the previous bucket's mean balance: each one's is stored as the difference
+        day_chunks = [msgpack.packb(ref), msgpack.packb(present)]
+        count = 2
         for d in sorted(self.days, reverse=True):
             parts = cache.get(d)
-            if parts is None:
-                parts = cache[d] = _sparse(self.days[d])
-            balance = _put(parts, days, balance)
-        weeks: list[int] = []  # weeks before the latest event's, then the bucket: the latest first
+            if parts is None or parts[0] != balance:
+                parts = cache[d] = _bucket_bytes(self.days[d], balance)
+            day_chunks.append(parts[1])
+            count += parts[2]
+            balance = parts[3]
+        days = _array_header(count) + b"".join(day_chunks)
+        week_chunks: list[bytes] = []
+        count = 0
         this_week = week_of(ref)
         for k in sorted(self.weeks, reverse=True):
-            weeks.append(this_week - k)
             parts = cache.get(_week_key(k))
-            if parts is None:
-                parts = cache[_week_key(k)] = _sparse(self.weeks[k])
-            balance = _put(parts, weeks, balance)
+            if parts is None or parts[0] != balance:
+                parts = cache[_week_key(k)] = _bucket_bytes(self.weeks[k], balance)
+            week_chunks.append(msgpack.packb(this_week - k))
+            week_chunks.append(parts[1])
+            count += 1 + parts[2]
+            balance = parts[3]
+        weeks = _array_header(count) + b"".join(week_chunks)
         names: list[object] = []
         previous = 0  # the previous timestamp: each is stored as the difference from it
         known = self._field_parts
@@ -337,8 +359,17 @@ class ProfileState:
             for p in self.pending
         )
         active = self.active.to_bytes((self.active.bit_length() + 7) // 8, "little")
-        body = msgpack.packb([names, days, weeks, b"".join(self.kept), pending, active], use_bin_type=True)
-        return struct.pack(">IB", version & 0xFFFFFFFF, FORMAT) + bytes(body)
+        tail = msgpack.packb([b"".join(self.kept), pending, active], use_bin_type=True)
+        return b"".join(
+            (
+                struct.pack(">IB", version & 0xFFFFFFFF, FORMAT),
+                _array_header(6),  # [names, days, weeks, kept, pending, active]
+                msgpack.packb(names, use_bin_type=True),
+                days,
+                weeks,
+                tail[1:],  # the three values without their array header
+            )
+        )
 
 
 _PENDING_BYTES = HASH + 9  # hash, topic code (1), partition (2), offset (6)
@@ -444,9 +475,9 @@ def _bucket_values(w: list[int]) -> list[int]:
     return v
 
 
-#: A bucket as ``encode`` writes it, but for its balance sum: (bitmap, the values before the
-#: balance sum, the values after it, balance sum, balance count).
-_Parts = tuple[int, list[int], list[int], int, int]
+#: A bucket as ``encode`` wrote it: (the mean balance it was stored against, its MessagePack
+#: values without an array header, how many values, the mean balance the next one is stored against).
+_Parts = tuple[int, bytes, int, int]
 #: A field as ``encode`` writes it: (its string, code or name, its timestamp or None, the packed
 #: value or ``_BARE`` when the field is only a timestamp).
 _FieldParts = tuple[str, object, int | None, object]
@@ -459,52 +490,63 @@ def _week_key(week: int) -> int:
     return -1 - week
 
 
-def _sparse(values: Sequence[int]) -> _Parts:
+def _bucket_bytes(values: Sequence[int], balance: int) -> _Parts:
     """A bitmap of the non-zero stored values (``_ORDER``; the balance sum always), then those values.
 
     The balance sum is stored as its difference from the previous bucket's mean balance times this
-    bucket's balance count (``_put``): a balance changes little from one day to the next.
+    bucket's balance count: a balance changes little from one day to the next.
     """
     stored = _stored_values(values)
+    total, count = values[_BS], values[_BN]
+    stored[_BS] = total - balance * count
     bitmap = 1 << _BS_BIT
-    before: list[int] = []
-    after: list[int] = []
+    out = [0]
     for bit, metric in enumerate(_ORDER):
         v = stored[metric]
-        if v and bit != _BS_BIT:
+        if v or bit == _BS_BIT:
             bitmap |= 1 << bit
-            (before if bit < _BS_BIT else after).append(v)
-    return bitmap, before, after, values[_BS], values[_BN]
+            out.append(v)
+    out[0] = bitmap
+    packed = msgpack.packb(out)
+    return balance, packed[len(_array_header(len(out))) :], len(out), total // count if count else balance
 
 
-def _put(parts: _Parts, out: list[int], balance: int) -> int:
-    """Append a bucket; the mean balance the next one is stored against."""
-    bitmap, before, after, total, count = parts
-    out.append(bitmap)
-    out.extend(before)
-    out.append(total - balance * count)
-    out.extend(after)
-    return total // count if count else balance
+def _array_header(count: int) -> bytes:
+    """MessagePack's header of an array of ``count`` values."""
+    if count <= 15:
+        return bytes((0x90 | count,))
+    if count <= 0xFFFF:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
 
 
 def _unsparse(flat: Sequence[int], at: int, balance: int) -> tuple[list[int], int, int]:
     """The bucket stored at ``flat[at]`` (see ``_sparse``), where the next one starts, and the mean
     balance it is stored against."""
-    bitmap = flat[at]
+    metrics = _metrics_of(flat[at])
     at += 1
     stored = [0] * METRIC_COUNT
-    bit = 0
-    while bitmap:
-        if bitmap & 1:
-            if bit < METRIC_COUNT:
-                stored[_ORDER[bit]] = flat[at]
-            at += 1
-        bitmap >>= 1
-        bit += 1
+    for metric in metrics:
+        if metric >= 0:
+            stored[metric] = flat[at]
+        at += 1
     values = _bucket_values(stored)
     count = values[_BN]
     values[_BS] = stored[_BS] + balance * count
     return values, at, values[_BS] // count if count else balance
+
+
+@lru_cache(maxsize=4096)
+def _metrics_of(bitmap: int) -> tuple[int, ...]:
+    """The metric of each value a bucket's bitmap announces, in order (-1: one this version lacks)."""
+    metrics: list[int] = []
+    bit = 0
+    while bitmap:
+        if bitmap & 1:
+            metrics.append(_ORDER[bit] if bit < METRIC_COUNT else -1)
+        bitmap >>= 1
+        bit += 1
+    return tuple(metrics)
 
 
 def _parse_field(name: str, value: str) -> _FieldParts:
