@@ -38,7 +38,7 @@ from rules.load.model import (
 )
 from rules.tools.testing import Expect, RuleCase, ScoreRange
 from schemas.profile.fields import EVENT_FIELDS, PROFILE_FIELDS, FieldSpec
-from schemas.profile.shape import WINDOWS
+from schemas.profile.shape import DAILY_DAYS, WINDOWS
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 REGENERATE = "signalbank rules docs"
@@ -186,7 +186,9 @@ def _windowed(specs: tuple[FieldSpec, ...]) -> list[tuple[str, str, str]]:
             if base not in seen:
                 seen.add(base)
                 windows = ", ".join(str(d) for d in WINDOWS[:-1]) + f" or {WINDOWS[-1]}"
-                text = f"{spec.description[: -len(tail)]}, over the last N days (N = {windows})"
+                longer = [str(d) for d in WINDOWS if d > DAILY_DAYS]
+                weeks = f"; {', '.join(longer)}: whole weeks, up to 6 days more" if longer else ""
+                text = f"{spec.description[: -len(tail)]}, over the last N days (N = {windows}{weeks})"
                 rows.append((f"{base}_<N>d", spec.type, text))
             continue
         rows.append((spec.name, spec.type, spec.description))

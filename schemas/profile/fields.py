@@ -83,7 +83,9 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("last_nps", "int", "latest survey score 0-10, -1 if none"),
         FieldSpec("products", "list", "product codes held, e.g. CURRENT_ACCOUNT, CREDIT_CARD"),
         FieldSpec("product_count", "int", "number of products held"),
-        FieldSpec("login_count_prev60d", "int", "logins in the 60 days before the last 30"),
+        FieldSpec(
+            "login_count_prev60d", "int", "logins in the 60 days (up to 66: whole weeks) before the last 30"
+        ),
         FieldSpec(
             "active_days",
             "int",
@@ -112,7 +114,12 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "int",
             "transfers to that new payee bank so far (the first included), 0 when it is not new",
         ),
-        FieldSpec("card_spend_prev60d", "double", "card spend in the 60 days before the last 30", cents=True),
+        FieldSpec(
+            "card_spend_prev60d",
+            "double",
+            "card spend in the 60 days (up to 66: whole weeks) before the last 30",
+            cents=True,
+        ),
         FieldSpec(
             "days_since_offer_accepted",
             "int",

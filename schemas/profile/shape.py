@@ -9,6 +9,10 @@ from enum import IntEnum
 
 #: Windows (days) the rules can read; the longest is also the retention of day buckets.
 WINDOWS: tuple[int, ...] = (1, 7, 30, 90)
+#: Windows up to this many days are exact to the day. Days further back are kept by week (a third of
+#: the memory), so longer windows move by whole weeks: the 90-day window holds every day of the last
+#: 90 and at most 6 days more (sinks/redis/profile_state.py).
+DAILY_DAYS = 30
 
 
 class Metric(IntEnum):

@@ -25,10 +25,8 @@ from operator import add
 import msgpack
 
 from schemas.profile.delta import ProfileUpdate
-from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
+from schemas.profile.shape import DAILY_DAYS, METRIC_COUNT, WINDOWS, Metric
 
-#: Days kept as daily buckets before the latest event day; older days are merged into weeks.
-DAILY_DAYS = 30
 #: Bytes of an event id's hash in the dedupe ring (the first bytes of its SHA-1): a new id matches
 #: one of 64 kept ones by chance once in ~4 x 10^12 events.
 HASH = 6

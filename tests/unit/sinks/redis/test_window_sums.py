@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from schemas.inputs import InputEvent, TransactionKind
 from schemas.profile.delta import MS_PER_DAY, build_update
-from schemas.profile.shape import METRIC_COUNT, WINDOWS
-from sinks.redis.profile_state import DAILY_DAYS
+from schemas.profile.shape import DAILY_DAYS, METRIC_COUNT, WINDOWS
 from tests.support.profile_events import login, tx
 from tests.support.redis_state import make_state
 
