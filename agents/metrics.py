@@ -101,3 +101,9 @@ class Metrics:
             registry=r,
         )
         self.redis_up = Gauge("signalbank_redis_up", "1 when the last Redis call succeeded.", registry=r)
+        self.profile_conflicts = Counter(
+            "signalbank_profile_conflicts",
+            "Profiles another writer had changed since this worker read them (read again and re-applied):"
+            " a rebalance moving partitions, or two workers given the same customer.",
+            registry=r,
+        )

@@ -1,9 +1,11 @@
 """The batch pipeline: decode -> apply profile updates -> evaluate rules -> claim cooldowns -> outputs.
 
 It knows nothing about Faust: the worker's agent feeds it consumed records and sends what it
-returns, and replay or tests can drive it directly. Redis round trips per batch: one per chunk of
-profile updates (the next chunk is applied while rules run on the previous one), one schedules each
-customer's next silence check, one claims every cooldown (churn alerts, signals, offers).
+returns, and replay or tests can drive it directly. Redis round trips per batch: per chunk of
+profile updates, one reads the customers this worker does not hold in memory and one writes the
+changed profiles back (sinks/redis/profiles.py; the next chunk's calls are on their way while rules
+run on the previous one), one schedules each customer's next silence check, one claims every cooldown (churn
+alerts, signals, offers). On a Redis Cluster each of these is one call per hash slot, sent together.
 
 Each step lives in its own module: decoding and dead letters (agents/decode.py), the claim plan
 and what its answers grant (agents/claims.py), the output records (agents/outputs.py), and when
@@ -179,8 +181,11 @@ class Pipeline:
     async def _apply(self, updates: Sequence[ProfileUpdate]) -> list[StoredProfile]:
         started = time.perf_counter()
         committed = "" if self._committed is None else self._committed()
+        conflicts = self._redis.profiles.conflicts
         stored = await self._redis.profiles.apply(updates, committed)
         self._metrics.redis.labels("profile_update").observe(time.perf_counter() - started)
+        if self._redis.profiles.conflicts > conflicts:
+            self._metrics.profile_conflicts.inc(self._redis.profiles.conflicts - conflicts)
         return stored
 
     async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
