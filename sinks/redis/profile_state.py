@@ -20,6 +20,7 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
 from operator import add
 
 import msgpack
@@ -138,7 +139,7 @@ class ProfileState:
         )
 
     def flat_sums(self) -> tuple[int, ...]:
-        return tuple(v for window in self.sums for v in window)
+        return tuple(chain.from_iterable(self.sums))
 
     # -- applying ---------------------------------------------------------------------------
 

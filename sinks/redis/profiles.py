@@ -19,6 +19,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate
@@ -160,7 +161,7 @@ class ProfileStore:
             fields = dict(state.fields)
             if entry.tier:
                 fields[TIER_FIELD] = entry.tier
-            flat = tuple(v for window in sums for v in window)
+            flat = tuple(chain.from_iterable(sums))
             profiles.append(StoredProfile(False, fields, flat, state.active_days))
         return profiles
 
