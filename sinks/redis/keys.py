@@ -29,14 +29,14 @@ def offer_log_key(customer_id: str) -> str:
 
 
 #: Event ids kept per customer against producer repeats (an upstream system sending an event
-#: twice): a repeat of any of the customer's last 48 events changes nothing (two to three weeks of
-#: the simulator's most active customers; producers resend within minutes). Redelivery by Kafka does
-#: not depend on it: every event the consumer group has not committed stays recognisable, however
-#: many (see sinks/redis/profile_state.py). It was 256 when it also had to cover redelivery, then 64;
-#: 48 six-byte hashes take 288 bytes, about a third of a profile (docs/performance.md: 965 B per
-#: profile at 48, 1,053 B at 64). Raise it (SIGNALBANK_DEDUPE_CAPACITY) if producers repeat events
-#: from further back.
-DEDUPE_CAPACITY = 48
+#: twice): a repeat of any of the customer's last 64 events changes nothing (weeks of a typical
+#: customer's events; the end-to-end story repeats one from about 50 events back). Redelivery by
+#: Kafka does not depend on it: every event the consumer group has not committed stays
+#: recognisable, however many (see sinks/redis/profile_state.py). It was 256 when it also had to
+#: cover redelivery (the crash test failed with 64); 64 six-byte hashes take 384 bytes, about a
+#: third of a profile. Raise it (SIGNALBANK_DEDUPE_CAPACITY) if producers repeat events from further
+#: back.
+DEDUPE_CAPACITY = 64
 
 #: Code of each input topic in the ring's entries (one byte). Stored in Redis: never renumber.
 TOPIC_CODES: dict[str, int] = {TRANSACTIONS: 0, INTERACTIONS: 1, CUSTOMERS: 2}
