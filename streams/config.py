@@ -24,6 +24,7 @@ class StoreConfig:
 
     retention_days: int  # day buckets older than this are trimmed
     dedupe_capacity: int  # a repeat of any of a customer's last this many events is skipped
+    profile_cache: int = 20_000  # profiles kept in the worker's memory between batches
 
 
 def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) -> PipelineConfig:
@@ -41,7 +42,7 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
 
 def store_config(settings: Settings) -> StoreConfig:
     """What the profile store needs from ``settings``: a replay trims and dedupes as the worker does."""
-    return StoreConfig(retention_days=settings.retention_days, dedupe_capacity=settings.dedupe_capacity)
+    return StoreConfig(settings.retention_days, settings.dedupe_capacity, settings.profile_cache)
 
 
 def connect_redis(settings: Settings, url: str | None = None) -> RedisState:
@@ -49,7 +50,8 @@ def connect_redis(settings: Settings, url: str | None = None) -> RedisState:
     replay and the benchmarks pass an embedded one). A ``redis+cluster://`` URL gives a Redis Cluster
     client (``sinks/redis/client.py``). Nothing is sent until the first call."""
     kept = store_config(settings)
-    return redis_state(connect(url or settings.redis_url), kept.retention_days, kept.dedupe_capacity)
+    client = connect(url or settings.redis_url)
+    return redis_state(client, kept.retention_days, kept.dedupe_capacity, kept.profile_cache)
 
 
 def timer_config(settings: Settings) -> TimerConfig:

@@ -1,7 +1,7 @@
 """Customer profiles in Redis: the worker computes each update, Redis keeps one string per customer.
 
 Each customer's events come from one Kafka partition and so to one worker at a time, which keeps
-the profiles it works on in memory (an LRU of ``cache_size`` customers), applies a chunk of
+the profiles it works on in memory (an LRU of ``cache_size`` customers, about 27 KB each), applies a chunk of
 updates there (sinks/redis/profile_state.py) and writes each changed profile back in one call per
 hash slot, as a compare-and-set on the version it read (lua/profile_write.lua). A writer that lost
 its partition in a rebalance and has not noticed yet (a zombie) finds another version, writes
@@ -70,7 +70,7 @@ class ProfileStore:
         client: RedisClient,
         retention_days: int,
         dedupe_capacity: int,
-        cache_size: int = 50_000,
+        cache_size: int = 20_000,
     ) -> None:
         self._client = client
         self._retention_days = retention_days

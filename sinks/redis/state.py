@@ -29,11 +29,13 @@ class RedisState:
         await self.client.aclose()
 
 
-def redis_state(client: RedisClient, retention_days: int, dedupe_capacity: int) -> RedisState:
+def redis_state(
+    client: RedisClient, retention_days: int, dedupe_capacity: int, profile_cache: int = 20_000
+) -> RedisState:
     """Register every script on ``client`` (nothing is sent until the first call)."""
     return RedisState(
         client,
-        ProfileStore(client, retention_days, dedupe_capacity),
+        ProfileStore(client, retention_days, dedupe_capacity, profile_cache),
         ClaimStore(client),
         Schedule(client),
     )

@@ -9,7 +9,7 @@ from datetime import timedelta
 from agents.pipeline import PipelineConfig
 from agents.timer import TimerConfig
 from schemas.profile.bgnbd import BgNbdParams
-from streams.config import StoreConfig, pipeline_config, store_config, timer_config
+from streams.config import StoreConfig, connect_redis, pipeline_config, store_config, timer_config
 from streams.settings import Settings
 
 #: A value of every setting the builders read, none of them the default.
@@ -22,6 +22,7 @@ CHANGED = Settings(
     apply_chunk=7,
     retention_days=120,
     dedupe_capacity=32,
+    profile_cache=77,
     check_interval_s=2.5,
     check_batch=9,
     check_lease_s=12.0,
@@ -59,8 +60,9 @@ def test_the_settings_defaults_are_the_pipeline_configs_defaults() -> None:
     )
 
 
-def test_retention_and_dedupe_capacity_reach_the_store_config() -> None:
-    assert store_config(CHANGED) == StoreConfig(retention_days=120, dedupe_capacity=32)
+def test_retention_dedupe_capacity_and_profile_cache_reach_the_store_config() -> None:
+    assert store_config(CHANGED) == StoreConfig(retention_days=120, dedupe_capacity=32, profile_cache=77)
+    assert connect_redis(CHANGED, "redis://127.0.0.1:1").profiles._cache_size == 77  # nothing is sent
     assert asdict(store_config(defaults())) != asdict(store_config(CHANGED))
     assert store_config(defaults()).retention_days == 90
 
