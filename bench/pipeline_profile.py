@@ -36,8 +36,8 @@ from streams.sim.scenario import Scenario
 #: The pipeline's stages, by the function that does each (its first frame on a call path counts).
 STAGES: tuple[tuple[str, str], ...] = (
     ("evaluate", "rules: the CEL call, its inputs, arbitration"),
-    ("build_profile", "profile from the Redis reply: windows, BG/NBD, value score"),
-    ("apply", "profile update: the Lua call and turning its reply into dicts"),
+    ("build_profile", "profile from the stored profile: windows, BG/NBD, value score"),
+    ("apply", "profile update: applied in the worker, written back by compare-and-set"),
     ("decide", "claims (cooldowns, offers, tiers) and output records"),
     ("decode", "decode and validate the event (pydantic JSON)"),
     ("build_update", "the event's profile delta"),

@@ -30,7 +30,7 @@ def test_samples_are_counted_once_in_the_first_matching_category_and_pipeline_st
         "Faust and aiokafka": 25,
     }
     stages = {label.split(":")[0]: n for label, n in profile.stages}
-    assert stages == {"rules": 30, "profile from the Redis reply": 20, "profile update": 10, "other": 5}
+    assert stages == {"rules": 30, "profile from the stored profile": 20, "profile update": 10, "other": 5}
 
 
 def test_samples_in_any_module_of_the_pipeline_count_as_the_pipeline() -> None:
