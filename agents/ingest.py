@@ -65,9 +65,15 @@ async def ingest(
     metrics: Metrics,
     batch_size: int,
     within_s: float,
+    quiet_s: float,
 ) -> AsyncIterator[None]:
-    """Take batches of raw events from the Faust stream, process them, deliver the outputs, move on."""
-    async for batch in stream.take_events(batch_size, within=within_s):
+    """Take batches of raw events from the Faust stream, process them, deliver the outputs, move on.
+
+    A batch goes as soon as the stream has nothing more for it (``take_ready`` of the app's stream,
+    streams/app.py), so below full load an event waits for the batch in front of it, not for a
+    window; the stream acknowledges a batch when the next one is asked for, after its delivery.
+    """
+    async for batch in stream.take_ready(batch_size, within=within_s, quiet=quiet_s):
         started = asyncio.get_running_loop().time()
         records = [
             RawRecord(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value)

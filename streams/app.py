@@ -3,16 +3,85 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import faust
+from faust.types import ChannelT, EventT
 from faust.types.transports import TransportT
+from mode.utils.locks import Event
 
 from streams.kafka.transport import transport_class
 from streams.settings import Settings
 
 StartupHook = Callable[[], None]
+
+
+class Stream(faust.Stream[Any]):
+    """Faust's stream plus ``take_ready``: batches that go as soon as nothing more is arriving."""
+
+    async def take_ready(self, max_: int, within: float, quiet: float) -> AsyncIterator[list[EventT[Any]]]:
+        """Batches of at most ``max_`` events; each goes when it is full, when no event arrived for
+        ``quiet`` seconds, or ``within`` seconds after the caller asked for it with an event in it
+        (whichever is first).
+
+        Faust's ``take_events(max_, within)`` starts its ``within`` wait only once the previous batch
+        has been processed and waits it out whatever is already buffered, unless ``max_`` events
+        arrive: below full load every batch waited the whole window, idle, after the worker's own
+        processing time (measured: 50 ms of every cycle, and most of the latency at half load).
+        Here the next batch fills while the current one is processed, and a worker that is free
+        waits only until the events stop coming (``quiet``): fetched events arrive in bursts, one
+        every fetch, so a short gap means the burst is over. Under a backlog the events keep coming
+        and batches still fill to ``max_``.
+
+        As in ``take_events``, events are acknowledged (their offsets become committable) only when
+        the caller asks for the next batch, that is after it has finished with this one; events
+        buffered meanwhile for the next batch are not.
+        """
+        loop = asyncio.get_running_loop()
+        buffer: list[EventT[Any]] = []
+        arrived, full, room = Event(), Event(), Event()
+
+        async def add_to_buffer(value: Any) -> Any:
+            if len(buffer) >= max_:  # the next batch is full: wait until it is taken
+                room.clear()
+                await self.wait(room)
+            event = self.current_event
+            if event is None:
+                raise RuntimeError("take_ready found no current event")
+            arrived.set()
+            buffer.append(event)
+            if len(buffer) >= max_:
+                full.set()
+            return value
+
+        self.enable_acks = False  # acknowledged below, once the caller is done with a batch
+        self.add_processor(add_to_buffer)
+        self._enable_passive(cast(ChannelT[Any], aiter(self.channel)))  # as take_events does
+        while not self.should_stop:
+            if not buffer:
+                await self.wait_for_stopped(arrived, timeout=1.0)
+                continue
+            deadline = loop.time() + within
+            while len(buffer) < max_:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                seen = len(buffer)
+                await self.wait_for_stopped(full, timeout=min(quiet, left))
+                if len(buffer) == seen:
+                    break
+            batch = buffer[:max_]
+            del buffer[:max_]
+            full.clear()
+            if not buffer:
+                arrived.clear()
+            room.set()
+            try:
+                yield batch
+            finally:
+                for event in batch:
+                    await self.ack(event)
 
 
 class App(faust.App):
@@ -71,5 +140,6 @@ def create_app(settings: Settings) -> App:
         datadir=str(settings.data_dir / "faust"),
         producer_linger_ms=5,
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
+        Stream=Stream,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )

@@ -46,7 +46,15 @@ class Settings(BaseSettings):
         description="Longest wait of a fetch for new events (Faust fixes 1500): a latency floor on "
         "brokers that hold a fetch for the whole wait, such as the embedded Tansu.",
     )
-    batch_within_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    batch_within_s: float = Field(
+        0.05, gt=0, description="Longest wait to fill a batch, counted from its first event."
+    )
+    batch_quiet_s: float = Field(
+        0.002,
+        gt=0,
+        description="A batch that is not full goes once no event arrived for this long (fetched events "
+        "arrive in bursts: a gap means the burst is over).",
+    )
     apply_chunk: int = Field(
         100,
         ge=1,

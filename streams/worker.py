@@ -64,6 +64,7 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
             runtime.metrics,
             settings.batch_size,
             settings.batch_within_s,
+            settings.batch_quiet_s,
         )
         async for _ in batches:
             yield None

@@ -137,10 +137,12 @@ class FakeStream:
 
     def __init__(self, batches: list[list[RawRecord]]) -> None:
         self.batches = batches
-        self.asked: list[tuple[int, float]] = []
+        self.asked: list[tuple[int, float, float]] = []
 
-    async def take_events(self, size: int, within: float) -> AsyncIterator[list[SimpleNamespace]]:
-        self.asked.append((size, within))
+    async def take_ready(
+        self, size: int, within: float, quiet: float
+    ) -> AsyncIterator[list[SimpleNamespace]]:
+        self.asked.append((size, within, quiet))
         for batch in self.batches:
             yield [SimpleNamespace(message=r) for r in batch]
 
@@ -159,11 +161,11 @@ def test_each_batch_is_processed_and_delivered_before_the_next_is_taken(backoff:
         log.append("delivered " + ",".join(o.key.decode() for o in outputs))
 
     async def run() -> None:
-        async for _ in ingest(stream, pipeline, deliver, metrics, 500, 0.05):
+        async for _ in ingest(stream, pipeline, deliver, metrics, 500, 0.05, 0.002):
             log.append("acknowledged")
 
     asyncio.run(run())
-    assert stream.asked == [(500, 0.05)]
+    assert stream.asked == [(500, 0.05, 0.002)]
     assert log == ["delivered C0,C1", "acknowledged", "delivered C2", "acknowledged"]
     assert [records for p in pipelines for records, _ in p.calls] == [RECORDS[:2], RECORDS[:2], RECORDS[2:]]
     count = metrics.registry.get_sample_value("signalbank_event_processing_seconds_count")
