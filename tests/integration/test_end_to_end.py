@@ -63,7 +63,11 @@ def worker(kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis) -> Iterator
 
 
 def replay_outputs(tmp_path: Path, redis_url: str, ruleset: Ruleset) -> dict[str, dict[str, Any]]:
-    """What ``signalbank replay`` makes of the story: output id -> record, per output topic."""
+    """What ``signalbank replay`` makes of the story: output id -> record, per output topic (into an
+    emptied database: the cluster story test replays into the same one)."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
     files = {
         TRANSACTIONS: "transactions.jsonl",
         INTERACTIONS: "interactions.jsonl",
