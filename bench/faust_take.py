@@ -22,27 +22,31 @@ from streams.dev.embedded import free_port
 from streams.kafka.topics import input_topic
 from streams.settings import Settings
 
-settings = BaselineSettings()
-worker = Settings().model_copy(  # batch size, window, partitions and fetch wait as a worker reads them
-    update={
-        "app_id": settings.app_id,
-        "kafka_url": settings.kafka_url,
-        "redis_url": settings.redis_url,
-        "data_dir": settings.data_dir,
-        "web_port": free_port(),
-    }
-)
-app = create_app(worker)
-progress = Progress(settings.expected, settings.result_path)
 
+def main() -> None:
+    """Build the app from the settings (at run time, never at import) and run Faust's command line."""
+    settings = BaselineSettings()
+    worker = Settings().model_copy(  # batch size, window, partitions and fetch wait as a worker reads them
+        update={
+            "app_id": settings.app_id,
+            "kafka_url": settings.kafka_url,
+            "redis_url": settings.redis_url,
+            "data_dir": settings.data_dir,
+            "web_port": free_port(),
+        }
+    )
+    app = create_app(worker)
+    progress = Progress(settings.expected, settings.result_path)
 
-@app.agent(input_topic(app, worker.partitions), name="take")
-async def take(stream: Any) -> AsyncIterator[None]:
-    """The worker's batches (same size and window), only counted."""
-    async for batch in stream.take_events(worker.batch_size, within=worker.batch_within_s):
-        progress.tick(len(batch))
-        yield None
+    @app.agent(input_topic(app, worker.partitions), name="take")
+    async def take(stream: Any) -> AsyncIterator[None]:
+        """The worker's batches (same size and window), only counted."""
+        async for batch in stream.take_events(worker.batch_size, within=worker.batch_within_s):
+            progress.tick(len(batch))
+            yield None
+
+    app.main()
 
 
 if __name__ == "__main__":
-    app.main()
+    main()

@@ -14,6 +14,8 @@ import faust
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.dev.embedded import free_port
+
 #: Where the per-event baseline sends its alerts (not the real output topics, which the benchmark reads).
 PER_EVENT_TOPIC = "signalbank.bench.per-event-alerts"
 
@@ -65,12 +67,17 @@ class Progress:
 
 
 def baseline_app(settings: BaselineSettings) -> faust.App:
-    """A Faust app with Faust's default settings (only what a separate process needs changed)."""
+    """A Faust app with Faust's default settings (only what a separate process needs changed: its
+    web server, which Faust's worker command starts anyway, on a free loopback port, so that two
+    benchmarks or a worker on this machine do not collide on 0.0.0.0:6066)."""
     return faust.App(
         settings.app_id,
         broker=settings.kafka_url,
         store="memory://",
         autodiscover=False,
         web_enabled=False,
+        web_bind="127.0.0.1",
+        web_host="127.0.0.1",
+        web_port=free_port(),
         datadir=str(settings.data_dir),
     )
