@@ -173,10 +173,6 @@ class ProfileStore:
         pipe.delete(*customer_keys(customer_id))
         await pipe.execute()
 
-    def forget(self) -> None:
-        """Drop every profile held in memory (partitions revoked: another worker may write them)."""
-        self._cache.clear()
-
     async def _checkout(self, customer_ids: Sequence[str]) -> dict[str, _Loaded]:
         """The profiles to work on, taken out of the cache (put back only once written)."""
         loaded: dict[str, _Loaded] = {}
