@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
@@ -15,6 +17,22 @@ from streams.kafka.transport import transport_class
 from streams.settings import Settings
 
 StartupHook = Callable[[], None]
+log = logging.getLogger(__name__)
+
+
+def freeze_start_up_objects() -> int:
+    """Collect, then move every object alive to the collector's permanent generation; returns how many.
+
+    What exists once the worker has started (modules, Faust, pydantic models, the compiled ruleset)
+    lives as long as the process, yet every full collection traversed it: about 185,000 objects, and
+    full collections paused the event loop for 80-250 ms every few seconds (measured with gc callbacks
+    in a worker at 800 events/s), each pause a latency spike for every event waiting behind it. Frozen,
+    they are no longer traversed (full collections then took 17-43 ms over the ~40,000 objects left);
+    they are still freed when their last reference goes, only a reference cycle among them would stay.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 class Stream(faust.Stream[Any]):
@@ -116,6 +134,8 @@ class App(faust.App):
         await super().on_first_start()
         for hook in self._startup_hooks:
             await asyncio.to_thread(hook)
+        if self._startup_hooks:  # a worker (other commands have none): its start-up is done
+            log.info("%d start-up objects moved out of the collector's reach", freeze_start_up_objects())
 
 
 def create_app(settings: Settings) -> App:

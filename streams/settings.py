@@ -47,7 +47,9 @@ class Settings(BaseSettings):
         "brokers that hold a fetch for the whole wait, such as the embedded Tansu.",
     )
     batch_within_s: float = Field(
-        0.05, gt=0, description="Longest wait to fill a batch, counted from its first event."
+        0.05,
+        gt=0,
+        description="Longest wait to fill a batch once the worker is free and has an event for it.",
     )
     batch_quiet_s: float = Field(
         0.002,
