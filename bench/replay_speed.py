@@ -9,7 +9,7 @@ sequential one (``streams/backtest/replay.py``, one Redis) and the sharded one
 events per second, the ratio, and whether their outputs are the same records in the same order for
 every customer.
 
-Run: ``python -m bench.replay_speed`` (``--customers 20000 --days 540`` for the bank-sized history;
+Run: ``python -m bench.replay_speed`` (about two minutes; ``--customers 10000`` for a bank-sized history,
 ``--history DIR`` keeps the generated files and reuses them).
 """
 
@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add = parser.add_argument
-    add("--customers", type=int, default=3000)
+    add("--customers", type=int, default=1000)
     add("--days", type=int, default=540, help="Days of history (540: 18 months).")
     add("--active-share", type=float, default=0.05, help="Share of each customer's days played.")
     add("--seed", type=int, default=7)
