@@ -2,9 +2,12 @@
 may wait at the broker for new events.
 
 Faust fixes it at 1,500 ms. Apache Kafka answers a waiting fetch as soon as data arrives, so there
-the value only matters for idle partitions; the embedded Tansu broker holds the fetch for the whole
-wait, which made every event wait up to 1.5 s before the worker saw it (measured: p50 latency
-~640 ms at 50 events/s, ~55 ms with a 50 ms wait; docs/performance.md).
+the value only matters for idle partitions. The embedded Tansu (0.6.0, ``FetchService::fetch`` in
+tansu-storage) polls instead: a fetch that finds nothing sleeps half of what is left of the wait,
+looks again, sleeps half again, ... So an event arriving just after a look waits up to half the
+fetch wait before the worker sees it: with Faust's 1,500 ms, p50 latency was ~640 ms even at
+50 events/s (docs/performance.md); with 100 ms, fetches that found nothing took 50-60 ms and an
+event spent p50 ~40 ms between its producer and the worker at 800 events/s, ~20 ms with 20 ms.
 """
 
 from __future__ import annotations
