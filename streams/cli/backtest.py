@@ -70,6 +70,13 @@ def churn_fit(files: tuple[Path, ...], out: Path) -> None:
     help="Alert level that counts as a churn prediction in the scorecard.",
 )
 @click.option("--no-checks", is_flag=True, help="Skip silence checks (only event-triggered outputs).")
+@click.option(
+    "--shards",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, customers split between them (same outputs; one Redis database each).",
+)
 def replay_command(
     files: tuple[Path, ...],
     rules_dir: Path | None,
@@ -80,6 +87,7 @@ def replay_command(
     flush: bool,
     min_level: str,
     no_checks: bool,
+    shards: int,
 ) -> None:
     """Run event files (JSONL, merged in event time) through the rules, without Kafka; score them."""
     from streams.backtest.run import BacktestRun, run_backtest
@@ -97,6 +105,7 @@ def replay_command(
         checks=not no_checks,
         settings=settings,
         churn_model=load_churn_model(settings.churn_model),
+        shards=shards,
     )
     try:
         run_backtest(run, click.echo)

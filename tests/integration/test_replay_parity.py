@@ -7,12 +7,9 @@ checks make most of the outputs), with dead letters (lines that are not JSON, an
 and an event delivered twice. Batches are small, so the watermark moves in many steps and every
 customer is checked many times.
 
-Rounds of silence checks take one customer each (``check_batch=1``): a round's offer claims share
-the contact policy's per-event capacity by the group ``offers:<trigger event id>``, and a silence
-check's event id is ``check:<date>`` for every customer checked that day (agents/claims.py
-``_offer_slots``), so in larger rounds an offer to one customer depends on who else was checked in
-the same round, which no split of customers reproduces (nor the sequential replay with another
-``check_batch``).
+Rounds of silence checks take the default number of customers: the offer claims of a round are
+grouped per customer (sinks/redis/lua/claim.lua), so who else is checked in the same round changes
+nothing, and no split of customers can either.
 """
 
 from __future__ import annotations
@@ -37,7 +34,7 @@ from streams.sim.jsonl import write_jsonl
 from streams.sim.scenario import Scenario
 
 SCENARIO = Scenario(customers=40, days=120, seed=5, start=datetime(2025, 3, 1, tzinfo=UTC), active_share=0.15)
-SETTINGS = Settings(batch_size=50, check_batch=1)
+SETTINGS = Settings(batch_size=50)
 SHARDS = 2
 
 

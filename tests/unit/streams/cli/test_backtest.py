@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from schemas.catalog import CUSTOMERS, INTERACTIONS, TRANSACTIONS
+from tests.support.story import story
 from tests.unit.streams.cli.run import nowhere, signalbank
 
 
@@ -43,3 +46,24 @@ def test_replay_on_an_unreachable_redis_fails(tmp_path: Path) -> None:
     result = signalbank("replay", str(events), "--redis", nowhere()["SIGNALBANK_REDIS_URL"])
     assert result.returncode == 1
     assert result.stderr.startswith("Error: Redis: ")
+
+
+def test_replay_with_shards_writes_what_the_sequential_replay_writes(tmp_path: Path) -> None:
+    """``--shards 2`` reaches the sharded replay (two worker processes) and changes no output."""
+    names = {
+        TRANSACTIONS: "transactions.jsonl",
+        INTERACTIONS: "interactions.jsonl",
+        CUSTOMERS: "customers.jsonl",
+    }
+    for topic, name in names.items():
+        rows = [json.dumps(body) for t, body in story() if t == topic]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    files = [str(tmp_path / name) for name in names.values()]
+    written: list[dict[str, str]] = []
+    for shards in ("1", "2"):
+        out = tmp_path / f"out{shards}"
+        result = signalbank("replay", *files, "--out", str(out), "--no-checks", "--shards", shards)
+        assert result.returncode == 0, result.stderr
+        written.append({p.name: p.read_text() for p in sorted(out.glob("*.jsonl"))})
+    assert written[0] == written[1]
+    assert written[0]["signalbank.churn-alerts.v1.jsonl"]
