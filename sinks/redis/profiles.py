@@ -150,7 +150,8 @@ class ProfileStore:
         (default: each one's latest event day). A profile with no state is empty."""
         if not customer_ids:
             return []
-        loaded = await self._read(list(dict.fromkeys(customer_ids)))
+        unique = list(dict.fromkeys(customer_ids))
+        loaded = await self._read(unique, {c: e for c in unique if (e := self._cache.get(c)) is not None})
         day = None if now_ms is None else now_ms // MS_PER_DAY
         profiles: list[StoredProfile] = []
         for customer_id in customer_ids:
@@ -192,21 +193,34 @@ class ProfileStore:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
-    async def _read(self, customer_ids: Sequence[str]) -> dict[str, _Loaded]:
+    async def _read(
+        self, customer_ids: Sequence[str], held: Mapping[str, _Loaded] | None = None
+    ) -> dict[str, _Loaded]:
+        """The stored profiles; one ``held`` in memory whose version is still the stored one is
+        returned as it is (read-only: only ``apply`` changes a profile), not read and decoded again."""
+        held = held or {}
         keys = [profile_key(customer_id) for customer_id in customer_ids]
         calls: list[tuple[list[str], list[Any]]] = []
         groups = slot_groups(self._client, keys)
         for group in groups:
             call_keys: list[str] = []
+            versions: list[bytes] = []
             for index in group:
                 customer_id = customer_ids[index]
                 call_keys.extend((keys[index], cooldown_key(customer_id), *customer_keys(customer_id)))
-            calls.append((call_keys, []))
+                entry = held.get(customer_id)
+                versions.append(entry.version if entry is not None else b"")
+            calls.append((call_keys, versions if held else []))
         replies = await run_calls(self._client, self._load, calls, raw=True)
         loaded: dict[str, _Loaded] = {}
         for group, reply in zip(groups, replies, strict=True):
             for index, item in zip(group, reply, strict=True):
-                loaded[customer_ids[index]] = _loaded(item)
+                customer_id = customer_ids[index]
+                if item[0] == 1:  # still the version held
+                    entry = held[customer_id]
+                    loaded[customer_id] = _Loaded(entry.version, entry.state, _text(item[1]))
+                else:
+                    loaded[customer_id] = _loaded(item)
         return loaded
 
     async def _compare_and_set(self, writes: Sequence[tuple[str, bytes, bytes]]) -> list[tuple[bool, str]]:
@@ -229,9 +243,13 @@ class ProfileStore:
         return answers
 
 
+def _text(raw: bytes | None) -> str:
+    return raw.decode() if raw else ""
+
+
 def _loaded(reply: Sequence[Any]) -> _Loaded:
     blob, tier, legacy_state, legacy_days, legacy_ring = reply
-    tier_text = tier.decode() if tier else ""
+    tier_text = _text(tier)
     if blob:
         _, state = decode(blob)
         return _Loaded(blob[:4], state, tier_text)

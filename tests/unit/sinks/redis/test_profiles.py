@@ -334,6 +334,8 @@ def test_a_writer_that_lost_the_customer_is_fenced_out_and_counts_nothing_twice(
         try:
             await a.profiles.apply([build_update(e, "SIGNALBANK") for e in first])  # A caches C1
             await b.profiles.apply([build_update(e, "SIGNALBANK") for e in first + by_b])
+            # a read by A finds B's version, not the one A holds in memory
+            assert (await a.profiles.read("C1")).sums == (await b.profiles.read("C1")).sums
             results = await a.profiles.apply([build_update(e, "SIGNALBANK") for e in by_a_later])
             return results, await b.profiles.read("C1"), a.profiles.conflicts
         finally:
@@ -346,3 +348,26 @@ def test_a_writer_that_lost_the_customer_is_fenced_out_and_counts_nothing_twice(
     week = METRIC_COUNT  # the 7-day window
     assert results[-1].sums[week + Metric.TXN_COUNT] == 7 == final.sums[week + Metric.TXN_COUNT]
     assert final.sums[week + Metric.INFLOW] == 700
+
+
+def test_a_read_of_a_profile_held_in_memory_skips_reading_it_again_while_unchanged(redis_url: str) -> None:
+    """The worker's own profiles (silence checks read them every day) are not fetched and decoded
+    again while Redis still holds the version in memory: only a 4-byte compare goes to Redis."""
+    events = [tx(n, n / 10, TransactionKind.DEPOSIT, "1.00") for n in range(3)]
+
+    async def go() -> tuple[StoredProfile, StoredProfile, int]:
+        state = make_state(redis_url)
+        try:
+            await state.profiles.apply([build_update(e, "SIGNALBANK") for e in events])
+            client = redis.asyncio.Redis.from_url(redis_url)
+            await client.config_resetstat()
+            held = await state.profiles.read("C1")
+            gets = int((await client.info("commandstats")).get("cmdstat_get", {}).get("calls", 0))
+            await client.aclose()
+            return held, await make_state(redis_url).profiles.read("C1"), gets
+        finally:
+            await state.aclose()
+
+    held, fresh, gets = asyncio.run(go())
+    assert gets == 0  # only GETRANGE and HGET inside the script
+    assert (held.state, held.sums) == (fresh.state, fresh.sums)
