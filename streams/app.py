@@ -158,7 +158,7 @@ def create_app(settings: Settings) -> App:
         web_host=settings.web_bind,
         web_port=settings.web_port,
         datadir=str(settings.data_dir / "faust"),
-        producer_linger_ms=0,  # the worker waits for its outputs' acks: 5 ms cost every batch 5 ms
+        producer_linger_ms=0,  # a batch waits for its outputs' acks: a linger only delays the next
         stream_buffer_maxsize=max(4096, settings.batch_size * 4),
         Stream=Stream,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
