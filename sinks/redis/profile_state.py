@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -128,26 +128,10 @@ class ProfileState:
     def active_days(self) -> int:
         return int(self.fields.get("act_days", "0"))
 
-    def copy(self) -> ProfileState:
-        return ProfileState(
-            dict(self.fields),
-            {d: list(v) for d, v in self.days.items()},
-            {w: list(v) for w, v in self.weeks.items()},
-            list(self.kept),
-            list(self.pending),
-            [list(s) for s in self.sums],
-            self.active,
-        )
-
     def flat_sums(self) -> tuple[int, ...]:
         return tuple(chain.from_iterable(self.sums))
 
     # -- applying ---------------------------------------------------------------------------
-
-    def seen(self, event_id: str) -> bool:
-        """A repeat of a kept or pending event."""
-        digest = id_hash(event_id)
-        return digest in self.kept or any(p.hash == digest for p in self.pending)
 
     def apply(
         self,
@@ -430,15 +414,6 @@ def decode(blob: bytes) -> tuple[int, ProfileState]:
         state.pending.append(Pending(entry[:HASH], code, partition, offset))
     state.recount()
     return version, state
-
-
-def _sum_into(buckets: Iterable[Sequence[int]]) -> list[int]:
-    total = [0] * METRIC_COUNT
-    for values in buckets:
-        for i, v in enumerate(values):
-            if v:
-                total[i] += v
-    return total
 
 
 #: Metrics in the order a stored bucket lists them: the ones most days have first, so that the

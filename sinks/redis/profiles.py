@@ -99,25 +99,28 @@ class ProfileStore:
         for _ in range(MAX_CONFLICT_ROUNDS):
             loaded = await self._checkout(todo)
             writes: list[tuple[str, bytes, bytes]] = []
-            snapshots: dict[str, list[tuple[int, bool, dict[str, str]]]] = {}
+            snapshots: dict[
+                str, list[dict[str, str]]
+            ] = {}  # each event's fields, given the tier once written
             for customer_id in todo:
                 entry = loaded[customer_id]
                 state = entry.state
                 changed = entry.legacy
-                taken: list[tuple[int, bool, dict[str, str]]] = []
+                taken: list[dict[str, str]] = []
                 for index in by_customer[customer_id]:
                     duplicate = state.apply(
                         updates[index], self._retention_days, self._dedupe_capacity, offsets
                     )
                     changed = changed or not duplicate
                     fields = dict(state.fields)
-                    taken.append((index, duplicate, fields))
+                    taken.append(fields)
                     results[index] = StoredProfile(duplicate, fields, state.flat_sums(), state.active_days)
                 snapshots[customer_id] = taken
                 blob = state.encode(entry.next_version) if changed else b""
                 writes.append((customer_id, entry.version, blob))
             replies = await self._compare_and_set(writes)
             todo = []
+            converted: list[tuple[str, str]] = []
             for (customer_id, _, blob), (written, tier) in zip(writes, replies, strict=True):
                 entry = loaded[customer_id]
                 if entry.legacy and not tier:
@@ -127,16 +130,18 @@ class ProfileStore:
                     log.info("customer=%s profile changed by another writer: read again", customer_id)
                     todo.append(customer_id)
                     continue
-                for _, _, fields in snapshots[customer_id]:
-                    if tier:
+                if tier:
+                    for fields in snapshots[customer_id]:
                         fields[TIER_FIELD] = tier
                 if blob:
                     entry.version = blob[:4]
                 entry.tier = tier
                 if entry.legacy:
-                    await self._retire_legacy(customer_id, tier)
+                    converted.append((customer_id, tier))
                     entry.legacy = False
                 self._checkin(customer_id, entry)
+            if converted:
+                await self._retire_legacy(converted)
             if not todo:
                 return [result for result in results if result is not None]
         raise ProfileConflictError(f"{len(todo)} profiles kept changing under this worker")
@@ -146,8 +151,9 @@ class ProfileStore:
         return (await self.read_many([customer_id], now_ms))[0]
 
     async def read_many(self, customer_ids: Sequence[str], now_ms: int | None = None) -> list[StoredProfile]:
-        """Read profiles from Redis (never from this worker's memory), windows as of ``now_ms``
-        (default: each one's latest event day). A profile with no state is empty."""
+        """Read profiles as Redis holds them, windows as of ``now_ms`` (default: each one's latest
+        event day). One this worker holds in memory at the stored version is not fetched again (see
+        ``_read``). A profile with no state is empty."""
         if not customer_ids:
             return []
         unique = list(dict.fromkeys(customer_ids))
@@ -166,12 +172,14 @@ class ProfileStore:
             profiles.append(StoredProfile(False, fields, flat, state.active_days))
         return profiles
 
-    async def _retire_legacy(self, customer_id: str, tier: str) -> None:
-        """Once a converted profile is written: its tier joins the cooldown hash, its old keys go."""
+    async def _retire_legacy(self, converted: Sequence[tuple[str, str]]) -> None:
+        """Once converted profiles are written: each tier joins its cooldown hash, the old keys go
+        (one pipeline for the chunk)."""
         pipe = self._client.pipeline(transaction=False)
-        if tier:
-            pipe.hsetnx(cooldown_key(customer_id), TIER_FIELD, tier)
-        pipe.delete(*customer_keys(customer_id))
+        for customer_id, tier in converted:
+            if tier:
+                pipe.hsetnx(cooldown_key(customer_id), TIER_FIELD, tier)
+            pipe.delete(*customer_keys(customer_id))
         await pipe.execute()
 
     async def _checkout(self, customer_ids: Sequence[str]) -> dict[str, _Loaded]:
