@@ -7,7 +7,6 @@ The same behaviour on one server: tests/unit/sinks/redis/test_slots.py, test_sch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import pytest
@@ -22,7 +21,7 @@ from sinks.redis.claims import (
     OfferLimits,
     ResponseClaim,
 )
-from sinks.redis.client import RedisClient, connect, is_cluster, ping
+from sinks.redis.client import RedisClient, is_cluster, ping
 from sinks.redis.keys import (
     LEGACY_SCHEDULE_KEY,
     SCHEDULE_SHARDS,
@@ -38,7 +37,7 @@ from sinks.redis.state import RedisState
 from streams import web
 from streams.backtest import run
 from streams.dev.cluster import EmbeddedRedisCluster
-from tests.support.redis_state import make_state
+from tests.support.redis_state import make_state, with_client, with_state
 
 T = TypeVar("T")
 DAY = 86_400_000
@@ -50,28 +49,6 @@ redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('INCR', KEYS[2])
 return redis.call('LRANGE', KEYS[1], 0, -1)
 """
-
-
-def on_client(url: str, body: Callable[[RedisClient], Awaitable[T]]) -> T:
-    async def go() -> T:
-        client = connect(url)
-        try:
-            return await body(client)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
-def on_state(url: str, body: Callable[[RedisState], Awaitable[T]]) -> T:
-    async def go() -> T:
-        state = make_state(url)
-        try:
-            return await body(state)
-        finally:
-            await state.aclose()
-
-    return asyncio.run(go())
 
 
 def append_calls(customers: list[str], value: str) -> list[tuple[list[str], list[str]]]:
@@ -88,7 +65,7 @@ def test_a_cluster_url_gives_a_cluster_client_that_answers_on_every_master(
         await client.set("sb:{C1}:probe", "välue")
         return is_cluster(client), await client.ping(), await client.get("sb:{C1}:probe")
 
-    assert on_client(redis_cluster_url, body) == (True, True, "välue")
+    assert with_client(redis_cluster_url, body) == (True, True, "välue")
 
 
 def test_calls_split_by_slot_run_on_every_master_and_reload_a_flushed_script(
@@ -108,7 +85,7 @@ def test_calls_split_by_slot_run_on_every_master_and_reload_a_flushed_script(
         await client.script_flush()
         assert await run_calls(client, script, append_calls(customers, "b")) == [["a", "b"]] * 60
 
-    on_client(redis_cluster_url, body)
+    with_client(redis_cluster_url, body)
     assert all(n > 0 for n in redis_cluster.keys_per_node())
 
 
@@ -148,7 +125,7 @@ def test_calls_keep_going_while_their_slots_migrate(
 
     moved_from = {slot: redis_cluster.node_for_slot(slot) for slot in slots}
     try:
-        on_client(redis_cluster_url, body)
+        with_client(redis_cluster_url, body)
         assert all(redis_cluster.node_for_slot(s) == (o + 1) % 3 for s, o in moved_from.items())
     finally:  # give the slots back: later tests of the session expect the even split
         for slot, owner in moved_from.items():
@@ -182,7 +159,7 @@ def test_the_schedule_shards_spread_over_every_master(
         assert await schedule.next_check("C0") == 500_000
         assert {await schedule.next_check(c) for c in rest if c != "C0"} == {None}
 
-    on_state(redis_cluster_url, body)
+    with_state(redis_cluster_url, body)
     assert all(n > 0 for n in redis_cluster.keys_per_node())
 
 
@@ -201,7 +178,7 @@ def test_two_takers_on_a_cluster_never_share_a_customer(
         finally:
             await other.aclose()
 
-    on_state(redis_cluster_url, body)
+    with_state(redis_cluster_url, body)
 
 
 def test_the_unsharded_schedule_moves_into_the_shards_on_a_cluster(
@@ -223,7 +200,7 @@ def test_the_unsharded_schedule_moves_into_the_shards_on_a_cluster(
         assert await schedule.migrate() == 0
         assert await schedule.next_check("OLD1499") == 2_499
 
-    on_state(redis_cluster_url, body)
+    with_state(redis_cluster_url, body)
 
 
 # -- claims ------------------------------------------------------------------------------------------
@@ -272,8 +249,8 @@ def test_claims_on_a_cluster_answer_as_on_one_server_in_claim_order(
         assert await state.client.hget(cooldown_key("C7"), TIER_FIELD) == "gold-7"
         return replies
 
-    on_cluster = on_state(redis_cluster_url, body)
-    on_one_server = on_state(redis_url, body)
+    on_cluster = with_state(redis_cluster_url, body)
+    on_one_server = with_state(redis_url, body)
     assert on_cluster == on_one_server
     # per customer: two of three signals (group "g", capacity 2), one alert, the tier, one offer
     # (the group's capacity is the customer's own), the response to it
@@ -315,7 +292,7 @@ def test_claims_keep_going_while_their_slots_migrate(
             assert len(held) == rounds + 1
 
     try:
-        on_state(redis_cluster_url, body)
+        with_state(redis_cluster_url, body)
         assert all(redis_cluster.node_for_slot(s) == (o + 1) % 3 for s, o in moved_from.items())
     finally:
         for slot, owner in moved_from.items():
@@ -357,7 +334,7 @@ def test_replay_empties_every_master(redis_cluster: EmbeddedRedisCluster, redis_
         for n in range(30):
             await client.set(f"sb:{{C{n}}}:x", "1")
 
-    on_client(redis_cluster_url, fill)
+    with_client(redis_cluster_url, fill)
     assert all(n > 0 for n in redis_cluster.keys_per_node())
     with pytest.raises(ValueError, match="not empty"):
         run._prepare(redis_cluster_url, flush=False)

@@ -3,8 +3,6 @@ and pipelines whose processing clock is fixed."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -13,7 +11,6 @@ from agents.metrics import Metrics
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from sinks.redis.state import RedisState
-from tests.support.redis_state import make_state
 from tests.support.story import BASE, encoded, txn
 
 T = TypeVar("T")
@@ -45,14 +42,3 @@ def make(
     """A pipeline whose processing clock is ``now`` (live traffic: just after the events)."""
     config = PipelineConfig("SIGNALBANK", timedelta(days=1), check_grace=grace)
     return Pipeline(state, lambda: ruleset, Metrics(), config, lambda: now)
-
-
-def with_state(url: str, body: Callable[[RedisState], Awaitable[T]]) -> T:
-    async def go() -> T:
-        state = make_state(url)
-        try:
-            return await body(state)
-        finally:
-            await state.aclose()
-
-    return asyncio.run(go())

@@ -13,8 +13,8 @@ from agents.outputs import OutputRecord
 from rules.load.ruleset import Ruleset
 from sinks.redis.keys import schedule_key
 from sinks.redis.state import RedisState
-from tests.support.quiet_customer import DAY_MS, LAST, LAST_MS, make, salary_records, with_state
-from tests.support.redis_state import make_checks
+from tests.support.quiet_customer import DAY_MS, LAST, LAST_MS, make, salary_records
+from tests.support.redis_state import make_checks, with_state
 
 T = TypeVar("T")
 NOW = LAST + timedelta(days=40)

@@ -11,8 +11,8 @@ from rules.load.ruleset import Ruleset
 from schemas.catalog import OFFERS
 from schemas.outputs import ChurnAlert, NextBestOffer
 from sinks.redis.state import RedisState
-from tests.support.quiet_customer import DAY, DAY_MS, LAST, LAST_MS, make, salary_records, with_state
-from tests.support.redis_state import make_checks
+from tests.support.quiet_customer import DAY, DAY_MS, LAST, LAST_MS, make, salary_records
+from tests.support.redis_state import make_checks, with_state
 from tests.support.story import BASE, encoded, master
 
 

@@ -7,9 +7,6 @@ a wrong reply, or a limit that does not bite.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 from sinks.redis.claims import (
     AnyClaim,
     Claim,
@@ -22,22 +19,11 @@ from sinks.redis.claims import (
 )
 from sinks.redis.keys import TIER_FIELD, cooldown_key, offer_log_key
 from sinks.redis.state import RedisState
-from tests.support.redis_state import make_state
+from tests.support.redis_state import with_state
 
 DAY = 86_400_000
 HOUR = 3_600_000
 T0 = 20_000 * DAY  # event time of the first claim (ms)
-
-
-def with_state(url: str, body: Callable[[RedisState], Awaitable[None]]) -> None:
-    async def go() -> None:
-        state = make_state(url)
-        try:
-            await body(state)
-        finally:
-            await state.aclose()
-
-    asyncio.run(go())
 
 
 async def one(state: RedisState, claim: AnyClaim) -> ClaimReply:

@@ -5,9 +5,6 @@ The same calls on the real local cluster: tests/integration/test_cluster_state.p
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import pytest
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.exceptions import ResponseError
@@ -15,6 +12,7 @@ from redis.exceptions import ResponseError
 from sinks.redis.client import RedisClient, cluster_address, connect, is_cluster
 from sinks.redis.keys import cooldown_key, customer_keys
 from sinks.redis.slots import run_calls, slot_groups, slot_of
+from tests.support.redis_state import with_client
 
 APPEND = "redis.call('RPUSH', KEYS[1], ARGV[1]); return redis.call('LRANGE', KEYS[1], 0, -1)"
 
@@ -69,17 +67,6 @@ def test_a_cluster_url_connects_a_cluster_client_with_the_same_options() -> None
     assert seed.connection_kwargs["decode_responses"] is True
 
 
-def on_client(url: str, body: Any) -> Any:
-    async def go() -> Any:
-        client = connect(url)
-        try:
-            return await body(client)
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 def test_run_calls_returns_replies_in_call_order_and_loads_a_missing_script(redis_url: str) -> None:
     async def body(client: RedisClient) -> None:
         script = client.register_script(APPEND)
@@ -102,7 +89,7 @@ def test_run_calls_returns_replies_in_call_order_and_loads_a_missing_script(redi
             ["v2", "v5", "y"],
         ]
 
-    on_client(redis_url, body)
+    with_client(redis_url, body)
 
 
 def test_a_script_error_is_raised_after_the_other_calls_ran(redis_url: str) -> None:
@@ -113,4 +100,4 @@ def test_a_script_error_is_raised_after_the_other_calls_ran(redis_url: str) -> N
         assert await client.lrange("a", 0, -1) == ["1"]
         assert await client.lrange("c", 0, -1) == ["3"]
 
-    on_client(redis_url, body)
+    with_client(redis_url, body)
