@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import IO
 
@@ -113,6 +114,13 @@ class Writers:
             handle.close()
 
 
+def batches(records: Iterator[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """The records in batches of ``size``, as the worker takes them (the sharded replay cuts the
+    same ones: its outputs depend on where batches end)."""
+    while batch := list(islice(records, size)):
+        yield batch
+
+
 def at_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
@@ -146,17 +154,8 @@ async def replay(
                 )
 
     try:
-        batch: list[RawRecord] = []
-        records = merged(list(options.files), stats)
-        while True:
-            batch.clear()
-            for record in records:
-                batch.append(record)
-                bytes_read += len(record.value) + 1
-                if len(batch) >= settings.batch_size:
-                    break
-            if not batch:
-                break
+        for batch in batches(merged(list(options.files), stats), settings.batch_size):
+            bytes_read += sum(len(record.value) + 1 for record in batch)
             if result.first_ms == 0:
                 result.first_ms = stats.last_ms
             watermark[0] = at_ms(stats.last_ms)

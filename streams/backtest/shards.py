@@ -37,7 +37,6 @@ from typing import Protocol
 import orjson
 
 from agents.checks import SilenceChecks
-from agents.decode import RawRecord
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
 from agents.pipeline import Pipeline
@@ -47,7 +46,7 @@ from rules.load.ruleset import Ruleset, load_sources
 from schemas.catalog import CHURN_ALERTS
 from schemas.outputs import ChurnAlert, DeadLetter
 from streams.backtest.eventfiles import MergeStats, merged
-from streams.backtest.replay import ReplayOptions, ReplayResult, Writers, at_ms, run_checks
+from streams.backtest.replay import ReplayOptions, ReplayResult, Writers, at_ms, batches, run_checks
 from streams.backtest.scorecard import Firing
 from streams.config import connect_redis, pipeline_config, timer_config
 
@@ -152,20 +151,10 @@ async def replay_shard(job: ShardJob, progress: _Progress | None = None) -> Shar
     bytes_read = 0
     try:
         with (job.spool / f"outputs-{me}.pickle").open("wb") as spool:
-            mine: list[RawRecord] = []
-            records = merged(list(options.files), stats)
-            while True:
-                mine.clear()
-                count = 0
-                for record in records:
-                    count += 1
-                    bytes_read += len(record.value) + 1
-                    if shard_of(record.key, shards) == me:
-                        mine.append(record)
-                    if count >= settings.batch_size:
-                        break
-                if not count:
-                    break
+            for batch in batches(merged(list(options.files), stats), settings.batch_size):
+                bytes_read += sum(len(record.value) + 1 for record in batch)
+                mine = [record for record in batch if shard_of(record.key, shards) == me]
+                count = len(batch)
                 if result.first_ms == 0:
                     result.first_ms = stats.last_ms
                 watermark[0] = at_ms(stats.last_ms)
