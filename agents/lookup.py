@@ -21,7 +21,9 @@ async def read_profile(
     if "last_ts" not in stored.state:
         return None
     now_ms = int(stored.state["last_ts"]) if as_of_ms is None else as_of_ms
-    return build_profile(customer_id, stored.state, stored.sums, now_ms, churn_model, stored.active_days)
+    return build_profile(
+        customer_id, stored.state, stored.sums, now_ms, churn_model, stored.active_days, stored.active_bits
+    )
 
 
 async def explain_customer(

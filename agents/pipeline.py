@@ -140,7 +140,13 @@ class Pipeline:
                     profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
                     latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
                     profile = build_profile(
-                        event.customer_id, result.state, result.sums, profile_now, model, result.active_days
+                        event.customer_id,
+                        result.state,
+                        result.sums,
+                        profile_now,
+                        model,
+                        result.active_days,
+                        result.active_bits,
                     )
                     context = build_event_context(event, self._config.home_bank)
                     trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
@@ -221,7 +227,13 @@ class Pipeline:
             last = int(result.state["last_ts"])
             check = check_id(last, now_ms, config.check_after)
             profile = build_profile(
-                customer_id, result.state, result.sums, now_ms, config.churn_model, result.active_days
+                customer_id,
+                result.state,
+                result.sums,
+                now_ms,
+                config.churn_model,
+                result.active_days,
+                result.active_bits,
             )
             evaluation = evaluate(ruleset, profile, neutral_event("check", check), now.date())
             stored_tier = result.state.get(tiers.FIELD, "")

@@ -45,6 +45,7 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
         "average of the balances reported by transactions, to the cent (0 when none)",
         True,
     ),
+    ("active_days", "int", "distinct days with customer activity (exact to the day, also for 90)", False),
     ("offers_accepted", "int", "offers accepted (offer_accepted interactions)", False),
     ("offers_declined", "int", "offers declined (offer_declined interactions)", False),
 )
@@ -101,6 +102,47 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "expected_active_days_30d",
             "double",
             "BG/NBD expected active days in the next 30 days, -1 without a fitted model or history",
+        ),
+        FieldSpec(
+            "days_since_active_day",
+            "int",
+            "whole days since the last day with customer activity (not salary, fees or interest), "
+            f"{NEVER_DAYS} if never",
+        ),
+        FieldSpec(
+            "days_since_first_active_day",
+            "int",
+            "whole days since the first day with customer activity, -1 if never",
+        ),
+        FieldSpec(
+            "activity_gap_mean_days",
+            "double",
+            "the customer's mean gap in days between active days over their whole history, -1 before "
+            "a second active day",
+        ),
+        FieldSpec(
+            "activity_gap_median_days",
+            "double",
+            "the customer's typical (median) gap in days between consecutive active days, -1 before a "
+            "second active day (from a histogram with buckets about 19% wide; gaps of 1-7 days exact)",
+        ),
+        FieldSpec(
+            "activity_gap_p90_days",
+            "double",
+            "the customer's long gap: 9 of 10 of their gaps between active days are at most this long, "
+            "-1 before a second active day",
+        ),
+        FieldSpec(
+            "activity_overdue_ratio",
+            "double",
+            "days_since_active_day divided by activity_gap_p90_days: above 1 the customer is quieter "
+            "than 9 of 10 of their own gaps; -1 before a second active day",
+        ),
+        FieldSpec(
+            "activity_rate_ratio_30d",
+            "double",
+            "active days in the last 30 against what the customer's own lifetime rate predicts (1: as "
+            "usual, 0.2: a fifth of their usual); -1 with less than 31 days of history",
         ),
         FieldSpec(
             "new_payee_bank_days",

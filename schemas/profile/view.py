@@ -17,6 +17,7 @@ from schemas.inputs import Customer, InputEvent, Transaction
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import MS_PER_DAY, NEW_PAYEE_GAP_DAYS
 from schemas.profile.fields import NEVER_DAYS
+from schemas.profile.rhythm import add_rhythm
 from schemas.profile.shape import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
 from schemas.profile.value import add_value_score
 
@@ -136,11 +137,13 @@ def build_profile(
     now_ms: int,
     model: BgNbdParams | None = None,
     active_days: int = 0,
+    active_bits: int = 0,
 ) -> Profile:
     """Return the rule-facing profile for ``customer_id`` as of ``now_ms`` (event time).
 
     ``model``: fitted BG/NBD parameters; without them ``p_alive`` is 1 and the expectation -1.
-    ``active_days``: days with customer activity so far (the store counts them).
+    ``active_days``: days with customer activity so far (the store counts them); ``active_bits``:
+    the store's activity bitmap (bit k: the latest event day minus k), for the rhythm fields.
     """
     profile: Profile = {"customer_id": customer_id}
     master, open_since, products = _scan(state)
@@ -169,6 +172,7 @@ def build_profile(
     profile["products"] = products
     profile["product_count"] = len(products)
     _activity(profile, state, active_days, now_ms, model)
+    add_rhythm(profile, state, active_bits, now_ms // MS_PER_DAY)
     _new_payee_bank(profile, state, now_ms)
     _windows(profile, sums)
     add_value_score(profile)

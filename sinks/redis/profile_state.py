@@ -26,6 +26,7 @@ from operator import add
 
 import msgpack
 
+from schemas.profile import rhythm
 from schemas.profile.delta import ProfileUpdate
 from schemas.profile.shape import DAILY_DAYS, METRIC_COUNT, WINDOWS, Metric
 
@@ -146,6 +147,7 @@ class ProfileState:
             return True
         self._remember(digest, update.position, capacity, committed)
         fields, ts = self.fields, update.ts_ms
+        previous_last = fields.get("act_last")
         for op, name, value in update.ops:
             _apply_op(fields, op, name, value, ts)
         stamp = str(ts)
@@ -161,7 +163,7 @@ class ProfileState:
             self.active = (self.active << (day - ref)) & ((1 << retention_days) - 1)
             ref = day
             fields["ref_day"] = str(day)
-        self._add(day, ref, update.increments, retention_days)
+        self._add(day, ref, update.increments, retention_days, previous_last)
         return False
 
     def _remember(
@@ -222,12 +224,28 @@ class ProfileState:
         for week in [w for w in self.weeks if day - week_last_day(w) >= retention_days]:
             del self.weeks[week]
 
-    def _add(self, day: int, ref: int, increments: Sequence[int], retention_days: int) -> None:
-        """Add an event's increments to its day (or, more than ``DAILY_DAYS`` back, its week)."""
+    def _add(
+        self,
+        day: int,
+        ref: int,
+        increments: Sequence[int],
+        retention_days: int,
+        previous_last: str | None = None,
+    ) -> None:
+        """Add an event's increments to its day (or, more than ``DAILY_DAYS`` back, its week); a
+        new active day also counts its gaps (``previous_last``: the latest active day before)."""
         age = ref - day
         if age >= retention_days:
             return
         if increments[_ACTIVE] > 0 and not self.active >> age & 1:
+            rhythm.add_active_day(
+                self.fields,
+                self.active,
+                age,
+                None if previous_last is None else int(previous_last),
+                day,
+                self.active_days,
+            )
             self.active |= 1 << age
             self.fields["act_days"] = str(self.active_days + 1)
         if age < DAILY_DAYS:
@@ -620,6 +638,7 @@ _FIELD_NAMES: tuple[str, ...] = (
     "m:birth_date",
     "m:opened_ms",
     "m:household_id",
+    "gaps",
 )
 _FIELD_CODES = {name: code for code, name in enumerate(_FIELD_NAMES)}
 #: Fields holding an epoch day: stored as the difference from the latest event day.

@@ -42,6 +42,7 @@ class StoredProfile:
     state: dict[str, str]
     sums: tuple[int, ...]
     active_days: int = 0  # days with customer activity, lifetime (the BG/NBD frequency + 1)
+    active_bits: int = 0  # bit k: customer activity on the latest event day minus k (the rhythm fields)
 
 
 class ProfileConflictError(RuntimeError):
@@ -114,7 +115,9 @@ class ProfileStore:
                     changed = changed or not duplicate
                     fields = dict(state.fields)
                     taken.append(fields)
-                    results[index] = StoredProfile(duplicate, fields, state.flat_sums(), state.active_days)
+                    results[index] = StoredProfile(
+                        duplicate, fields, state.flat_sums(), state.active_days, state.active
+                    )
                 snapshots[customer_id] = taken
                 blob = state.encode(entry.next_version) if changed else b""
                 writes.append((customer_id, entry.version, blob))
@@ -169,7 +172,7 @@ class ProfileStore:
             if entry.tier:
                 fields[TIER_FIELD] = entry.tier
             flat = tuple(chain.from_iterable(sums))
-            profiles.append(StoredProfile(False, fields, flat, state.active_days))
+            profiles.append(StoredProfile(False, fields, flat, state.active_days, state.active))
         return profiles
 
     async def _retire_legacy(self, converted: Sequence[tuple[str, str]]) -> None:
