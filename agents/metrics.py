@@ -101,6 +101,23 @@ class Metrics:
             registry=r,
         )
         self.redis_up = Gauge("signalbank_redis_up", "1 when the last Redis call succeeded.", registry=r)
+        self.consumer_lag = Gauge(
+            "signalbank_consumer_lag",
+            "Events not committed yet per assigned partition: fetch high-water mark minus committed offset.",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.silence_overdue = Gauge(
+            "signalbank_silence_checks_overdue_seconds",
+            "How long the earliest scheduled silence check has been due (0 when none is due).",
+            registry=r,
+        )
+        self.send_errors = Counter(
+            "signalbank_output_send_errors",
+            "Outputs whose send to the broker failed (their batch is not committed).",
+            ["topic"],
+            registry=r,
+        )
         self.profile_conflicts = Counter(
             "signalbank_profile_conflicts",
             "Profiles another writer had changed since this worker read them (read again and re-applied):"

@@ -7,18 +7,22 @@ any module reads no environment.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from agents.decode import utc_now
 from agents.ingest import ingest
+from agents.lag import ConsumerLag
 from agents.outputs import OutputRecord
+from agents.overdue import OVERDUE_INTERVAL_S, measure_overdue
 from agents.timer import silence_checks
 from streams.app import App, create_app
 from streams.config import timer_config
 from streams.control.follower import RulesFollower
 from streams.kafka.admin import bootstrap_of
+from streams.kafka.delivery import send_all
+from streams.kafka.lag import LAG_INTERVAL_S, partition_offsets
 from streams.kafka.topics import input_topic, output_topics
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -34,10 +38,8 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
     topics = output_topics(app, settings.partitions)
 
     async def deliver(outputs: Sequence[OutputRecord]) -> None:
-        """Send every output and wait until the broker has them all."""
-        pending = [await topics[o.topic].send(key=o.key, value=o.encoded()) for o in outputs]
-        if pending:
-            await asyncio.gather(*pending)
+        """Send every output and wait until the broker has them all (failures counted by topic)."""
+        await send_all(topics, outputs, runtime.metrics)
 
     @app.before_consuming
     def follow_published_rules() -> None:
@@ -57,6 +59,7 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
         runtime.committed.start()
 
     async def ingest_agent(stream: Any) -> AsyncIterator[None]:
+        """Input events in batches: profiles, rules, outputs."""
         batches = ingest(
             stream,
             lambda: runtime.pipeline,
@@ -77,5 +80,17 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
         await silence_checks(runtime.checks, cadence, deliver, runtime.metrics)
 
     app.timer(interval=settings.check_interval_s, name="silence_checks")(silence_timer)
+
+    lag = ConsumerLag(runtime.metrics.consumer_lag)
+
+    async def consumer_lag() -> None:
+        lag.update(partition_offsets(app.consumer))
+
+    app.timer(interval=LAG_INTERVAL_S, name="consumer_lag")(consumer_lag)
+
+    async def silence_overdue() -> None:
+        await measure_overdue(runtime.redis.client, runtime.metrics, utc_now())
+
+    app.timer(interval=OVERDUE_INTERVAL_S, name="silence_overdue")(silence_overdue)
     register_pages(app, runtime)
     return app

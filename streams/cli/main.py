@@ -29,6 +29,7 @@ def _settings() -> Settings:
 
 def main() -> NoReturn:
     """Console entry point: registers our commands with Faust's CLI, then runs it for the worker app."""
+    import streams.cli.agents
     import streams.cli.backtest
     import streams.cli.dev
     import streams.cli.profile
@@ -39,6 +40,7 @@ def main() -> NoReturn:
     from streams.worker import build_worker
 
     registered = (  # importing registers
+        streams.cli.agents,
         streams.cli.backtest,
         streams.cli.dev,
         streams.cli.profile,

@@ -64,7 +64,9 @@ def test_the_silence_timer_runs_checks_at_the_settings_interval(
         yield interval
 
     monkeypatch.setattr(app, "itertimer", one_tick)
-    [timer] = app._app_tasks  # the timer is the app's only task
+    tasks = {task.__name__: task for task in app._app_tasks}
+    assert set(tasks) == {"silence_timer", "consumer_lag", "silence_overdue"}
+    timer = tasks["silence_timer"]
 
     async def tick() -> None:
         try:
