@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +18,16 @@ from schemas.outputs import ChurnLevel
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect_blocking
 from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
-from streams.backtest.scorecard import Scorecard, format_scorecard, load_truth, scorecard
+from streams.backtest.scorecard import (
+    DEFAULT_HORIZON_DAYS,
+    CustomerScore,
+    Scorecard,
+    format_scorecard,
+    is_labelled,
+    load_scores,
+    load_truth,
+    scorecard,
+)
 from streams.backtest.shards import replay_sharded
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import Settings
@@ -42,6 +52,9 @@ class BacktestRun:
     settings: Settings  # the worker's: replay is configured from them (streams/config.py)
     churn_model: BgNbdParams | None
     shards: int = 1  # worker processes, customers split between them (1: the sequential replay)
+    scores: Path | None = None  # the scores file the replay writes (--scores), ranked against the truth
+    observed_on: date | None = None  # the truth's observation date (a CSV's, or the sim truth's labels)
+    horizon_days: int = DEFAULT_HORIZON_DAYS  # sim truth: churned = lost by observed_on + this
 
 
 def _load(path: Path) -> Ruleset:
@@ -99,10 +112,31 @@ def _one(run: BacktestRun, ruleset: Ruleset, urls: list[str], out_dir: Path | No
         return asyncio.run(replay(options, ruleset, progress))
 
 
+def scores_path(run: BacktestRun, index: int, version: str) -> Path | None:
+    """Where the replay of the ``index``-th ruleset writes its scores file: ``--scores`` for the
+    first, beside it with the ruleset's version for the one compared with (as ``--out``'s)."""
+    if run.scores is None or index == 0:
+        return run.scores
+    return run.scores.with_name(f"{run.scores.stem}-compare-{version}{run.scores.suffix}")
+
+
+def _read_scores(path: Path) -> dict[str, CustomerScore]:
+    if not path.is_file():
+        raise ValueError(
+            f"{path}: no scores file: the replay did not write it (--scores-at DATE --scores FILE)"
+        )
+    return load_scores(path)
+
+
 def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecard]:
-    """Replay each ruleset on a clean database, print its summary and (with truth) its scorecard."""
+    """Replay each ruleset on a clean database, print its summary and (with truth) its scorecard,
+    ranking the scores file the replay wrote when there is one."""
     rulesets = [_load(path) for path in run.rules_dirs]
-    truth = load_truth(run.truth) if run.truth else None
+    truth = load_truth(run.truth, run.observed_on) if run.truth else None
+    if truth is not None and run.scores is not None and run.observed_on is None and not is_labelled(truth):
+        raise ValueError(
+            f"ranking {run.scores} against {run.truth} needs the observation date (--observed-on)"
+        )
     cards: list[Scorecard] = []
     if run.shards < 1:
         raise ValueError(f"shards must be at least 1, not {run.shards}")
@@ -125,16 +159,22 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
             for line in summary_lines(result, ruleset):
                 emit(line)
             if truth is not None:
+                scores_file = scores_path(run, index, ruleset.version)
                 card = scorecard(
                     result.alerts,
                     churn_firings(result, ruleset),
                     truth,
                     result.observed_days,
                     ChurnLevel(run.min_level),
+                    scores=_read_scores(scores_file) if scores_file else None,
+                    observed_on=run.observed_on,
+                    horizon_days=run.horizon_days,
                 )
                 cards.append(card)
                 emit("")
-                emit(f"scorecard of ruleset {ruleset.version} against {run.truth} ({len(truth)} customers)")
+                ranked = f", ranking {scores_file}" if scores_file else ""
+                title = f"scorecard of ruleset {ruleset.version} against {run.truth} ({len(truth)} customers)"
+                emit(title + ranked)
                 for line in format_scorecard(card):
                     emit(line)
             emit("")
@@ -148,22 +188,34 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
 
 
 def comparison(a: Scorecard, b: Scorecard, name_a: str, name_b: str) -> list[str]:
-    """The alert scores of two rulesets side by side."""
+    """The alert scores of two rulesets side by side, and their ranking when scored."""
 
     def median(card: Scorecard) -> str:
         quartiles = card.alerts.lead_quartiles()
         return "-" if quartiles is None else f"{quartiles[1]:.0f}"
 
+    def auroc(card: Scorecard) -> str:
+        value = None if card.ranking is None else card.ranking.auroc
+        return "-" if value is None else f"{value:.3f}"
+
     rows = [
         ("precision", f"{a.alerts.precision:.2f}", f"{b.alerts.precision:.2f}"),
         ("recall", f"{a.alerts.recall:.2f}", f"{b.alerts.recall:.2f}"),
+        ("f1", f"{a.alerts.f1:.2f}", f"{b.alerts.f1:.2f}"),
         ("median lead (days)", median(a), median(b)),
         (
             "false alarms / 1k / month",
             f"{a.alerts.false_alarms_per_1000_per_month:.1f}",
             f"{b.alerts.false_alarms_per_1000_per_month:.1f}",
         ),
+        (
+            "alerts / customer / month",
+            f"{a.alerts_per_customer_per_month:.3f}",
+            f"{b.alerts_per_customer_per_month:.3f}",
+        ),
     ]
+    if a.ranking is not None or b.ranking is not None:
+        rows.append(("AUROC", auroc(a), auroc(b)))
     lines = [f"{'compare':<28} {name_a:>14} {name_b:>14}"]
     lines.extend(f"{label:<28} {x:>14} {y:>14}" for label, x, y in rows)
     return lines

@@ -13,7 +13,7 @@ import redis
 
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS
-from streams.backtest.run import BacktestRun, run_backtest
+from streams.backtest.run import BacktestRun, run_backtest, scores_path
 from streams.settings import DEFAULT_RULES_DIR, Settings
 from tests.unit.streams.backtest.test_replay import T0, story_file
 
@@ -50,10 +50,51 @@ def test_two_rulesets_are_scored_and_compared_with_the_settings_given(
     cards = run_backtest(run, lines.append)
     assert [(c.alerts.precision, c.alerts.recall) for c in cards] == [(1.0, 1.0), (1.0, 1.0)]
     assert sum(line.startswith(f"scorecard of ruleset {ruleset.version}") for line in lines) == 2
-    assert lines[-5].split() == ["compare", ruleset.version, ruleset.version]
+    assert lines[-7].split() == ["compare", ruleset.version, ruleset.version]
+    assert lines[-3].split()[:3] == ["median", "lead", "(days)"]
+    assert "AUROC" not in lines[-1]  # no scores file: no ranking
     for out_dir in (tmp_path / "out", tmp_path / "out" / f"compare-{ruleset.version}"):
         [alert] = [json.loads(x) for x in (out_dir / f"{CHURN_ALERTS}.jsonl").read_text().splitlines()]
         assert alert["trigger_event_id"].startswith("check:")  # SILENT's silence check, by the watermark
+
+
+def test_a_csv_truth_judges_the_alerts_and_ranks_the_scores_file(
+    tmp_path: Path, redis_url: str, ruleset: Ruleset
+) -> None:
+    """Labels as of a day instead of loss dates, and the scores file read after the replay."""
+    truth = tmp_path / "truth.csv"
+    truth.write_text("customer_id,churned\nSILENT,1\nCLOCK,0\nNEWCOMER,0\n")
+    settings = Settings(batch_size=1, check_after_s=2 * 86_400.0)
+    run = dataclasses.replace(
+        _run(tmp_path, redis_url, (DEFAULT_RULES_DIR, DEFAULT_RULES_DIR), settings),
+        truth=truth,
+        scores=tmp_path / "scores.csv",
+        observed_on=(T0 + timedelta(days=60)).date(),
+    )
+    for index in (0, 1):  # as the replay writes them (NEWCOMER did not exist yet)
+        path = scores_path(run, index, ruleset.version)
+        assert path is not None
+        path.write_text(
+            "customer_id,probability,level,p_alive,reasons\nSILENT,0.9,high,0.1,x\nCLOCK,0.2,,0.8,\n"
+        )
+    lines: list[str] = []
+    cards = run_backtest(run, lines.append)
+    assert [(c.alerts.precision, c.alerts.recall, c.alerts.lead_days) for c in cards] == [(1.0, 1.0, ())] * 2
+    rank = cards[0].ranking
+    assert rank is not None and (rank.customers, rank.churned, rank.not_scored) == (2, 1, 1)
+    assert rank.auroc == 1.0
+    assert lines[-1].split() == ["AUROC", "1.000", "1.000"]
+    assert any(
+        line.startswith("2 customers ranked; left out: 1 in the truth but not scored") for line in lines
+    )
+
+
+def test_ranking_against_the_simulator_truth_needs_an_observation_date(tmp_path: Path) -> None:
+    run = dataclasses.replace(
+        _run(tmp_path, None, (DEFAULT_RULES_DIR,), Settings()), scores=tmp_path / "s.csv"
+    )
+    with pytest.raises(ValueError, match=r"needs the observation date \(--observed-on\)"):
+        run_backtest(run, print)
 
 
 def test_a_database_holding_data_is_refused_unless_flushed(tmp_path: Path, redis_url: str) -> None:
