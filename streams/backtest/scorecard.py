@@ -447,6 +447,8 @@ def scorecard(
     With a CSV truth (labels, no loss dates) only the alerts of the ``horizon_days`` up to each
     customer's observation date count, and rules count when they first held on or before it: what
     comes later is not a prediction."""
+    if horizon_days < 0:
+        raise ValueError(f"the horizon must be 0 days or more, not {horizon_days}")
     sent = list(alerts)
     judged, rules, days = sent, list(rule_firings), observed_days
     window: int | None = None

@@ -358,3 +358,8 @@ def test_the_scorecard_prints_levels_rules_alert_rate_and_ranking(tmp_path: Path
     assert lines[13].split()[-3:] == ["0.500", "1.000", "1.000"]
     assert lines[15].split() == ["level", ">=", "watch", "3", "2", "0.67", "1.00", "0.80"]
     assert len({len(line) for line in lines[11:14]}) == 1  # fixed width
+
+
+def test_a_negative_horizon_is_refused() -> None:
+    with pytest.raises(ValueError, match="the horizon must be 0 days or more, not -1"):
+        scorecard([], [], TRUTH, observed_days=30, horizon_days=-1)
