@@ -1,11 +1,18 @@
-"""Turn raw Kafka bytes into validated events, or into a dead letter that says why, routed to its topic."""
+"""Turn raw Kafka bytes into validated events, or into a dead letter that says why, routed to its topic.
+
+Input readers are tolerant: a field the model does not know is accepted and ignored, and only its
+name is reported (``Decoded.unknown_fields``, counted per topic and name by the pipeline), since
+Kafka contracts evolve by adding fields. A topic named in ``strict`` dead-letters such events
+instead. Known fields are validated as before: an unknown enum value is a dead letter.
+"""
 
 from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +25,8 @@ from schemas.outputs import DeadLetter, DeadLetterReason, ValidationIssue
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 64 * 1024
+#: Kind of the issue an unknown field gets on a strict topic (pydantic's own name for it).
+EXTRA_FORBIDDEN = "extra_forbidden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +66,14 @@ def dead_letter(
     )
 
 
-def decode(record: RawRecord, now: datetime, max_future: timedelta) -> InputEvent | DeadLetter:
-    """Validate ``record`` against its topic's model; anything wrong becomes a DeadLetter."""
+def decode(
+    record: RawRecord, now: datetime, max_future: timedelta, strict: Collection[str] = ()
+) -> InputEvent | DeadLetter:
+    """Validate ``record`` against its topic's model; anything wrong becomes a DeadLetter.
+
+    Unknown fields are kept aside on the event (``model_extra``; ``decode_batch`` counts them), except on
+    the topics in ``strict``, where they make the event a dead letter naming each field.
+    """
     model: type[BaseModel] | None = INPUT_MODELS.get(record.topic)
     if model is None:
         issue = ValidationIssue(loc="$", message=f"no schema for topic {record.topic}", kind="unknown_topic")
@@ -78,6 +93,14 @@ def decode(record: RawRecord, now: datetime, max_future: timedelta) -> InputEven
         else:
             reason = DeadLetterReason.INVALID
         return dead_letter(record, reason, issues, now)
+    if record.topic in strict and event.model_extra:
+        issues = [
+            ValidationIssue(
+                loc=name[:200], message=f"unknown field ({record.topic} is strict)", kind=EXTRA_FORBIDDEN
+            )
+            for name in list(event.model_extra)[:20]
+        ]
+        return dead_letter(record, DeadLetterReason.INVALID, issues, now)
     occurred = event.occurred_at  # type: ignore[attr-defined]
     if occurred > now + max_future:
         issue = ValidationIssue(
@@ -93,18 +116,25 @@ class Decoded:
 
     events: list[tuple[RawRecord, InputEvent]]
     dead: list[tuple[RawRecord, DeadLetter]]
+    unknown_fields: Counter[tuple[str, str]] = field(default_factory=Counter)  # (topic, name) -> events
 
     def dead_letter_outputs(self) -> list[OutputRecord]:
         """The dead letters as records for the dead-letter topic, keyed like their input."""
         return [OutputRecord(DEAD_LETTERS, record.key or b"", letter) for record, letter in self.dead]
 
 
-def decode_batch(records: Sequence[RawRecord], now: datetime, max_future: timedelta) -> Decoded:
-    """Decode every record of a batch, in order; a dead letter is logged by its position, not its payload."""
+def decode_batch(
+    records: Sequence[RawRecord], now: datetime, max_future: timedelta, strict: Collection[str] = ()
+) -> Decoded:
+    """Decode every record of a batch, in order; a dead letter is logged by its position, not its payload.
+
+    The unknown fields of accepted events are counted by name only: their values may be personal data.
+    """
     events: list[tuple[RawRecord, InputEvent]] = []
     dead: list[tuple[RawRecord, DeadLetter]] = []
+    unknown: Counter[tuple[str, str]] = Counter()
     for record in records:
-        result = decode(record, now, max_future)
+        result = decode(record, now, max_future, strict)
         if isinstance(result, DeadLetter):
             dead.append((record, result))
             log.info(
@@ -116,7 +146,9 @@ def decode_batch(records: Sequence[RawRecord], now: datetime, max_future: timede
             )
         else:
             events.append((record, result))
-    return Decoded(events, dead)
+            if result.model_extra:
+                unknown.update((record.topic, name) for name in result.model_extra)
+    return Decoded(events, dead, unknown)
 
 
 def utc_now() -> datetime:

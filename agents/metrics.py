@@ -8,6 +8,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LAG_BUCKETS = (0.1, 1, 5, 30, 60, 300, 3600, 86_400, 7 * 86_400, 30 * 86_400, 365 * 86_400)
+#: Distinct unknown field names labelled per topic; further names count as ``UNKNOWN_FIELD_OTHER``
+#: (a producer sending random keys must not grow the registry without bound).
+UNKNOWN_FIELD_NAMES = 50
+UNKNOWN_FIELD_OTHER = "_other"
 
 
 @dataclass
@@ -124,3 +128,22 @@ class Metrics:
             " a rebalance moving partitions, or two workers given the same customer.",
             registry=r,
         )
+        self.unknown_fields = Counter(
+            "signalbank_unknown_fields",
+            "Input events accepted with a field their model does not know (ignored), by topic and field "
+            f"name: at most {UNKNOWN_FIELD_NAMES} names per topic, then field={UNKNOWN_FIELD_OTHER}.",
+            ["topic", "field"],
+            registry=r,
+        )
+        self._unknown_names: dict[str, set[str]] = {}
+
+    def count_unknown_field(self, topic: str, name: str, events: int = 1) -> None:
+        """Count ``events`` that carried the unknown field ``name``, within the label budget per topic."""
+        name = name[:64]
+        names = self._unknown_names.setdefault(topic, set())
+        if name not in names:
+            if len(names) >= UNKNOWN_FIELD_NAMES:
+                name = UNKNOWN_FIELD_OTHER
+            else:
+                names.add(name)
+        self.unknown_fields.labels(topic, name).inc(events)

@@ -63,6 +63,7 @@ class PipelineConfig:
     quiet_cap: timedelta = timedelta(days=400)  # quiet longer: no more checks until the next event
     churn_model: BgNbdParams | None = None  # fitted BG/NBD parameters behind profile.p_alive
     apply_chunk: int = 100  # profile updates per Redis call; the next chunk overlaps this one's rules
+    strict_topics: frozenset[str] = frozenset()  # input topics where an unknown field is a dead letter
 
 
 class Pipeline:
@@ -101,7 +102,7 @@ class Pipeline:
         Metrics are counted only once the batch has gone through, so a retry does not count twice.
         """
         now = self._clock()
-        decoded = decode_batch(records, now, self._config.max_future)
+        decoded = decode_batch(records, now, self._config.max_future, self._config.strict_topics)
         outputs = decoded.dead_letter_outputs()
         if decoded.events:
             outputs.extend(await self._process_events(decoded.events, now, retry))
@@ -109,6 +110,8 @@ class Pipeline:
         for record, letter in decoded.dead:
             self._metrics.events.labels(record.topic, "dead_letter").inc()
             self._metrics.dead_letters.labels(record.topic, letter.reason.value).inc()
+        for (topic, name), count in decoded.unknown_fields.items():
+            self._metrics.count_unknown_field(topic, name, count)
         return outputs
 
     async def _process_events(

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 from pydantic_extra_types.currency_code import ISO4217
 
 from schemas.common import Channel, Identifier, LongText, Money, ShortText, SignedMoney, StrictInput
@@ -67,10 +67,22 @@ class KycRisk(StrEnum):
     HIGH = "high"
 
 
+class TolerantInput(StrictInput):
+    """Base of input events: unknown fields are accepted and set aside in ``model_extra``.
+
+    Kafka contracts evolve by adding fields, so a producer that starts sending one must not get
+    its events dead-lettered; the decoder counts the names (agents/decode.py) and drops them, or
+    dead-letters them on a topic configured strict (``SIGNALBANK_STRICT_TOPICS``). Known fields stay
+    validated as strictly as before: unknown enum values are still dead letters.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+
 ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")]
 
 
-class Transaction(StrictInput):
+class Transaction(TolerantInput):
     """A booked movement on one of the customer's accounts."""
 
     type: Literal["transaction"] = "transaction"
@@ -86,7 +98,7 @@ class Transaction(StrictInput):
     balance_after: SignedMoney | None = None
 
 
-class Interaction(StrictInput):
+class Interaction(TolerantInput):
     """Something the customer did or said outside of booking money."""
 
     type: Literal["interaction"] = "interaction"
@@ -98,7 +110,7 @@ class Interaction(StrictInput):
     note: LongText | None = None
 
 
-class Customer(StrictInput):
+class Customer(TolerantInput):
     """Master data of one customer (compacted topic: latest record per customer wins)."""
 
     type: Literal["customer"] = "customer"

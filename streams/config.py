@@ -37,6 +37,7 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
         check_grace=timedelta(seconds=settings.check_grace_s),
         quiet_cap=timedelta(days=settings.check_quiet_cap_days),
         apply_chunk=settings.apply_chunk,
+        strict_topics=frozenset(settings.strict_topics),
     )
 
 

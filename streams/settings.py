@@ -7,10 +7,12 @@ Nothing below the entry points reads the environment: components receive this ob
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from schemas.catalog import INPUT_TOPICS
 from schemas.profile.shape import WINDOWS
 from sinks.redis.keys import DEDUPE_CAPACITY
 
@@ -97,6 +99,12 @@ class Settings(BaseSettings):
         "deleted sooner would stay counted.",
     )
     max_future_skew_s: float = Field(86_400.0, description="Events further in the future are dead-lettered.")
+    strict_topics: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Input topics (comma-separated) whose events are dead-lettered when they carry a field "
+        "the contract does not know; on the others such fields are ignored and counted "
+        "(signalbank_unknown_fields_total).",
+    )
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")
     # Silence checks: customers who stop transacting send no events, so a timer re-evaluates them.
     check_after_s: float = Field(
@@ -124,3 +132,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Taken customers are hidden from other workers this long; a failed check retries then.",
     )
+
+    @field_validator("strict_topics", mode="before")
+    @classmethod
+    def _input_topics(cls, value: object) -> object:
+        """``a,b`` from the environment; every name must be an input topic (a typo would go unnoticed)."""
+        names = tuple(n.strip() for n in value.split(",") if n.strip()) if isinstance(value, str) else value
+        if isinstance(names, tuple | list):
+            unknown = sorted(set(names) - set(INPUT_TOPICS))
+            if unknown:
+                known = ", ".join(INPUT_TOPICS)
+                raise ValueError(f"not input topics: {', '.join(unknown)} (input topics: {known})")
+        return names

@@ -26,6 +26,7 @@ CHANGED = Settings(
     check_interval_s=2.5,
     check_batch=9,
     check_lease_s=12.0,
+    strict_topics=("bank.transactions.v1",),
 )
 MODEL = BgNbdParams(r=0.5, alpha=10.0, a=0.8, b=2.5, customers=100, log_likelihood=-1.0)
 
@@ -44,6 +45,7 @@ def test_every_pipeline_setting_reaches_the_pipeline_config() -> None:
         quiet_cap=timedelta(days=30),
         churn_model=MODEL,
         apply_chunk=7,
+        strict_topics=frozenset({"bank.transactions.v1"}),
     )
     default, changed = pipeline_config(defaults()), pipeline_config(CHANGED, MODEL)
     differing = [
