@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit faults compose-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
+.PHONY: dev test lint typecheck unit faults compose-check alerts-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/signalbank dev $(ARGS)
 
-test: $(STAMP) lint typecheck rules-check compose-check unit
+test: $(STAMP) lint typecheck rules-check compose-check alerts-check unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -32,6 +32,10 @@ rules-check: $(STAMP)
 
 compose-check:
 	bash .ci/validate-compose
+
+# The Prometheus alert rules' unit tests (input series -> expected alerts), promtool from .ci/promtool.
+alerts-check:
+	PROMTOOL="$$(bash .ci/promtool)" && "$$PROMTOOL" test rules docs/ops/prometheus/alerts_test.yml
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

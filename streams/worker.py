@@ -36,6 +36,8 @@ def build_worker(settings: Settings, runtime: Runtime | None = None) -> App:
     app = create_app(settings)
     runtime = runtime or Runtime(settings)
     topics = output_topics(app, settings.partitions)
+    for name in topics:  # each topic's send errors show from the start, at 0 (increase() needs it)
+        runtime.metrics.send_errors.labels(name)
 
     async def deliver(outputs: Sequence[OutputRecord]) -> None:
         """Send every output and wait until the broker has them all (failures counted by topic)."""

@@ -10,11 +10,10 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from schemas.catalog import CONTROL_TOPICS, INPUT_TOPICS, OUTPUT_TOPICS
-from streams.kafka.topics import COMPACTED_TOPICS, FIXED_PARTITIONS
+from streams.kafka.topics import topic_spec, topic_specs
 
 #: Every topic of the contract, in creation order.
-ALL_TOPICS: tuple[str, ...] = (*INPUT_TOPICS, *OUTPUT_TOPICS, *CONTROL_TOPICS)
+ALL_TOPICS: tuple[str, ...] = tuple(spec.name for spec in topic_specs())
 
 
 def bootstrap_of(url: str) -> str:
@@ -42,13 +41,10 @@ def connect_admin(options: dict[str, Any]) -> KafkaAdminClient:
 
 
 def new_topic(name: str, partitions: int, replication: int) -> NewTopic:
-    """The topic as the contract wants it: control topics keep their fixed partition count."""
-    return NewTopic(
-        name,
-        FIXED_PARTITIONS.get(name, partitions),
-        replication,
-        topic_configs={"cleanup.policy": "compact"} if name in COMPACTED_TOPICS else {},
-    )
+    """The topic as the contract wants it (``streams/kafka/topics.py``): control topics keep their
+    fixed partition count, state topics are compacted, the others have their retention."""
+    spec = topic_spec(name)
+    return NewTopic(name, spec.partitions_for(partitions), replication, topic_configs=spec.configs())
 
 
 def create_topics(

@@ -11,9 +11,9 @@ import pytest
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 
-from schemas.catalog import CHURN_ALERTS, CUSTOMERS, RULES_CONTROL, TRANSACTIONS
+from schemas.catalog import CHURN_ALERTS, CUSTOMERS, DEAD_LETTERS, RULES_CONTROL, TOPIC_MODELS, TRANSACTIONS
 from streams.dev.embedded import EmbeddedKafka
-from streams.kafka.admin import bootstrap_of, create_topics, new_topic
+from streams.kafka.admin import ALL_TOPICS, bootstrap_of, create_topics, new_topic
 
 
 def partitions_of(bootstrap: str, names: list[str]) -> dict[str, int]:
@@ -39,9 +39,19 @@ def test_the_contract_wants_one_control_partition_and_compacted_state_topics() -
     assert control.topic_configs == {"cleanup.policy": "compact"}
     customers = new_topic(CUSTOMERS, 8, 1)
     assert (customers.num_partitions, customers.topic_configs) == (8, {"cleanup.policy": "compact"})
+    week, month = str(7 * 86_400_000), str(30 * 86_400_000)
     for name in (TRANSACTIONS, CHURN_ALERTS):
         topic = new_topic(name, 6, 1)
-        assert (topic.num_partitions, topic.topic_configs) == (6, {})
+        assert (topic.num_partitions, topic.topic_configs) == (
+            6,
+            {"cleanup.policy": "delete", "retention.ms": week},
+        )
+    assert new_topic(DEAD_LETTERS, 6, 1).topic_configs["retention.ms"] == month
+
+
+def test_every_catalogue_topic_is_created() -> None:
+    assert set(ALL_TOPICS) == set(TOPIC_MODELS)
+    assert len(ALL_TOPICS) == len(TOPIC_MODELS)
 
 
 def test_faust_broker_urls_become_kafka_python_bootstrap_lists() -> None:
