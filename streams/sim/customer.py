@@ -2,7 +2,8 @@
 
 Each day the customer does what their profile and story say: monthly bookings, card payments
 and logins (Poisson around the profile's rates), rare doings (cash, peer transfers, calls,
-trades, surveys) and the story's scripted moments (onboarding, drift, complaints, life events).
+trades, surveys) and the story's scripted moments (onboarding, drift, complaints, life events,
+an occasional customer's active days). During a pause only the bank's postings are booked.
 Transactions are booked against running balances, so ``balance_after`` is always right and
 discretionary spending never overdraws. The JSON is written by hand, byte for byte what the
 models' ``model_dump_json`` gives.
@@ -35,7 +36,7 @@ from streams.sim.calendar import DAY_SECONDS, Calendar
 from streams.sim.draws import amount_cents, poisson, time_of_day
 from streams.sim.event import SimEvent
 from streams.sim.merchants import MCC_AWAY, MCCS
-from streams.sim.personas import AFFLUENT, COMPLAINER, YOUNG, Plan
+from streams.sim.personas import AFFLUENT, CARD, COMPLAINER, LOGIN, TRANSFER, YOUNG, Plan
 from streams.sim.profile import Profile
 from streams.sim.scenario import Scenario
 
@@ -71,6 +72,8 @@ _COMPLAINT_NOTES: Final = (
 )
 #: NPS answers of ordinary customers: mostly passives and promoters, but some detractors.
 _NPS_WEIGHTS: Final = tuple(itertools.accumulate((2, 1, 2, 2, 3, 5, 8, 16, 24, 18, 19)))
+_POSTINGS: Final = ("fee", "cardfee", "month_end")
+"""Monthly bookings the bank makes whatever the customer does (they go on during a pause)."""
 
 
 @dataclass(slots=True)
@@ -175,6 +178,12 @@ class CustomerSim:
             return []
         rng = self.rng
         ops: list[_Tx | _Ix] = []
+        pause = self.plan.pause
+        if pause is not None and pause[0] <= day < pause[1]:
+            monthly = self.profile.monthly.get(day)
+            if monthly:
+                self._monthly_ops(day, [what for what in monthly if what in _POSTINGS], ops)
+            return ops
         tags = self.profile.story.get(day)
         if day == self.plan.join_day:
             self._onboarding(ops)
@@ -188,27 +197,7 @@ class CustomerSim:
             self._monthly_ops(day, monthly, ops)
         n = poisson(rng, self.profile.card_lam[day])
         if n:
-            holiday = self.plan.holiday
-            cum = (
-                MCC_AWAY
-                if holiday and holiday[0] <= day < holiday[1]
-                else self.profile.tables[self.cal.table[day]]
-            )
-            total = cum[-1]
-            lo_h, hi_h = self.profile.card_hours
-            scale = self.profile.spend_scale
-            for _ in range(n):
-                mcc, median, sigma, online, _w = MCCS[bisect.bisect_right(cum, rng.random() * total)]
-                ops.append(
-                    _Tx(
-                        time_of_day(rng, lo_h, hi_h),
-                        _CARD,
-                        _WEB if rng.random() < online else _POS,
-                        amount_cents(rng, median * scale, sigma),
-                        mcc=mcc,
-                        guarded=True,
-                    )
-                )
+            self._card_payments(day, n, ops)
         for _ in range(poisson(rng, self.profile.login_lam[day])):
             ops.append(
                 _Ix(
@@ -226,6 +215,84 @@ class CustomerSim:
         if tags is not None:
             self._story_ops(day, tags, ops)
         return ops
+
+    def _card_payments(self, day: int, n: int, ops: list[_Tx | _Ix]) -> None:
+        """``n`` card payments in the categories of the day (travel ones on holiday)."""
+        rng = self.rng
+        holiday = self.plan.holiday
+        cum = (
+            MCC_AWAY
+            if holiday and holiday[0] <= day < holiday[1]
+            else self.profile.tables[self.cal.table[day]]
+        )
+        total = cum[-1]
+        lo_h, hi_h = self.profile.card_hours
+        scale = self.profile.spend_scale
+        for _ in range(n):
+            mcc, median, sigma, online, _w = MCCS[bisect.bisect_right(cum, rng.random() * total)]
+            ops.append(
+                _Tx(
+                    time_of_day(rng, lo_h, hi_h),
+                    _CARD,
+                    _WEB if rng.random() < online else _POS,
+                    amount_cents(rng, median * scale, sigma),
+                    mcc=mcc,
+                    guarded=True,
+                )
+            )
+
+    def _session(self, day: int, ops: list[_Tx | _Ix]) -> None:
+        """An occasional customer's active day: what their channel allows, at least one event."""
+        rng = self.rng
+        only = self.plan.only
+        if only == CARD:
+            self._card_payments(day, 1 + poisson(rng, 1.0), ops)
+        elif only == LOGIN:
+            for _ in range(1 + poisson(rng, 0.4)):
+                ops.append(_Ix(time_of_day(rng, 7, 23), _LOGIN, self._channel()))
+        elif only == TRANSFER:
+            self._transfers(ops)
+        else:
+            card = poisson(rng, 1.2)
+            if not card or rng.random() < 0.6:
+                ops.append(_Ix(time_of_day(rng, 7, 23), _LOGIN, self._channel()))
+            self._card_payments(day, card, ops)
+            if rng.random() < 0.15:
+                self._transfers(ops)
+
+    def _transfers(self, ops: list[_Tx | _Ix]) -> None:
+        """Money in from another bank and/or out to one; never more out than half the balance."""
+        rng = self.rng
+        balance = self.balances.get(1, 0)
+        money_in = balance < 300_00 or rng.random() < 0.45
+        if money_in:
+            cents = amount_cents(rng, 400.0, 0.7)
+            ops.append(
+                _Tx(time_of_day(rng, 8, 12), _TRANSFER_IN, _WEB, cents, counterparty=self.profile.old_bank)
+            )
+            balance += cents
+        if not money_in or rng.random() < 0.7:
+            cents = min(amount_cents(rng, 120.0, 0.8), balance // 2)
+            bank = rng.choice(TRANSFER_IN_BANKS)
+            ops.append(
+                _Tx(
+                    time_of_day(rng, 13, 22),
+                    _TRANSFER_OUT,
+                    self._channel(),
+                    cents,
+                    counterparty=bank,
+                    guarded=True,
+                )
+            )
+
+    def _comeback(self, day: int, ops: list[_Tx | _Ix]) -> None:
+        """The first day after a pause: something of their own, whatever their channel."""
+        if self.plan.only == CARD:
+            self._card_payments(day, 1, ops)
+        elif self.plan.only == TRANSFER:
+            self._transfers(ops)
+        else:
+            ops.append(_Ix(time_of_day(self.rng, 8, 22), _LOGIN, self._channel()))
 
     def _onboarding(self, ops: list[_Tx | _Ix]) -> None:
         """New customer's first day: account and card opened, first money in, app set up."""
@@ -513,6 +580,10 @@ class CustomerSim:
                 if plan.unhappy:
                     score = rng.randint(0, 4) if plan.persona == COMPLAINER else rng.randint(2, 6)
                 ops.append(_Ix(time_of_day(rng, 14, 22), _SURVEY, _WEB, score=score))
+            elif tag == "session":
+                self._session(day, ops)
+            elif tag == "back":
+                self._comeback(day, ops)
             elif tag == "big":
                 self._big_payment(ops)
             elif tag == "booking":

@@ -6,7 +6,8 @@ subscriptions, fees, savings and investment plans, Christmas and holiday pay, ho
 by card and log in. The profile also places the monthly bookings (income, standing orders,
 account and card fees, overdraft fees, savings interest) and the story's scripted moments on
 day indices, and fixes the expected card payments and logins per day: the calendar, the payday
-cycle (spend peaks after payday), a holiday and the story's fading activity.
+cycle (spend peaks after payday), a holiday and the story's fading activity. Customers without
+income (occasional, card-only, login-only) start with a balance that covers what they will spend.
 """
 
 from __future__ import annotations
@@ -27,7 +28,24 @@ from streams.sim.calendar import (
 )
 from streams.sim.draws import amount_cents, time_of_day
 from streams.sim.merchants import MCC_TABLES, SUBSCRIPTION_MCCS
-from streams.sim.personas import AFFLUENT, COMPLAINER, DORMANT, DRIFTING, LOYAL, NEW, YOUNG, Plan
+from streams.sim.personas import (
+    AFFLUENT,
+    CARD,
+    CARD_DAILY,
+    COMPLAINER,
+    DORMANT,
+    DRIFTING,
+    LOGIN,
+    LOYAL,
+    NEW,
+    OCCASIONAL,
+    RHYTHM_PERSONAS,
+    YOUNG,
+    Plan,
+)
+
+_CARD_FUNDS_EUR = 60.0
+"""Opening balance per expected card payment of customers without income (the mean payment is lower)."""
 
 
 def activity(plan: Plan, day: int) -> float:
@@ -36,7 +54,7 @@ def activity(plan: Plan, day: int) -> float:
     if signal is None or lost is None or day < signal:
         return 1.0
     if day > lost:
-        return 0.04
+        return 0.0 if plan.persona in RHYTHM_PERSONAS else 0.04
     if plan.persona == COMPLAINER:
         return 0.55
     progress = (day - signal + 1) / (lost - signal + 1)
@@ -98,6 +116,11 @@ class Profile:
             else:
                 card_rate, login_rate = rng.uniform(0.01, 0.05), rng.uniform(0.01, 0.04)
             self.mobile_share = rng.uniform(0.3, 0.8)
+        elif persona in RHYTHM_PERSONAS:
+            card_rate, login_rate = self._rhythm_rates(rng)
+            if card_rate and plan.only is None:  # an everyday rhythm with a salary
+                income = self.salary = amount_cents(rng, 2400.0, 0.4)
+            self.mobile_share = rng.uniform(0.5, 0.97)
         else:
             income = self.salary = amount_cents(rng, 1500.0 if self.pension else 2900.0, 0.35)
             self.opening_balances[1] = 0 if persona == NEW else amount_cents(rng, 2500.0, 0.8)
@@ -108,6 +131,9 @@ class Profile:
         self.spend_scale = min(2.5, max(0.45, (income / 300_000) ** 0.6))
         if persona == YOUNG:
             self.spend_scale = 0.4 * rng.lognormvariate(0.0, 0.2)
+        elif persona in RHYTHM_PERSONAS:
+            self.spend_scale = min(2.0, max(0.4, rng.lognormvariate(0.0, 0.35)))
+            self.opening_balances[1] = self._rhythm_balance(rng, card_rate)
         self.card_hours = (9.0, 23.5) if persona == YOUNG else (7.5, 21.5)
         self.tables = MCC_TABLES[persona == YOUNG]
         self.pay_rule = "last"
@@ -125,6 +151,8 @@ class Profile:
         self.card_fee: tuple[int, int, int] | None = None
         if rng.random() < (0.15 if persona == YOUNG else 0.45):
             self.card_fee = (rng.randint(1, 12), rng.randint(1, 28), amount_cents(rng, 40.0, 0.3))
+        if not plan.postings:
+            self.fee_cents, self.card_fee = 0, None
         self.interest_rate = rng.uniform(0.005, 0.03)
         big_cents = 0
         if plan.big_day is not None:
@@ -133,6 +161,8 @@ class Profile:
             )
         self.big_cents = big_cents
         savings_p = {AFFLUENT: 1.0, DORMANT: 0.0, YOUNG: 0.15}.get(persona, 0.4)
+        if persona in RHYTHM_PERSONAS:
+            savings_p = 0.0
         if rng.random() < savings_p or plan.big_house:
             median = {AFFLUENT: 50_000.0, YOUNG: 400.0}.get(persona, 6000.0)
             self.opening_balances[2] = max(
@@ -158,6 +188,8 @@ class Profile:
         self.loan_left = self.loan * rng.randint(10, 60)
         self.loan_dom = rng.randint(1, 6)
         n_subs = {DORMANT: rng.randint(0, 1), YOUNG: rng.randint(1, 4)}.get(persona, rng.randint(1, 3))
+        if persona in RHYTHM_PERSONAS:
+            n_subs = 0  # a monthly card debit would be a rhythm of its own
         self.subscriptions = [
             (rng.randint(1, 28), mcc, max(100, round(price * 100 * rng.uniform(0.8, 1.2))))
             for mcc, price in rng.sample(SUBSCRIPTION_MCCS, n_subs)
@@ -211,7 +243,8 @@ class Profile:
                 self._at(date(year, month, self.card_fee[1]), "cardfee")
             if self.invest:
                 self._at(standing_order_day(year, month, self.invest_dom), "invest")
-            self._at(month_end(year, month), "month_end")
+            if self.plan.postings:
+                self._at(month_end(year, month), "month_end")
             for i, (dom, _mcc, _price) in enumerate(self.subscriptions):
                 self._at(date(year, month, dom), f"sub:{i}")
             year, month = year + (month == 12), month % 12 + 1
@@ -225,7 +258,11 @@ class Profile:
         """Daily rates of the infrequent doings; one draw per day picks at most one of them."""
         persona = self.plan.persona
         rates: list[tuple[float, str]]
-        if persona == DORMANT and self.plan.lost_day is None:
+        if persona in RHYTHM_PERSONAS:
+            rates = []  # their rhythm is all they do
+            if persona != OCCASIONAL and self.plan.only is None:
+                rates = [(0.03, "withdrawal"), (0.02, "p2p_out"), (0.005, "call"), (0.003, "contact_update")]
+        elif persona == DORMANT and self.plan.lost_day is None:
             rates = [(0.02, "withdrawal"), (0.02, "transfer_in"), (0.008, "deposit")]
         elif persona == YOUNG:
             rates = [
@@ -252,8 +289,33 @@ class Profile:
             ]
             if persona == AFFLUENT:
                 rates += [(0.08, "investment_buy"), (0.04, "investment_sell"), (0.02, "advisor_call")]
+        rates = rates or [(0.0, "withdrawal")]
         self.rare_tags = tuple(tag for _rate, tag in rates)
         self.rare_cum = tuple(itertools.accumulate(rate for rate, _tag in rates))
+
+    def _rhythm_rates(self, rng: random.Random) -> tuple[float, float]:
+        """Card payments and logins per day of the rhythm personas (occasional: none, they have days)."""
+        plan = self.plan
+        if plan.persona == OCCASIONAL:
+            return 0.0, 0.0
+        daily = plan.persona == CARD_DAILY
+        card = rng.lognormvariate(math.log(2.2 if daily else 1.1), 0.3)
+        login = rng.lognormvariate(math.log(0.12 if daily else 0.4), 0.5)
+        if plan.only == CARD:
+            return card, 0.0
+        if plan.only == LOGIN:
+            return 0.0, rng.lognormvariate(math.log(1.3 if daily else 0.6), 0.35)
+        return card, login
+
+    def _rhythm_balance(self, rng: random.Random, card_rate: float) -> int:
+        """Opening balance in cents: enough for the card spend of a customer without income."""
+        cushion = amount_cents(rng, 800.0, 0.8)
+        if self.salary:
+            return cushion
+        payments = card_rate * self.days
+        if self.plan.persona == OCCASIONAL and self.plan.only in (CARD, None):
+            payments = 2.5 * len(self.plan.rhythm_days)
+        return cushion + int(payments * _CARD_FUNDS_EUR * 100 * self.spend_scale)
 
     def _rates(self, card_rate: float, login_rate: float) -> None:
         """Expected card payments and logins per day: calendar, payday cycle, holiday and story."""
@@ -324,6 +386,10 @@ class Profile:
             self.resolve_sec = resolved % DAY_SECONDS
             add(plan.complaint_day + resolved // DAY_SECONDS, "resolve")
         add(plan.survey_day, "survey")
+        for day in plan.rhythm_days:
+            add(day, "session")
+        if plan.pause is not None:
+            add(plan.pause[1], "back")
         add(plan.big_day, "big")
         if plan.big_day is not None and plan.big_house:
             add(plan.big_day + rng.randint(20, 60), "contact")

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from schemas.common import EARLIEST_EVENT_TIME
+
+PERSONA_MIXES: Final = ("bank", "card_only")
+"""Populations the simulator knows (``streams.sim.personas.MIXES``): a retail bank's customers, or
+card payments only, like a public purchase history where many customers buy rarely."""
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """What to simulate: population size, time span, seed, the share of broken messages and of days played."""
+    """What to simulate: who and how many, how long, seed, the share of broken messages and of days played."""
 
     customers: int = 200
     days: int = 120
@@ -27,6 +32,8 @@ class Scenario:
     """Share of each customer's days that are played (seeded per customer; the day an account opens
     always is). Below 1 the history is sparse: 0.05 leaves a few events per customer per month, the
     shape of a long bank history where most customers are quiet on most days."""
+    personas: str = "bank"
+    """Which population (``PERSONA_MIXES``): who the customers are and how many of each persona."""
 
     def __post_init__(self) -> None:
         """Reject scenarios that could only produce nonsense."""
@@ -38,6 +45,8 @@ class Scenario:
             raise ValueError("invalid_ratio must be in [0, 1)")
         if not 0.0 < self.active_share <= 1.0:
             raise ValueError("active_share must be in (0, 1]")
+        if self.personas not in PERSONA_MIXES:
+            raise ValueError(f"personas must be one of {', '.join(PERSONA_MIXES)}")
         if self.start is not None:
             if self.start.tzinfo is None or self.start.utcoffset() is None:
                 raise ValueError("start must be timezone-aware")

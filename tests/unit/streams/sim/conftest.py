@@ -10,6 +10,7 @@ from schemas.catalog import INPUT_MODELS
 from schemas.inputs import Customer, Interaction, Transaction
 from streams.sim.event import SimEvent
 from streams.sim.generator import generate
+from streams.sim.personas import Plan, plan_customers
 from streams.sim.truth import GroundTruth, ground_truth
 from tests.unit.streams.sim.traffic import (
     SCENARIO,
@@ -24,6 +25,12 @@ def events() -> list[SimEvent]:
 @pytest.fixture(scope="package")
 def truth() -> dict[str, GroundTruth]:
     return ground_truth(SCENARIO)
+
+
+@pytest.fixture(scope="package")
+def plans() -> dict[str, Plan]:
+    """The customers' stories, for what the truth file does not say (pauses, channels)."""
+    return {plan.customer_id: plan for plan in plan_customers(SCENARIO)}
 
 
 @pytest.fixture(scope="package")
