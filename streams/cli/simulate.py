@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from faust.cli.base import cli
 from streams.cli.context import current_settings
 from streams.cli.errors import Command
 from streams.cli.scenario import scenario_of, scenario_options
+from streams.sim.scenario import PERSONA_MIXES
 
 
 @cli.command(name="simulate", cls=Command)
@@ -23,10 +25,18 @@ from streams.cli.scenario import scenario_of, scenario_options
     default=None,
     help="Write JSONL files here instead of producing to Kafka.",
 )
+@click.option(
+    "--personas",
+    type=click.Choice(PERSONA_MIXES),
+    default="bank",
+    show_default=True,
+    help="Population: a retail bank's customers, or card payments only (like a purchase history).",
+)
 @scenario_options
 def simulate_command(
     rate: float,
     out_dir: Path | None,
+    personas: str,
     customers: int,
     days: int,
     seed: int,
@@ -42,7 +52,7 @@ def simulate_command(
 
     settings = current_settings()
 
-    scenario = scenario_of(customers, days, seed, start, invalid_ratio)
+    scenario = replace(scenario_of(customers, days, seed, start, invalid_ratio), personas=personas)
     if out_dir is not None:
         counts = write_jsonl(generate(scenario), out_dir)
         (out_dir / "truth.json").write_text(json.dumps(ground_truth(scenario), default=str, indent=1))
