@@ -308,14 +308,21 @@ class Profile:
         return card, login
 
     def _rhythm_balance(self, rng: random.Random, card_rate: float) -> int:
-        """Opening balance in cents: enough for the card spend of a customer without income."""
+        """Opening balance in cents: enough for the card spend until their income, if any, pays for it.
+
+        A salaried one's salary is raised to their month of spend if it falls short: their card
+        spend is their rhythm, and a guard refusing payments for want of money would fake a lapse.
+        """
         cushion = amount_cents(rng, 800.0, 0.8)
+        per_payment = _CARD_FUNDS_EUR * 100 * self.spend_scale
         if self.salary:
-            return cushion
+            month = int(card_rate * 31 * per_payment)
+            self.salary = max(self.salary, month)
+            return cushion + month
         payments = card_rate * self.days
         if self.plan.persona == OCCASIONAL and self.plan.only in (CARD, None):
             payments = 2.5 * len(self.plan.rhythm_days)
-        return cushion + int(payments * _CARD_FUNDS_EUR * 100 * self.spend_scale)
+        return cushion + int(payments * per_payment)
 
     def _rates(self, card_rate: float, login_rate: float) -> None:
         """Expected card payments and logins per day: calendar, payday cycle, holiday and story."""

@@ -8,7 +8,11 @@ from typing import Any
 
 from schemas.inputs import INFLOW_KINDS, Customer
 from streams.sim.personas import (
+    CARD_DAILY,
     NEW,
+    OCCASIONAL,
+    PAUSER,
+    plan_customers,
 )
 from streams.sim.truth import GroundTruth
 from tests.unit.streams.sim.traffic import (
@@ -16,6 +20,7 @@ from tests.unit.streams.sim.traffic import (
     SCENARIO,
     START,
     of_kind,
+    play,
     transactions_in,
 )
 
@@ -70,3 +75,11 @@ def test_fees_and_month_end_postings(truth: dict[str, GroundTruth], parsed: dict
     assert any(t.amount > 20 for t in fees)  # annual card fees next to small monthly ones
     interest = [t for models in parsed.values() for t in of_kind(models, "interest")]
     assert interest and all(t.account_id.endswith("-2") for t in interest)
+
+
+def test_a_customer_played_alone_has_the_events_of_the_stream(parsed: dict[str, list[Any]]) -> None:
+    """What the persona tests rely on when they play chosen customers of a wider population."""
+    plans = [plan for plan in plan_customers(SCENARIO) if plan.index % 9 == 0]
+    assert {plan.persona for plan in plans} >= {NEW, OCCASIONAL, CARD_DAILY, PAUSER}
+    for cid, models in play(SCENARIO, plans).items():
+        assert models == parsed[cid]

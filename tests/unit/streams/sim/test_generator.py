@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from schemas.catalog import CUSTOMERS, INPUT_TOPICS, INTERACTIONS, TRANSACTIONS
+from schemas.catalog import CUSTOMERS, INPUT_MODELS, INPUT_TOPICS, INTERACTIONS, TRANSACTIONS
 from schemas.inputs import Customer, Interaction, Transaction
 from streams.sim.event import SimEvent
 from streams.sim.generator import generate
@@ -83,3 +83,16 @@ def test_stream_order_is_non_decreasing(events: list[SimEvent]) -> None:
     times = [e.occurred_at for e in events]
     assert all(a <= b for a, b in itertools.pairwise(times))
     assert times[0] >= START and times[-1] < END
+
+
+def test_the_card_only_mix_is_deterministic_and_card_payments_only() -> None:
+    scenario = replace(SCENARIO, customers=60, days=200, personas="card_only")
+    stream = list(generate(scenario))
+    assert [e.value for e in generate(scenario)] == [e.value for e in stream]
+    kinds = {json.loads(e.value).get("kind") for e in stream if e.topic == TRANSACTIONS}
+    assert kinds == {"card_payment"}
+    assert {e.topic for e in stream} == {CUSTOMERS, TRANSACTIONS}
+    for event in stream:
+        model = INPUT_MODELS[event.topic].model_validate_json(event.value)
+        assert model.model_dump_json().encode() == event.value
+    assert list(generate(replace(scenario, seed=8))) != stream

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import itertools
+import statistics
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from schemas.inputs import Customer
+from schemas.profile.delta import is_customer_activity
 from streams.sim.banks import COMPETITOR_BANKS, HOME_BANK
 from streams.sim.personas import (
     AFFLUENT,
+    CARD,
+    CARD_DAILY,
     COMPLAINER,
     DORMANT,
     DRIFTING,
+    LOGIN,
     LOYAL,
     NEW,
+    OCCASIONAL,
+    PAUSER,
+    TRANSFER,
     YOUNG,
     Plan,
+    plan_customers,
 )
+from streams.sim.rhythms import GAP_CLIP, MONTHLY_GAP, QUARTERLY_GAP
 from streams.sim.truth import GroundTruth, ground_truth
 from tests.unit.streams.sim.traffic import (
     END,
     START,
     WIDE,
+    active_days,
     customers_of,
     interactions_in,
     of_kind,
@@ -240,3 +252,138 @@ def test_dormant_and_affluent_customers_look_their_part(
         assert of_kind(parsed[cid], "investment_buy")
     logins = [i.channel for cid in affluent for i in of_kind(parsed[cid], "login")]
     assert logins.count("web") > logins.count("mobile") * 0.6
+
+
+# ----------------------------------------------------------------- rhythm personas
+
+_POSTING_KINDS = frozenset({"fee", "interest"})
+_CHANNEL_KINDS = {
+    CARD: {"card_payment"},
+    LOGIN: {"login"},
+    TRANSFER: {"transfer_in", "transfer_out"},
+}
+
+
+def _gaps(days: list[int]) -> list[int]:
+    return [b - a for a, b in itertools.pairwise(days)]
+
+
+def _kinds(models: list[Any]) -> set[str]:
+    """Kinds of the transactions and interactions (master data has none)."""
+    return {m.kind for m in models if not isinstance(m, Customer)}
+
+
+def _own_kinds(models: list[Any]) -> set[str]:
+    return _kinds([m for m in models if is_customer_activity(m)])
+
+
+def test_occasional_customers_act_only_on_their_own_irregular_days() -> None:
+    plans = plans_of(WIDE, OCCASIONAL, 80)
+    played = play(WIDE, plans)
+    monthly_gaps: list[int] = []
+    long_quiet_stayers = quarterly = 0
+    for plan in plans:
+        models = played[plan.customer_id]
+        days = active_days(models)
+        assert days == list(plan.rhythm_days), plan.customer_id  # every active day has its events
+        others = _kinds([m for m in models if not is_customer_activity(m)])
+        assert others <= _POSTING_KINDS, plan.customer_id  # no salary, nothing in between
+        assert not of_kind(models, "salary_credit")
+        normal = days if plan.signal_day is None else [d for d in days if d < plan.signal_day]
+        is_quarterly = QUARTERLY_GAP[0] <= plan.mean_gap <= QUARTERLY_GAP[1]
+        assert is_quarterly or MONTHLY_GAP[0] <= plan.mean_gap <= MONTHLY_GAP[1]
+        quarterly += is_quarterly
+        for gap in _gaps(normal):
+            assert round(GAP_CLIP[0] * plan.mean_gap) <= gap <= round(GAP_CLIP[1] * plan.mean_gap)
+        if not is_quarterly:
+            monthly_gaps += _gaps(normal)
+            long_quiet_stayers += plan.lost_day is None and max(_gaps(days), default=0) >= 30
+    assert 14 <= statistics.median(monthly_gaps) <= 42
+    assert long_quiet_stayers >= 5  # a month of silence is normal for them, not a churn sign
+    assert 0.15 * len(plans) < quarterly < 0.6 * len(plans)
+
+
+def test_lost_occasional_customers_stretch_their_rhythm_then_stop() -> None:
+    plans = [plan for plan in plans_of(WIDE, OCCASIONAL, 400) if plan.lost_day is not None][:30]
+    assert len(plans) >= 20
+    wide_truth = ground_truth(WIDE)
+    for cid, models in play(WIDE, plans).items():
+        facts = wide_truth[cid]
+        signal, lost = facts["signal_on"], facts["lost_on"]
+        assert signal is not None and lost is not None and signal <= lost
+        days = active_days(models)
+        assert START.date() + timedelta(days=days[-1]) == lost  # their last active day
+        last_normal = days.index((signal - START.date()).days - 1)
+        assert last_normal >= 2
+        normal_gaps = _gaps(days[: last_normal + 1])
+        stretched = _gaps(days[last_normal:])
+        assert stretched and min(stretched) > statistics.median(normal_gaps), cid
+        after = [m for m in models if m.occurred_at.date() > lost]
+        assert _kinds(after) <= _POSTING_KINDS, cid
+
+
+def test_card_daily_customers_are_active_most_days_and_the_lost_stop_within_weeks() -> None:
+    plans = plans_of(WIDE, CARD_DAILY, 60)
+    played = play(WIDE, plans)
+    shares = []
+    for plan in plans:
+        models = played[plan.customer_id]
+        days = active_days(models)
+        if plan.lost_day is None:
+            shares.append(len(days) / WIDE.days)
+            assert max(_gaps(days)) <= 14, plan.customer_id  # a quiet week already means something
+            continue
+        assert plan.signal_day is not None and plan.lost_day - plan.signal_day <= 21
+        before = [d for d in days if d < plan.signal_day]
+        assert len(before) > 0.5 * plan.signal_day
+        assert days[-1] <= plan.lost_day, plan.customer_id
+        after = [m for m in models[1:] if (m.occurred_at - START).days > plan.lost_day]
+        assert _kinds(after) <= _POSTING_KINDS, plan.customer_id
+    assert statistics.median(shares) > 0.75
+    assert 0.15 * len(plans) < len(plans) - len(shares) < 0.5 * len(plans)
+
+
+def test_single_channel_customers_use_only_their_channel() -> None:
+    plans = [plan for persona in (OCCASIONAL, CARD_DAILY, PAUSER) for plan in plans_of(WIDE, persona, 150)]
+    variants = {(plan.persona, plan.only) for plan in plans}
+    assert variants >= {(OCCASIONAL, only) for only in (CARD, LOGIN, TRANSFER, None)}
+    assert variants >= {(persona, only) for persona in (CARD_DAILY, PAUSER) for only in (CARD, LOGIN, None)}
+    chosen = [
+        next(p for p in plans if (p.persona, p.only) == variant) for variant in sorted(variants, key=str)
+    ]
+    chosen += [p for p in plans if p.only is not None][:40]
+    for plan in chosen:
+        if plan.persona == OCCASIONAL and not plan.rhythm_days:
+            continue  # a quarterly customer may have no active day in four months
+        kinds = _own_kinds(play(WIDE, [plan])[plan.customer_id])
+        if plan.only is None:
+            assert len(kinds) >= 2, (plan.customer_id, kinds)
+        else:
+            assert kinds and kinds <= _CHANNEL_KINDS[plan.only], (plan.customer_id, kinds)
+
+
+def test_pausers_go_completely_quiet_then_come_back_and_are_not_lost(
+    truth: dict[str, GroundTruth], plans: dict[str, Plan]
+) -> None:
+    assert all(truth[cid]["lost_on"] is None for cid in customers_of(truth, PAUSER))
+    pausers = plans_of(WIDE, PAUSER, 40)
+    noisy = [p for p in plan_customers(WIDE) if p.pause is not None and p.persona in (LOYAL, AFFLUENT, YOUNG)]
+    assert {p.persona for p in noisy} >= {LOYAL, YOUNG}
+    assert len(noisy) < 0.05 * sum(p.persona in (LOYAL, AFFLUENT, YOUNG) for p in plan_customers(WIDE))
+    wide_truth = ground_truth(WIDE)
+    lengths = []
+    for plan in pausers + noisy[:20]:
+        assert plan.pause is not None and plan.lost_day is None
+        assert wide_truth[plan.customer_id]["lost_on"] is None
+        begin, end = plan.pause
+        lengths.append(end - begin)
+        models = play(WIDE, [plan])[plan.customer_id]
+        inside = [m for m in models[1:] if begin <= (m.occurred_at - START).days < end]
+        assert _kinds(inside) <= _POSTING_KINDS, plan.customer_id  # only the bank books
+        days = active_days(models)
+        before = [d for d in days if d < begin]
+        after = [d for d in days if d >= end]
+        assert end in days and before, plan.customer_id
+        rate_before, rate_after = len(before) / begin, len(after) / (WIDE.days - end)
+        assert rate_after > 0.3 * rate_before, plan.customer_id  # back to their rhythm
+    assert min(lengths) <= 45 and max(lengths) >= 75
