@@ -186,3 +186,29 @@ def test_every_metric_the_dashboard_and_the_alerts_read_is_exposed_by_the_worker
 
 def test_the_dashboard_shows_the_consumer_lag() -> None:
     assert any("signalbank_consumer_lag" in expr for expr in dashboard_exprs())
+
+
+OPERATIONS = ROOT / "docs" / "operations.md"
+
+
+def test_the_operations_guide_lists_every_topic_as_it_is_created() -> None:
+    rows = {
+        cells[0].strip("`"): cells
+        for line in OPERATIONS.read_text().splitlines()
+        if line.startswith("| `") and len(cells := [c.strip() for c in line.strip("|").split("|")]) == 5
+    }
+    for spec in topic_specs():
+        _, _, partitions, cleanup, retention = rows[spec.name]
+        assert partitions == (str(spec.partitions) if spec.partitions else "`SIGNALBANK_PARTITIONS`")
+        assert cleanup == ("compact" if spec.compacted else "delete")
+        days = None if spec.retention_ms is None else spec.retention_ms // 86_400_000
+        assert retention == ("latest per key" if days is None else f"{days} days"), spec.name
+
+
+def test_every_alert_has_its_runbook_section() -> None:
+    headings = {line[4:].strip() for line in OPERATIONS.read_text().splitlines() if line.startswith("### ")}
+    groups = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())["groups"]
+    for rule in (rule for group in groups for rule in group["rules"]):
+        assert rule["alert"] in headings
+        assert rule["annotations"]["runbook"] == f"docs/operations.md#{rule['alert'].lower()}"
+        assert rule["labels"]["severity"] in {"page", "ticket"}
