@@ -9,7 +9,8 @@ alerts, signals, offers). On a Redis Cluster each of these is one call per hash 
 
 Each step lives in its own module: decoding and dead letters (agents/decode.py), the claim plan
 and what its answers grant (agents/claims.py), the output records (agents/outputs.py), and when
-customers are checked for silence (agents/silence.py). ``check`` re-evaluates customers with no
+customers are checked for silence (agents/silence.py) and at complaint deadlines (agents/deadlines.py).
+``check`` re-evaluates customers with no
 event; agents/checks.py runs it in rounds. Time is always a parameter here, never read from a
 hidden clock.
 """
@@ -23,9 +24,17 @@ import time
 from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from agents.claims import granted_outputs, plan_claims
+from agents.deadlines import (
+    ScheduledCheck,
+    complaint_ages,
+    deadline_as_of,
+    deadline_check_id,
+    deadline_checks,
+    open_complaints,
+)
 from agents.decode import RawRecord, decode_batch, utc_now
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
@@ -129,6 +138,7 @@ class Pipeline:
         ruleset = self._ruleset()
         evaluated: list[Evaluated] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
+        opened: dict[str, list[int]] = {}  # customer -> when each open complaint opened (ms)
         outcomes: list[tuple[str, str]] = []
         model = self._config.churn_model
         async with contextlib.aclosing(self._apply_in_chunks(updates)) as chunks:
@@ -151,11 +161,14 @@ class Pipeline:
                         result.active_days,
                         result.active_bits,
                     )
+                    opened[event.customer_id] = (
+                        open_complaints(result.state) if profile["complaints_open"] else []
+                    )
                     context = build_event_context(event, self._config.home_bank)
                     trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
                     evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
                     evaluated.append(Evaluated(trigger, evaluation, duplicate))
-        await self._schedule(latest, now)
+        await self._schedule(latest, now, opened, ruleset)
         outputs = await self.decide(evaluated, ruleset)
         for (topic, outcome), count in Counter(outcomes).items():  # one labelled update per kind
             self._metrics.events.labels(topic, outcome).inc(count)
@@ -197,10 +210,14 @@ class Pipeline:
             self._metrics.profile_conflicts.inc(self._redis.profiles.conflicts - conflicts)
         return stored
 
-    async def _schedule(self, latest: dict[str, int], now: datetime) -> None:
-        """Schedule each customer's silence check (agents/silence.py), in one round trip."""
+    async def _schedule(
+        self, latest: dict[str, int], now: datetime, opened: dict[str, list[int]], ruleset: Ruleset
+    ) -> None:
+        """Schedule each customer's silence check (agents/silence.py) and the deadline checks of their
+        open complaints (agents/deadlines.py), in one round trip."""
         config = self._config
         due = first_checks(latest, epoch_ms(now), config.check_after, config.check_grace, config.quiet_cap)
+        due.update(deadline_checks(opened, latest, complaint_ages(ruleset)))
         started = time.perf_counter()
         await self._redis.schedule.schedule(due)
         self._metrics.redis.labels("schedule").observe(time.perf_counter() - started)
@@ -212,8 +229,13 @@ class Pipeline:
         event, then go through the same cooldown claims as events (with ``now`` as the trigger
         time), so cooldowns, level rises and deterministic ids behave exactly as for events.
         Customers with no profile left get no next check; the others get the next whole check
-        period after their latest activity, unless that is past the quiet cap.
+        period after their latest activity, unless that is past the quiet cap. ``customer_ids`` are
+        the schedule's members: deadline checks among them (agents/deadlines.py) are evaluated as
+        of their deadline, before the others, and leave the schedule.
         """
+        scheduled = [ScheduledCheck.parse(member) for member in customer_ids]
+        deadlines = [item for item in scheduled if item.due_ms is not None]
+        customer_ids = [item.customer_id for item in scheduled if item.due_ms is None]
         now_ms = epoch_ms(now)
         started = time.perf_counter()
         stored = await self._redis.profiles.read_many(customer_ids, now_ms)
@@ -249,9 +271,46 @@ class Pipeline:
                     check,
                     (now_ms - last) // MS_PER_DAY,
                 )
+        evaluated[:0] = await self._check_deadlines(deadlines, now, ruleset, next_checks)
         outputs = await self.decide(evaluated, ruleset)
         log.debug("silence checks as of %s: %d customers, %d outputs", now, len(customer_ids), len(outputs))
         return CheckResult(outputs, next_checks)
+
+    async def _check_deadlines(
+        self,
+        items: Sequence[ScheduledCheck],
+        now: datetime,
+        ruleset: Ruleset,
+        next_checks: dict[str, int | None],
+    ) -> list[Evaluated]:
+        """Evaluate customers at their deadline checks (as of the deadline, id ``check:<due time>``);
+        each deadline is checked once, so it leaves the schedule (``next_checks[member] = None``)."""
+        if not items:
+            return []
+        now_ms = epoch_ms(now)
+        stored = await self._redis.profiles.read_many([item.customer_id for item in items], now_ms)
+        config = self._config
+        evaluated: list[Evaluated] = []
+        for item, result in zip(items, stored, strict=True):
+            next_checks[item.member] = None
+            if item.due_ms is None or "last_ts" not in result.state:
+                continue
+            at_ms = deadline_as_of(item.due_ms, int(result.state["last_ts"]), now_ms)
+            at = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
+            check = deadline_check_id(item.due_ms)
+            profile = build_profile(
+                item.customer_id,
+                result.state,
+                result.sums,
+                at_ms,
+                config.churn_model,
+                result.active_days,
+                result.active_bits,
+            )
+            evaluation = evaluate(ruleset, profile, neutral_event("check", check), at.date())
+            trigger = Trigger(item.customer_id, check, at_ms, at, "", result.state.get(tiers.FIELD, ""))
+            evaluated.append(Evaluated(trigger, evaluation))
+        return evaluated
 
     async def decide(self, evaluated: Sequence[Evaluated], ruleset: Ruleset) -> list[OutputRecord]:
         """Claim cooldowns for every evaluation in one round trip and build the outputs granted."""

@@ -125,7 +125,13 @@ class Settings(BaseSettings):
         description="Customers quiet for longer leave the check schedule (a year of birthdays and "
         "anniversaries, plus margin); their next event schedules them again.",
     )
-    check_interval_s: float = Field(5.0, gt=0, description="Period of the silence-check timer (wall clock).")
+    check_interval_s: float = Field(
+        5.0,
+        gt=0,
+        le=60.0,
+        description="Period of the silence-check timer (wall clock); complaint deadline checks (SLA alerts) "
+        "come at most this late, so at most a minute.",
+    )
     check_batch: int = Field(500, ge=1, description="Customers taken per round of silence checks.")
     check_lease_s: float = Field(
         60.0,

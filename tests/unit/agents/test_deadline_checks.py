@@ -1,0 +1,115 @@
+"""Complaint SLA alerts on time: an open complaint puts deadline checks in the schedule, and a round
+of checks sends the warning and the breach stamped at their deadlines, with no event (real Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from agents.deadlines import MS_PER_HOUR, deadline_check_id
+from agents.decode import RawRecord
+from agents.outputs import OutputRecord
+from agents.times import epoch_ms
+from rules.load.ruleset import Ruleset
+from schemas.catalog import SERVICE_ALERTS
+from schemas.outputs import CustomerSignal
+from sinks.redis.keys import schedule_key
+from sinks.redis.state import RedisState
+from tests.support.quiet_customer import make
+from tests.support.redis_state import make_checks, with_state
+from tests.support.story import BASE, encoded, interaction
+
+OPENED = BASE + timedelta(days=1, hours=2)  # the story's interactions happen at hour 2
+OPENED_MS = epoch_ms(OPENED)
+LEASE = timedelta(seconds=60)
+
+
+def complaint(customer: str, n: str, day: int, kind: str, reference: str) -> RawRecord:
+    message = interaction(customer, n, day, kind, reference=reference)
+    return RawRecord(message[0], 0, day, customer.encode(), encoded(message))
+
+
+def service_alerts(outputs: list[OutputRecord]) -> list[CustomerSignal]:
+    return [o.value for o in outputs if o.topic == SERVICE_ALERTS and isinstance(o.value, CustomerSignal)]
+
+
+async def members(state: RedisState, customer: str) -> dict[str, int]:
+    client = state.client
+    found: dict[str, int] = {}
+    for hours in (0, 36, 48, 121):
+        member = customer if hours == 0 else f"{customer}@{OPENED_MS + hours * MS_PER_HOUR}"
+        score = await client.zscore(schedule_key(member), member)
+        if score is not None:
+            found[member] = int(score)
+    return found
+
+
+def test_an_open_complaint_schedules_a_check_at_each_age_a_rule_compares(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    async def body(state: RedisState) -> None:
+        await make(state, ruleset, OPENED + timedelta(minutes=1)).process(
+            [complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1")]
+        )
+        due = await members(state, "GRUMPY")
+        assert due == {
+            "GRUMPY": OPENED_MS + 24 * MS_PER_HOUR,  # the daily silence check, as before
+            f"GRUMPY@{OPENED_MS + 36 * MS_PER_HOUR}": OPENED_MS + 36 * MS_PER_HOUR,  # the warning
+            f"GRUMPY@{OPENED_MS + 48 * MS_PER_HOUR}": OPENED_MS + 48 * MS_PER_HOUR,  # the SLA
+            f"GRUMPY@{OPENED_MS + 121 * MS_PER_HOUR}": OPENED_MS + 121 * MS_PER_HOUR,  # churn: > 120 h
+        }
+
+    with_state(redis_url, body)
+
+
+def test_warning_and_breach_are_stamped_at_their_deadlines_though_checked_late(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset, OPENED + timedelta(minutes=1))
+        checks = make_checks(pipeline, state)
+        await pipeline.process([complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1")])
+        sent: list[OutputRecord] = []
+
+        async def deliver(outputs: Sequence[OutputRecord]) -> None:
+            sent.extend(outputs)
+
+        # just before the warning: nothing due but the daily check at 24 h
+        await checks.round(OPENED + timedelta(hours=36) - timedelta(seconds=1), 100, LEASE, deliver)
+        assert not service_alerts(sent)
+        # a round 3 s after the warning point, then one much later (a replay's watermark jumps)
+        await checks.round(OPENED + timedelta(hours=36, seconds=3), 100, LEASE, deliver)
+        [warning] = service_alerts(sent)
+        assert warning.rule_id == "service.complaint_sla_warning"
+        assert warning.occurred_at == OPENED + timedelta(hours=36)
+        assert warning.trigger_event_id == deadline_check_id(OPENED_MS + 36 * MS_PER_HOUR)
+        await checks.round(OPENED + timedelta(hours=70), 100, LEASE, deliver)
+        [_, breach] = service_alerts(sent)
+        assert breach.rule_id == "service.complaint_sla_breached"
+        assert breach.occurred_at == OPENED + timedelta(hours=48)
+        assert breach.message == "Complaint CMP-1 open for 48 hours (SLA 48 hours)"
+        # each deadline is checked once; the churn rule's (121 h) is still ahead
+        assert set(await members(state, "GRUMPY")) == {"GRUMPY", f"GRUMPY@{OPENED_MS + 121 * MS_PER_HOUR}"}
+        # a retried round (the same deadlines again, after a crash) re-emits nothing new
+        again = await pipeline.check([f"GRUMPY@{OPENED_MS + 48 * MS_PER_HOUR}"], OPENED + timedelta(hours=71))
+        assert {a.signal_id for a in service_alerts(again.outputs)} <= {breach.signal_id}
+
+    with_state(redis_url, body)
+
+
+def test_a_resolved_complaint_sends_nothing_at_its_deadline(redis_url: str, ruleset: Ruleset) -> None:
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset, OPENED + timedelta(hours=30))
+        await pipeline.process(
+            [
+                complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1"),
+                complaint("GRUMPY", "c2", 2, "complaint_resolved", "CMP-1"),  # a day later
+            ]
+        )
+        # the resolving event came after the complaint's 24 h point: its later deadlines stay scheduled
+        member = f"GRUMPY@{OPENED_MS + 48 * MS_PER_HOUR}"
+        result = await pipeline.check([member], OPENED + timedelta(hours=49))
+        assert not service_alerts(result.outputs)
+        assert result.next_checks == {member: None}
+
+    with_state(redis_url, body)
