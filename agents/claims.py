@@ -127,9 +127,9 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
     customer, ts_ms = trigger.customer_id, trigger.ts_ms
     alert_id = stable_id("alert", customer, trigger.event_id, ruleset.version)
     alert = None
-    if evaluation.level is not None and evaluation.fired:
-        # One slot per customer: re-sent when the level rises or the top reason's cooldown ended.
-        cooldown = evaluation.fired[0].rule.cooldown
+    if evaluation.level is not None:
+        # One slot per customer: re-sent when the level rises or the quiet period ended.
+        cooldown = _quiet_period(ruleset, evaluation)
         alert = Claim(
             customer,
             "alert",
@@ -155,6 +155,15 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
         _response_claim(trigger, evaluation),
         _offer_slots(trigger, evaluation, ruleset, duplicate),
     )
+
+
+def _quiet_period(ruleset: Ruleset, evaluation: Evaluation) -> timedelta:
+    """How long an alert keeps the customer from another at the same or a lower level: the churn
+    policy's quiet period, else the top reason's cooldown (a level from the rhythm alone: 30 days)."""
+    quiet = ruleset.churn_policy.quiet_period
+    if quiet is not None:
+        return quiet
+    return evaluation.fired[0].rule.cooldown if evaluation.fired else timedelta(days=30)
 
 
 def _signal_slot(

@@ -8,15 +8,17 @@ under the same ids and consumers can drop the repeats.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
 from agents.trigger import Trigger
 from rules.evaluate.arbitration import Candidate
-from rules.evaluate.engine import Evaluation
+from rules.evaluate.engine import RHYTHM_EVIDENCE, RHYTHM_REASON, Evaluation
 from rules.evaluate.tiers import TierDecision
 from rules.load.fired import Fired, evidence, render
 from rules.load.model import CareRule, ChurnRule, RiskRule, ServiceRule, TagRule
@@ -59,30 +61,52 @@ def churn_alert(trigger: Trigger, evaluation: Evaluation, alert_id: str, version
     """The alert for an evaluation with a churn level: every fired churn rule a reason, largest first."""
     assert evaluation.level is not None, "only evaluations with a level raise alerts"
     context = evaluation.context
-    reasons = []
-    for fired in evaluation.fired:
+    reasons: list[tuple[float, Reason]] = []
+    for index, fired in enumerate(evaluation.fired):
         rule = fired.rule
         assert isinstance(rule, ChurnRule), "evaluation.fired holds churn rules only"
-        reasons.append(
-            Reason(
-                rule_id=rule.id,
-                message=fired.message(context),
-                weight=rule.weight,
-                evidence=fired.evidence(context),
-            )
+        added = evaluation.rule_weights[index] if evaluation.rule_weights else None
+        reason = Reason(
+            rule_id=rule.id,
+            message=fired.message(context),
+            weight=rule.weight if added is None else _share(added),
+            evidence=fired.evidence(context),
         )
+        reasons.append((rule.weight if added is None else added, reason))
+    scored = bool(evaluation.rule_weights) or not evaluation.fired  # by a fitted probability
+    if scored and (evaluation.rhythm > 0 or not reasons):
+        reasons.append((evaluation.rhythm, rhythm_reason(context["profile"], _share(evaluation.rhythm))))
+    reasons.sort(key=lambda pair: -pair[0])
     alert = ChurnAlert(
         alert_id=alert_id,
         customer_id=trigger.customer_id,
         score=evaluation.score,
         level=evaluation.level,
-        reasons=reasons,
+        reasons=[reason for _, reason in reasons],
         suggested_action=evaluation.suggested_action,
         trigger_event_id=trigger.event_id,
         occurred_at=trigger.occurred_at,
         ruleset_version=version,
     )
     return OutputRecord(CHURN_ALERTS, trigger.customer_id.encode(), alert)
+
+
+def _share(log_odds: float) -> float:
+    """A reason's weight (0-1) from the log-odds it adds: the inverse of ``analyst_weight``, so a rule
+    the fit did not weigh shows its YAML weight."""
+    return round(1.0 - math.exp(-max(0.0, log_odds)), 4)
+
+
+def rhythm_reason(profile: dict[str, Any], weight: float) -> Reason:
+    """Why the customer's own rhythm raised the churn probability, with the figures it read."""
+    evidence = {name: profile[name] for name in RHYTHM_EVIDENCE}
+    gap = profile["activity_gap_median_days"]
+    usual = f"usually every {gap:g} days" if gap > 0 else "no usual rhythm yet"
+    message = (
+        f"Last active {profile['days_since_active_day']} days ago ({usual}); active on "
+        f"{profile['active_days_30d']} of the last 30 days; probability still active {profile['p_alive']:.2f}"
+    )
+    return Reason(rule_id=RHYTHM_REASON, message=message, weight=weight, evidence=evidence)
 
 
 def customer_signal(

@@ -18,9 +18,21 @@ from rules.load.fired import Context, Fired
 from rules.load.model import Offer, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from schemas.outputs import ChurnLevel
+from schemas.profile.churn_probability import ChurnProbability
 
 log = logging.getLogger(__name__)
 LEVEL_ORDER = (ChurnLevel.WATCH, ChurnLevel.ELEVATED, ChurnLevel.HIGH, ChurnLevel.CRITICAL)
+#: The reason given for what the customer's own rhythm adds to the churn probability.
+RHYTHM_REASON = "churn.rhythm"
+#: The profile fields that reason shows as its evidence.
+RHYTHM_EVIDENCE = (
+    "days_since_active_day",
+    "activity_gap_median_days",
+    "activity_gap_p90_days",
+    "active_days_30d",
+    "activity_rate_ratio_30d",
+    "p_alive",
+)
 
 
 class Evaluation(NamedTuple):
@@ -41,6 +53,8 @@ class Evaluation(NamedTuple):
     strategy: str = "champion"  # the customer's offer strategy (champion or a challenger)
     propensities: tuple[float, ...] = ()  # per offer of the ruleset, clamped to 0..1
     decisions: tuple[str, ...] = ()  # per offer of the ruleset: why it is (not) a candidate
+    rhythm: float = 0.0  # log-odds the customer's rhythm adds to the churn probability (0: no model)
+    rule_weights: tuple[float, ...] = ()  # log-odds each of ``fired`` adds (with a model), same order
 
     @property
     def offers(self) -> tuple[Offer, ...]:
@@ -128,12 +142,32 @@ def suggested_action(ruleset: Ruleset, level: ChurnLevel | None, top_rule: str |
     return fallback
 
 
+def _probability(
+    ruleset: Ruleset, profile: dict[str, Any], fired: list[Fired], churn: ChurnProbability
+) -> tuple[float, ChurnLevel | None, str, float, tuple[float, ...]]:
+    """Score, level, action, rhythm log-odds and rule log-odds with a fitted churn probability;
+    sorts ``fired`` by what each rule adds, largest first."""
+    scored = churn.probability(profile, [(f.rule.id, f.rule.weight) for f in fired])  # type: ignore[union-attr]
+    added = dict(scored.rules)
+    if len(fired) > 1:
+        fired.sort(key=lambda f: (-added[f.rule.id], f.rule.id))
+    weights = tuple(added[f.rule.id] for f in fired)
+    level = churn_level(ruleset, scored.probability)
+    top = fired[0].rule.id if fired and weights[0] >= scored.rhythm else RHYTHM_REASON
+    return scored.probability, level, suggested_action(ruleset, level, top), scored.rhythm, weights
+
+
 def evaluate(
-    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any], today: date | None = None
+    ruleset: Ruleset,
+    profile: dict[str, Any],
+    event: dict[str, Any],
+    today: date | None = None,
+    churn: ChurnProbability | None = None,
 ) -> Evaluation:
     """Run every rule and offer against ``profile`` and ``event`` in one CEL call.
 
     ``today``: the trigger's date, for offers' campaign windows (None: windows are not checked).
+    ``churn``: the fitted churn probability; without it the score is the noisy-OR of the weights.
     Runs for every event, so the work after the CEL call is kept to slices and zips: each group's
     results are read at its named slot (``Slots``), where the ruleset placed that group.
     """
@@ -143,7 +177,11 @@ def evaluate(
     # Fired tuples are built once per ruleset; an event only selects them.
     fired = list(compress(compiled.churn, results[slots.churn]))
     score, level, action = 0.0, None, ""
-    if fired:
+    rhythm = 0.0
+    weights: tuple[float, ...] = ()
+    if churn is not None:
+        score, level, action, rhythm, weights = _probability(ruleset, profile, fired, churn)
+    elif fired:
         if len(fired) > 1:
             fired.sort(key=_weight_order)
         remaining = 1.0
@@ -173,4 +211,6 @@ def evaluate(
         arbitration.strategy,
         tuple(propensities),
         arbitration.decisions,
+        rhythm,
+        weights,
     )

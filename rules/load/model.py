@@ -190,6 +190,11 @@ class RetentionAction(Strict):
 class ChurnPolicy(Strict):
     levels: LevelThresholds = LevelThresholds()
     actions: list[RetentionAction] = Field(default_factory=list)
+    quiet_period: Duration | None = Field(
+        None,
+        description="After an alert, no other for the customer unless the level rises, for this long; "
+        "none: the top reason's cooldown.",
+    )
 
 
 class Cap(Strict):

@@ -29,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
+from schemas.profile.churn_probability import ChurnProbability
+
 #: Memoised estimates kept per parameter set before the memo starts over (bounded memory).
 ESTIMATES_KEPT = 200_000
 
@@ -44,6 +46,11 @@ class BgNbdParams(BaseModel):
     b: float = Field(gt=0)
     customers: int = Field(0, ge=0, description="How many customers the fit saw.")
     log_likelihood: float | None = None
+    probability: ChurnProbability | None = Field(
+        None,
+        description="The fitted churn probability (schemas/profile/churn_probability.py); none: "
+        "the churn score is the noisy-OR of the rules' weights.",
+    )
 
     #: (x, t_x, T) -> (p_alive, expected active days in 30): the same whole-day triple recurs for
     #: every event of a customer's day and across customers, and hyp2f1 costs ~5 µs a call.
