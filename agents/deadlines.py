@@ -116,12 +116,15 @@ def open_complaints(state: Mapping[str, str]) -> list[int]:
 
 
 def deadline_checks(
-    opened: Mapping[str, Iterable[int]], latest: Mapping[str, int], ages: Iterable[int]
+    opened: Mapping[str, Iterable[int]], latest: Mapping[str, int], ages: Iterable[int], earliest_ms: int = 0
 ) -> dict[str, int]:
-    """Schedule members (``<customer>@<due>`` -> due ms) of every deadline still ahead of each
-    customer's latest activity: open time + age, per open complaint and age.
+    """Schedule members (``<customer>@<deadline>`` -> when due, ms) of every deadline still ahead of
+    each customer's latest activity: open time + age, per open complaint and age.
 
-    A deadline at or before the latest activity was seen by that event's own evaluation.
+    A deadline at or before the latest activity was seen by that event's own evaluation. None is
+    due before ``earliest_ms`` (the silence checks' grace after processing): in a backlog the
+    complaint's resolution may still be on its way. The member keeps its deadline, so the check
+    still evaluates the customer as of it.
     """
     hours = tuple(ages)
     due: dict[str, int] = {}
@@ -130,7 +133,7 @@ def deadline_checks(
         for at in times:
             for age in hours:
                 if (moment := at + age * MS_PER_HOUR) > after:
-                    due[ScheduledCheck(customer_id, moment).member] = moment
+                    due[ScheduledCheck(customer_id, moment).member] = max(moment, earliest_ms)
     return due
 
 

@@ -39,7 +39,7 @@ from agents.decode import RawRecord, decode_batch, utc_now
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
 from agents.silence import CheckResult, check_id, first_checks, following_check
-from agents.times import epoch_ms
+from agents.times import epoch_ms, millis
 from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
 from rules.evaluate.engine import Evaluation, evaluate
@@ -217,7 +217,8 @@ class Pipeline:
         open complaints (agents/deadlines.py), in one round trip."""
         config = self._config
         due = first_checks(latest, epoch_ms(now), config.check_after, config.check_grace, config.quiet_cap)
-        due.update(deadline_checks(opened, latest, complaint_ages(ruleset)))
+        earliest = epoch_ms(now) + millis(config.check_grace)
+        due.update(deadline_checks(opened, latest, complaint_ages(ruleset), earliest))
         started = time.perf_counter()
         await self._redis.schedule.schedule(due)
         self._metrics.redis.labels("schedule").observe(time.perf_counter() - started)

@@ -119,3 +119,10 @@ def test_deadline_check_ids_are_per_deadline_and_never_a_daily_checks() -> None:
     assert deadline_check_id(due) == "check:2026-03-04T09:30:00Z"
     assert deadline_check_id(due) != deadline_check_id(due + 1000)
     assert deadline_check_id(due) != check_id(OPENED, due, timedelta(days=1))
+
+
+def test_a_deadline_already_past_when_processed_waits_out_the_grace_but_keeps_its_deadline() -> None:
+    processed = OPENED + 50 * MS_PER_HOUR  # a backlog: the complaint is read two days late
+    due = deadline_checks({"C1": [OPENED]}, {"C1": OPENED}, (48,), earliest_ms=processed + MS_PER_HOUR)
+    deadline = OPENED + 48 * MS_PER_HOUR
+    assert due == {ScheduledCheck("C1", deadline).member: processed + MS_PER_HOUR}
