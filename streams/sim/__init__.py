@@ -2,8 +2,9 @@
 
 Where to look, in the order the data flows:
 
-* ``scenario``: what to simulate (customers, days, seed, start, share of broken messages).
-* ``personas``: who the customers are and the seeded story (``Plan``) each of them lives.
+* ``scenario``: what to simulate (customers and their mix, days, seed, start, broken messages).
+* ``personas``: who the customers are (the ``bank`` or ``card_only`` mix) and the seeded story
+  (``Plan``) each of them lives; ``rhythms``: slow customers' own gaps, their stretching, pauses.
 * ``truth``: what really happened to each customer, read from the plans (``ground_truth``).
 * ``calendar``, ``merchants``, ``banks``, ``draws``: what every customer shares: business days
   and seasons, card spend categories, counterparty bank codes, the random draws.
