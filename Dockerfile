@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# signalbank worker / simulator image.
+# signalbank worker / simulator / topics-init image.
 #   docker build -t signalbank:local .
 #   docker run --rm signalbank:local signalbank --help
 # Every runtime dependency ships manylinux wheels for CPython 3.11 on x86_64, so no compiler
@@ -37,7 +37,7 @@ USER signalbank
 WORKDIR /var/lib/signalbank
 EXPOSE 6066
 
-# No HEALTHCHECK here: the same image runs the simulator, which serves no /healthz.
+# No HEALTHCHECK here: the same image runs the simulator and the topics-init job, which serve no /healthz.
 # docker-compose.yml gives the worker service its /healthz check.
 
 CMD ["signalbank", "worker", "-l", "info"]
