@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit faults compose-check alerts-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
+.PHONY: dev test lint typecheck unit faults compose-check alerts-check contracts-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/signalbank dev $(ARGS)
 
-test: $(STAMP) lint typecheck rules-check compose-check alerts-check unit
+test: $(STAMP) lint typecheck rules-check compose-check alerts-check contracts-check unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,6 +29,12 @@ rules-check: $(STAMP)
 	$(BIN)/signalbank rules check rules
 	$(BIN)/signalbank rules test
 	$(BIN)/signalbank rules docs --check
+
+# The topic contracts: JSON Schemas and schemas/asyncapi.yaml current, the latter valid for the
+# official AsyncAPI parser (pinned in .ci/asyncapi, installed by npm ci into .signalbank/ci).
+contracts-check: $(STAMP)
+	$(BIN)/signalbank schemas export --check
+	bash .ci/asyncapi/check
 
 compose-check:
 	bash .ci/validate-compose
