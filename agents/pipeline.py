@@ -141,6 +141,7 @@ class Pipeline:
         opened: dict[str, list[int]] = {}  # customer -> when each open complaint opened (ms)
         outcomes: list[tuple[str, str]] = []
         model = self._config.churn_model
+        churn = model.probability if model is not None else None
         async with contextlib.aclosing(self._apply_in_chunks(updates)) as chunks:
             async for start, stored in chunks:
                 end = start + len(stored)
@@ -166,7 +167,7 @@ class Pipeline:
                     )
                     context = build_event_context(event, self._config.home_bank)
                     trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
-                    evaluation = evaluate(ruleset, profile, context, event.occurred_at.date())
+                    evaluation = evaluate(ruleset, profile, context, event.occurred_at.date(), churn)
                     evaluated.append(Evaluated(trigger, evaluation, duplicate))
         await self._schedule(latest, now, opened, ruleset)
         outputs = await self.decide(evaluated, ruleset)
@@ -243,6 +244,7 @@ class Pipeline:
         self._metrics.redis.labels("profile_read").observe(time.perf_counter() - started)
         ruleset = self._ruleset()
         config = self._config
+        churn = config.churn_model.probability if config.churn_model is not None else None
         evaluated: list[Evaluated] = []
         next_checks: dict[str, int | None] = {}
         for customer_id, result in zip(customer_ids, stored, strict=True):
@@ -261,7 +263,7 @@ class Pipeline:
                 result.active_days,
                 result.active_bits,
             )
-            evaluation = evaluate(ruleset, profile, neutral_event("check", check), now.date())
+            evaluation = evaluate(ruleset, profile, neutral_event("check", check), now.date(), churn)
             stored_tier = result.state.get(tiers.FIELD, "")
             evaluated.append(Evaluated(Trigger(customer_id, check, now_ms, now, "", stored_tier), evaluation))
             next_checks[customer_id] = following_check(last, now_ms, config.check_after, config.quiet_cap)
@@ -308,7 +310,8 @@ class Pipeline:
                 result.active_days,
                 result.active_bits,
             )
-            evaluation = evaluate(ruleset, profile, neutral_event("check", check), at.date())
+            churn = config.churn_model.probability if config.churn_model is not None else None
+            evaluation = evaluate(ruleset, profile, neutral_event("check", check), at.date(), churn)
             trigger = Trigger(item.customer_id, check, at_ms, at, "", result.state.get(tiers.FIELD, ""))
             evaluated.append(Evaluated(trigger, evaluation))
         return evaluated

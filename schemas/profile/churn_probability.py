@@ -40,6 +40,10 @@ def _log_ratio(value: Any) -> float:
     return math.log(ratio + 0.1) if ratio >= 0 else 0.0
 
 
+def _log_count(value: Any) -> float:
+    return math.log1p(float(value))
+
+
 def _unknown(value: Any) -> float:
     return 1.0 if float(value) < 0 else 0.0
 
@@ -52,7 +56,11 @@ FEATURES: tuple[tuple[str, str, Callable[[Any], float]], ...] = (
     ("no_rhythm_yet", "activity_overdue_ratio", _unknown),
     ("log_rate_ratio_30d", "activity_rate_ratio_30d", _log_ratio),
     ("no_rate_yet", "activity_rate_ratio_30d", _unknown),
-    ("log_active_days_30d", "active_days_30d", lambda v: math.log1p(float(v))),
+    ("log_active_days_7d", "active_days_7d", _log_count),
+    ("log_active_days_30d", "active_days_30d", _log_count),
+    ("log_active_days_90d", "active_days_90d", _log_count),
+    ("log_active_days", "active_days", _log_count),
+    ("log_days_since_first_active_day", "days_since_first_active_day", _log_days),
 )
 FEATURE_NAMES: tuple[str, ...] = tuple(name for name, _, _ in FEATURES)
 
@@ -91,6 +99,12 @@ class ChurnProbability(BaseModel):
         gt=0,
         lt=1,
         description="Lost means active on fewer than this share of the days their own rate predicts.",
+    )
+    min_history_days: int = Field(
+        30,
+        ge=0,
+        description="No churn level before this many days since the first active day: at go-live, or "
+        "for a new customer, there is no rhythm to judge yet (the probability is still computed).",
     )
     intercept: float
     features: dict[str, float] = Field(description="Weight of each rhythm feature (FEATURE_NAMES).")

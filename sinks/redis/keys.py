@@ -12,6 +12,15 @@ def profile_key(customer_id: str) -> str:
     return f"sb:{{{customer_id}}}:p"
 
 
+#: SCAN pattern of every profile key, and where the customer id sits in one.
+PROFILE_PATTERN = "sb:{*}:p"
+
+
+def customer_of_profile_key(key: str) -> str:
+    """The customer id of a ``profile_key``."""
+    return key[len("sb:{") : -len("}:p")]
+
+
 def customer_keys(customer_id: str) -> tuple[str, str, str]:
     """State hash, day buckets and dedupe ring of the earlier layout (converted on first use)."""
     tag = f"sb:{{{customer_id}}}"

@@ -17,14 +17,21 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate
 from sinks.redis.client import RedisClient, script
-from sinks.redis.keys import TIER_FIELD, cooldown_key, customer_keys, profile_key
+from sinks.redis.keys import (
+    PROFILE_PATTERN,
+    TIER_FIELD,
+    cooldown_key,
+    customer_keys,
+    customer_of_profile_key,
+    profile_key,
+)
 from sinks.redis.profile_state import ProfileState, decode, from_legacy, parse_committed
 from sinks.redis.slots import run_calls, slot_groups
 
@@ -148,6 +155,11 @@ class ProfileStore:
             if not todo:
                 return [result for result in results if result is not None]
         raise ProfileConflictError(f"{len(todo)} profiles kept changing under this worker")
+
+    async def customer_ids(self, count: int = 1000) -> AsyncIterator[str]:
+        """Every customer with a profile, by SCAN (on a cluster: of every master), in no order."""
+        async for key in self._client.scan_iter(match=PROFILE_PATTERN, count=count):
+            yield customer_of_profile_key(key.decode() if isinstance(key, bytes) else key)
 
     async def read(self, customer_id: str, now_ms: int | None = None) -> StoredProfile:
         """Read one profile without changing it (see ``read_many``)."""

@@ -257,8 +257,8 @@ def fit_probability(
     """Fit BG/NBD and the churn probability on event files; quality measured on a later split by a
     model fitted only on what was known by then (docs/backtesting.md)."""
     found = activity(paths, config)
-    if found.first_day < 0:
-        raise ValueError("no valid events in the given files")
+    if not any(found.days.values()):
+        raise ValueError("no customer activity in the given files")
     splits, eval_day = split_days(found.first_day, found.last_day, options)
     bgnbd = _bgnbd_as_of(found, found.last_day)
     rule_ids = [rule.id for rule in ruleset.churn_rules if rule.enabled]

@@ -28,6 +28,7 @@ from streams.backtest.scorecard import (
     load_truth,
     scorecard,
 )
+from streams.backtest.scores import write_scores
 from streams.backtest.shards import replay_sharded
 from streams.dev.embedded import EmbeddedRedis
 from streams.settings import Settings
@@ -55,6 +56,7 @@ class BacktestRun:
     scores: Path | None = None  # the scores file the replay writes (--scores), ranked against the truth
     observed_on: date | None = None  # the truth's observation date (a CSV's, or the sim truth's labels)
     horizon_days: int = DEFAULT_HORIZON_DAYS  # sim truth: churned = lost by observed_on + this
+    scores_at: date | None = None  # the day the scores file holds every customer's score as of
 
 
 def _load(path: Path) -> Ruleset:
@@ -156,6 +158,12 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
                 else run.out_dir / f"compare-{ruleset.version}"
             )
             result = _one(run, ruleset, urls, out_dir)
+            written = scores_path(run, index, ruleset.version)
+            if written is not None and run.scores_at is not None:
+                count = write_scores(
+                    run.files, run.settings, ruleset, run.churn_model, run.scores_at, written
+                )
+                emit(f"scores of {count} customers as of {run.scores_at} written to {written}")
             for line in summary_lines(result, ruleset):
                 emit(line)
             if truth is not None:
