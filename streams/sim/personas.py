@@ -105,7 +105,12 @@ class Mix:
 
 MIXES: Final = {
     "bank": Mix(PERSONA_WEIGHTS),
-    "card_only": Mix((0.0,) * 7 + (0.60, 0.25, 0.15), card_only=True, lost_share=0.55, quarterly_share=0.5),
+    "card_only": Mix(
+        tuple({OCCASIONAL: 0.60, CARD_DAILY: 0.25, PAUSER: 0.15}.get(persona, 0.0) for persona in PERSONAS),
+        card_only=True,
+        lost_share=0.55,
+        quarterly_share=0.5,
+    ),
 }
 """Populations by ``Scenario.personas`` name (``streams.sim.scenario.PERSONA_MIXES``)."""
 
@@ -204,7 +209,8 @@ def _add_noise(plan: Plan, rng: random.Random, start: date, days: int, first: in
         if rng.random() < 0.6:
             plan.survey_day = min(last, complaint + int(plan.resolve_hours) // 24 + rng.randint(1, 10))
             plan.unhappy = rng.random() < 0.35
-    steady = not plan.has_loan and plan.big_day is None  # a loan instalment never pauses
+    # a loan instalment never pauses, nor does the bank's answer to a complaint
+    steady = not plan.has_loan and plan.big_day is None and plan.complaint_day is None
     if persona in (LOYAL, AFFLUENT, YOUNG) and rng.random() < 0.03 and steady:
         plan.pause = pause_window(rng, days, 30, 90)  # a long stay abroad, unpaid leave
 
