@@ -1,5 +1,9 @@
 """The silence-check timer: re-evaluates customers who went quiet, with no event to trigger them.
 
+It also runs the deadline checks of open complaints (agents/deadlines.py), which are due at a
+moment rather than after a quiet day: its period (``SIGNALBANK_CHECK_INTERVAL_S``, at most 60 s) is
+how late an SLA alert can go out after its deadline.
+
 Every tick it runs rounds of silence checks (agents/checks.py) by the wall clock, waiting out Redis
 outages instead of dropping the work: the customers due are taken under a lease (so workers share
 the work and a crash only delays a check), checked, their outputs delivered exactly as the ingest

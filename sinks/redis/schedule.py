@@ -6,6 +6,10 @@ customers under a lease (schedule_take.lua), so no two check the same customer a
 crashed check is retried when its lease ends; settling (schedule_settle.lua) never undoes a check
 that a new event moved meanwhile. Each call touches every shard it needs at once: one script call
 (one round trip) on one server, one call per shard sent to all masters together on a cluster.
+
+Members are opaque strings to this module: a customer id (the customer's silence check) or a
+deadline check ``<customer>@<due ms>`` (agents/deadlines.py), each in the shard of its own name.
+A deadline member is settled with None (checked once, then dropped) like a customer leaving.
 """
 
 from __future__ import annotations
