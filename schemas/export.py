@@ -142,7 +142,11 @@ def _operations(message_of: Mapping[str, str], group: str) -> dict[str, Any]:
             "send", topic, message_of[topic], "signalbank-worker", "The signalbank worker sends it."
         )
         operations[f"downstream-receives-{topic}"] = _operation(
-            "receive", topic, message_of[topic], "downstream", CONSUMERS[topic].capitalize() + "."
+            "receive",
+            topic,
+            message_of[topic],
+            "downstream",
+            CONSUMERS[topic][0].upper() + CONSUMERS[topic][1:] + ".",
         )
     for topic in CONTROL_TOPICS:
         operations[f"rules-publish-sends-{topic}"] = _operation(
@@ -181,7 +185,7 @@ def asyncapi_document(layouts: Mapping[str, TopicLayout], group: str = "signalba
             "summary": _summary(model),
             "contentType": "application/json",
             "payload": {"$ref": _REF.format(model=model.__name__)},
-            "bindings": {"kafka": {"key": key, "bindingVersion": _KAFKA_BINDING}},
+            "bindings": {"kafka": {"key": dict(key), "bindingVersion": _KAFKA_BINDING}},
         }
     message_of = {topic: model.__name__ for topic, model in TOPIC_MODELS.items()}
     channels: dict[str, Any] = {}
