@@ -14,6 +14,7 @@ from agents.trigger import Evaluated, Trigger
 from rules.evaluate.engine import Evaluation, evaluate
 from rules.load.ruleset import Ruleset, load_sources
 from rules.tools.case_context import complete_event, complete_profile
+from schemas.profile.churn_probability import ChurnProbability
 
 SMALL_RULES = """\
 tier_policy:
@@ -93,9 +94,13 @@ def evaluated(
     channel: str = "mobile",
     stored_tier: str = "",
     event_id: str = "E1",
+    churn: ChurnProbability | None = None,
 ) -> Evaluated:
-    """Customer C1's event ``event_id`` at ``AT`` evaluated on a neutral profile with ``profile`` set."""
+    """Customer C1's event ``event_id`` at ``AT`` evaluated on a neutral profile with ``profile`` set
+    (``churn``: scored by that fitted churn probability)."""
     given = {"customer_id": "C1", "marketing_consent": True, **(profile or {})}
-    evaluation: Evaluation = evaluate(ruleset, complete_profile(given), complete_event(event), AT.date())
+    evaluation: Evaluation = evaluate(
+        ruleset, complete_profile(given), complete_event(event), AT.date(), churn
+    )
     trigger = Trigger("C1", event_id, AT_MS, AT, channel, stored_tier)
     return Evaluated(trigger, evaluation, duplicate)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime, timedelta
 
 from agents.claims import plan_claims
 from agents.outputs import churn_alert, customer_signal, expiry, next_best_offer, stable_id, tier_change
 from rules.evaluate.tiers import TierDecision, TierState
+from rules.load.ruleset import load_sources
 from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 from schemas.outputs import ChurnAlert, CustomerSignal, NextBestOffer, SignalKind, TierChange
-from tests.support.small_rules import AT, evaluated, small_ruleset
+from schemas.profile.churn_probability import ChurnProbability
+from tests.support.small_rules import AT, SMALL_RULES, evaluated, small_ruleset
 
 WITHDRAWAL = {"kind": "withdrawal", "amount": 250.0}
 
@@ -104,3 +107,53 @@ def test_an_offer_goes_out_on_the_channel_the_claim_picked() -> None:
     assert (offer.expires_at, offer.ruleset_version, offer.strategy) == (expires, "v9", "champion")
     assert offer.propensity == round(candidate.propensity, 6)
     assert offer.reasons == ["keep", "A retention offer"]
+
+
+#: A fitted churn probability: quiet days raise it; churn.withdrawal was weighed at 2 log-odds.
+FITTED = ChurnProbability(
+    intercept=-3.0,
+    features={"log_days_since_active_day": 1.0},
+    feature_means={"log_days_since_active_day": 1.0},
+    rules={"churn.withdrawal": 2.0},
+    min_history_days=30,
+)
+HISTORY = {"days_since_first_active_day": 400, "active_days": 200}
+
+
+def test_with_a_fitted_probability_the_alert_scores_it_and_the_rhythm_is_a_reason() -> None:
+    ruleset = small_ruleset()
+    quiet = {**HISTORY, "days_since_active_day": 60, "activity_gap_median_days": 2.0}
+    item = evaluated(ruleset, WITHDRAWAL, quiet, churn=FITTED)
+    z = -3.0 + math.log1p(60) + 2.0
+    assert item.evaluation.score == round(1 / (1 + math.exp(-z)), 6)
+    alert = churn_alert(item.trigger, item.evaluation, "A-1", ruleset.version).value
+    assert isinstance(alert, ChurnAlert)
+    assert [r.rule_id for r in alert.reasons] == ["churn.rhythm", "churn.withdrawal"]  # 3.1 > 2.0
+    rhythm, rule = alert.reasons
+    assert rule.weight == round(1 - math.exp(-2.0), 4)
+    assert rhythm.evidence["days_since_active_day"] == 60
+    assert "usually every 2 days" in rhythm.message
+
+
+def test_the_rhythm_alone_raises_an_alert_but_not_before_the_customer_has_history() -> None:
+    ruleset = small_ruleset()
+    silent = {**HISTORY, "days_since_active_day": 200}
+    item = evaluated(ruleset, {"kind": "login"}, silent, churn=FITTED)
+    assert item.evaluation.level is not None and not item.evaluation.fired
+    alert = churn_alert(item.trigger, item.evaluation, "A-2", ruleset.version).value
+    assert isinstance(alert, ChurnAlert) and [r.rule_id for r in alert.reasons] == ["churn.rhythm"]
+    assert plan_claims(item, ruleset).alert is not None
+    new = evaluated(ruleset, {"kind": "login"}, {**silent, "days_since_first_active_day": 20}, churn=FITTED)
+    assert new.evaluation.level is None and plan_claims(new, ruleset).alert is None
+
+
+def test_an_alert_keeps_the_churn_policy_s_quiet_period_else_its_top_reason_s_cooldown() -> None:
+    plain = small_ruleset()
+    item = evaluated(plain, WITHDRAWAL)
+    claim = plan_claims(item, plain).alert
+    assert claim is not None and claim.until_ms - claim.now_ms == 10 * 86_400_000  # the rule's 10d
+    quiet = load_sources(
+        [("small.yaml", SMALL_RULES.replace("rules:\n", "churn_policy:\n  quiet_period: 60d\nrules:\n", 1))]
+    )
+    claim = plan_claims(evaluated(quiet, WITHDRAWAL), quiet).alert
+    assert claim is not None and claim.until_ms - claim.now_ms == 60 * 86_400_000

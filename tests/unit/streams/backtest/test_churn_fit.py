@@ -9,13 +9,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sklearn.metrics import roc_auc_score
 
-from streams.backtest.churn_fit import fit_files, histories
-from streams.config import pipeline_config
+from rules.load.ruleset import load_ruleset
+from schemas.profile.bgnbd import BgNbdParams
+from schemas.profile.churn_probability import FEATURE_NAMES
+from streams.backtest.asof import as_of, epoch_day
+from streams.backtest.churn_fit import FitOptions, fit_files, fit_probability, histories, is_lost, split_days
+from streams.config import pipeline_config, store_config
 from streams.settings import Settings
 from streams.sim.generator import generate
 from streams.sim.jsonl import write_jsonl
 from streams.sim.scenario import Scenario
+from streams.sim.truth import ground_truth
 from tests.unit.schemas.profile.test_bgnbd import TRUE, draw
 from tests.unit.streams.backtest.event_rows import T0, login, write
 
@@ -94,3 +100,71 @@ def test_simulated_traffic_fits_sane_parameters_and_skips_exactly_the_broken_lin
         assert math.isfinite(value) and value > 0
     assert params.log_likelihood is not None and math.isfinite(params.log_likelihood)
     assert params.log_likelihood < 0
+
+
+# -- the churn probability -------------------------------------------------------------------
+
+OPTIONS = FitOptions()
+
+
+def test_a_customer_silent_after_the_split_is_lost_and_one_active_as_usual_is_not() -> None:
+    daily = list(range(0, 200))
+    assert is_lost(daily, 100, 200, 1.0, OPTIONS) is False
+    stopped = list(range(0, 101))
+    assert is_lost(stopped, 100, 200, 1.0, OPTIONS) is True
+    fading = [*range(0, 101), 130, 160]  # 2 active days where 90 were usual: under a fifth
+    assert is_lost(fading, 100, 200, 1.0, OPTIONS) is True
+    assert is_lost([150], 100, 200, 1.0, OPTIONS) is None  # not a customer yet on day 100
+
+
+def test_a_rare_customer_is_lost_only_when_not_active_at_all_in_the_horizon() -> None:
+    quarterly = [0, 90, 180]
+    assert is_lost(quarterly, 100, 300, 90.0, OPTIONS) is False  # day 180 is within 90 days of 100
+    assert is_lost([0, 90], 100, 300, 90.0, OPTIONS) is True
+
+
+def test_a_short_window_after_the_split_is_judged_only_when_long_enough_for_the_customer() -> None:
+    daily_then_quiet = list(range(0, 101))
+    # 40 of the 90 days seen: long enough for a daily customer, not for one with 60-day gaps
+    assert is_lost(daily_then_quiet, 100, 140, 1.0, OPTIONS) is True
+    assert is_lost([0, 60], 100, 140, 60.0, OPTIONS) is None
+    assert is_lost(daily_then_quiet, 100, 120, 1.0, OPTIONS) is None  # under min_window_days
+    # active enough already in the part seen: kept, whatever comes after
+    assert is_lost([*range(0, 101), *range(101, 140)], 100, 140, 1.0, OPTIONS) is False
+
+
+def test_splits_start_after_the_warm_up_and_the_evaluation_split_sees_a_full_horizon() -> None:
+    splits, eval_day = split_days(0, 179, OPTIONS)
+    assert splits[0] == OPTIONS.warmup_days and splits[-1] <= 179 - OPTIONS.min_window_days
+    assert eval_day == 179 - OPTIONS.horizon_days and eval_day in splits
+    _, none = split_days(0, 120, OPTIONS)
+    assert none is None
+    with pytest.raises(ValueError, match="needs at least 75"):
+        split_days(0, 50, OPTIONS)
+
+
+def test_the_fitted_probability_ranks_lost_simulated_customers_above_kept_ones(tmp_path: Path) -> None:
+    scenario = Scenario(customers=300, days=180, seed=13, start=T0)
+    write_jsonl(list(generate(scenario)), tmp_path)
+    settings = Settings()
+    files = sorted(tmp_path.glob("*.jsonl"))
+    ruleset = load_ruleset([settings.rules_dir])
+    fitted = fit_probability(files, pipeline_config(settings), store_config(settings), ruleset)
+    probability = fitted.model.probability
+    assert probability is not None and probability.horizon_days == 90
+    assert set(probability.features) == set(FEATURE_NAMES)
+    assert probability.quality is not None and probability.quality.auroc is not None
+    assert probability.quality.auroc > 0.6  # judged on a split the model never saw
+    assert all(weight >= 0 for weight in probability.rules.values())
+    saved = tmp_path / "model.json"
+    fitted.model.save(saved)
+    model = BgNbdParams.load(saved)
+    assert model.probability == probability
+    truth = ground_truth(scenario)
+    end = epoch_day((T0 + timedelta(days=scenario.days - 1)).date())
+    ((_, customers),) = list(
+        as_of(files, pipeline_config(settings), store_config(settings), ruleset, [end], model, True)
+    )
+    labels = [truth[c.customer_id]["lost_on"] is not None for c in customers]
+    scores = [c.evaluation.score for c in customers]
+    assert roc_auc_score(labels, scores) > 0.85
