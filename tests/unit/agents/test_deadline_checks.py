@@ -113,3 +113,26 @@ def test_a_resolved_complaint_sends_nothing_at_its_deadline(redis_url: str, rule
         assert result.next_checks == {member: None}
 
     with_state(redis_url, body)
+
+
+def test_deadline_checks_on_a_redis_cluster(redis_cluster_url: str, ruleset: Ruleset) -> None:
+    """A deadline member lives in the shard of its own name, on another master than its customer's."""
+
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset, OPENED + timedelta(minutes=1))
+        await pipeline.process([complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1")])
+        sent: list[OutputRecord] = []
+
+        async def deliver(outputs: Sequence[OutputRecord]) -> None:
+            sent.extend(outputs)
+
+        done = await make_checks(pipeline, state).round(OPENED + timedelta(hours=49), 100, LEASE, deliver)
+        assert done.taken == 3  # the daily check and the 36 h and 48 h deadlines
+        stamped = {a.rule_id: a.occurred_at - OPENED for a in service_alerts(sent)}
+        assert stamped == {
+            "service.complaint_sla_warning": timedelta(hours=36),
+            "service.complaint_sla_breached": timedelta(hours=48),
+        }
+        assert set(await members(state, "GRUMPY")) == {"GRUMPY", f"GRUMPY@{OPENED_MS + 121 * MS_PER_HOUR}"}
+
+    with_state(redis_cluster_url, body)
