@@ -36,7 +36,8 @@ class Channel(StrEnum):
 
 
 class StrictInput(BaseModel):
-    """Base of input events: unknown fields are rejected (documented in docs/topics.md)."""
+    """Base of input events; each input model says how unknown fields are treated (schemas/inputs.py:
+    accepted and counted, or rejected on strict topics; docs/topics.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
 

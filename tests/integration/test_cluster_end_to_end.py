@@ -29,8 +29,11 @@ def broker() -> Iterator[EmbeddedKafka]:
         yield server
 
 
+rules_only_churn = on_one_server.rules_only_churn  # the story's churn model (see there)
+
+
 @pytest.fixture
-def worker(broker: EmbeddedKafka, redis_cluster_url: str) -> Iterator[WorkerProcess]:
+def worker(broker: EmbeddedKafka, redis_cluster_url: str, rules_only_churn: Path) -> Iterator[WorkerProcess]:
     create_topics(broker.bootstrap, partitions=4)
     process = WorkerProcess(
         broker.url, redis_cluster_url, partitions=4, rules_dir=None, app_id=f"e2e-cluster-{os.getpid()}"

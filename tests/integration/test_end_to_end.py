@@ -47,8 +47,25 @@ def wait_until_read(worker: WorkerProcess, count: int, timeout: float = 30.0) ->
         time.sleep(0.02)
 
 
+#: The story checks the rules themselves (their weights, levels and cooldowns), so its worker and
+#: replay score churn by the rules' noisy-OR: the shipped model without its fitted probability (which
+#: tests/unit/agents/test_outputs.py and the replay parity tests cover).
+RULES_ONLY = BgNbdParams.load(DEFAULT_CHURN_MODEL).model_copy(update={"probability": None})
+
+
 @pytest.fixture
-def worker(kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis) -> Iterator[WorkerProcess]:
+def rules_only_churn(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``RULES_ONLY`` as the churn model of the workers this test starts (they copy the environment)."""
+    model = tmp_path_factory.mktemp("model") / "churn_model.json"
+    RULES_ONLY.save(model)
+    monkeypatch.setenv("SIGNALBANK_CHURN_MODEL", str(model))
+    return model
+
+
+@pytest.fixture
+def worker(
+    kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis, rules_only_churn: Path
+) -> Iterator[WorkerProcess]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
@@ -80,7 +97,7 @@ def replay_outputs(tmp_path: Path, redis_url: str, ruleset: Ruleset) -> dict[str
         files=tuple(tmp_path / name for name in files.values()),
         redis_url=redis_url,
         settings=Settings(),  # the environment the worker of this test reads too
-        churn_model=BgNbdParams.load(DEFAULT_CHURN_MODEL),
+        churn_model=RULES_ONLY,
         out_dir=tmp_path / "out",
         checks=False,  # the worker's timer checks by the wall clock, months after this story
     )

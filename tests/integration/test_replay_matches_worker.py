@@ -169,7 +169,7 @@ def replay_outputs(
         files=(events,),
         redis_url=redis_url,
         settings=settings,
-        churn_model=load_churn_model(DEFAULT_CHURN_MODEL),
+        churn_model=load_churn_model(settings.churn_model),
         out_dir=tmp_path / name,
     )
     asyncio.run(replay(options, ruleset))
@@ -219,6 +219,10 @@ def test_replay_with_the_workers_settings_gives_the_workers_outputs(
 ) -> None:
     for name, value in SETTINGS.items():
         monkeypatch.setenv(name, value)  # the worker copies the environment; replay reads it too
+    # the story's alerts come from its rules' weights: the shipped model without its fitted probability
+    rules_only = tmp_path / "churn_model.json"
+    load_churn_model(DEFAULT_CHURN_MODEL).model_copy(update={"probability": None}).save(rules_only)  # type: ignore[union-attr]
+    monkeypatch.setenv("SIGNALBANK_CHURN_MODEL", str(rules_only))
     settings = Settings()
     ruleset = load_ruleset([rules_dir])
     base = redis_server.url.rsplit("/", 1)[0]
