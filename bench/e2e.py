@@ -66,6 +66,8 @@ from bench.rule_cost import collect
 from bench.sizing import Measured, sizing_lines
 from bench.worker_profile import WorkerProfile, profile_process
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
+from schemas.profile.rhythm import GAPS_FIELD
+from sinks.redis.profile_state import decode as decode_profile
 from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
@@ -293,6 +295,8 @@ class Memory:
     p95_bytes: float
     max_bytes: int
     by_key: dict[str, float]  # key suffix (``sb:{id}:<suffix>``) -> mean bytes per customer
+    #: parts of the profile string (``:p``) -> mean encoded bytes per customer (each part's share of it)
+    in_profile: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -633,12 +637,17 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
     client = redis.Redis.from_url(url)
     per_customer: dict[str, int] = {}
     by_key: dict[str, int] = {}
+    parts: dict[str, int] = {}
     try:
         for key in client.scan_iter("sb:{*", count=1000):
             customer, kind = key_parts(key.decode())
             used = int(client.memory_usage(key) or 0)
             per_customer[customer] = per_customer.get(customer, 0) + used
             by_key[kind] = by_key.get(kind, 0) + used
+            if kind == "p":
+                blob = client.get(key)
+                for part, size in profile_parts(blob if isinstance(blob, bytes) else b"").items():
+                    parts[part] = parts.get(part, 0) + size
     finally:
         client.close()
     sizes = sorted(per_customer.values())
@@ -649,7 +658,27 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
         _quantile(sizes, 0.95),
         sizes[-1],
         {kind: used / len(sizes) for kind, used in sorted(by_key.items())},
+        {part: size / len(sizes) for part, size in sorted(parts.items())},
     )
+
+
+#: Fields of the profile string whose bytes the memory step shows on their own: per-customer state
+#: an issue added (``name`` -> the profile fields it is kept in).
+PROFILE_PARTS: dict[str, tuple[str, ...]] = {"rhythm (gap histogram)": (GAPS_FIELD,)}
+
+
+def profile_parts(blob: bytes) -> dict[str, int]:
+    """Encoded bytes of each of ``PROFILE_PARTS`` in one stored profile: the string with and without it."""
+    if not blob:
+        return {}
+    _, state = decode_profile(blob)
+    whole = len(state.encode(0))
+    sizes: dict[str, int] = {}
+    for part, names in PROFILE_PARTS.items():
+        kept = {name: state.fields.pop(name) for name in names if name in state.fields}
+        sizes[part] = whole - len(state.encode(0))
+        state.fields.update(kept)
+    return sizes
 
 
 def key_parts(key: str) -> tuple[str, str]:
@@ -800,6 +829,7 @@ def render(report: Report) -> str:
             f"      {kind or '(none)':<{width}} {size:>7,.0f}  {KEY_CONTENTS.get(kind, UNKNOWN_KEY)}"
             for kind, size in sorted(m.by_key.items(), key=lambda kv: -kv[1])
         )
+        lines.extend(f"      of which in :p, {part}: {size:,.0f} B" for part, size in m.in_profile.items())
     faust = report.run(FAUST_CONSUME)
     if report.breakdown and report.breakdown.events:
         b = report.breakdown

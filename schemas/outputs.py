@@ -34,7 +34,12 @@ class ChurnAlert(OutputModel):
     type: Literal["churn_alert"] = "churn_alert"
     alert_id: str = Field(description="Deterministic: same customer, trigger and ruleset give the same id.")
     customer_id: Identifier
-    score: float = Field(ge=0, le=1, description="Noisy-OR of the fired rules' weights.")
+    score: float = Field(
+        ge=0,
+        le=1,
+        description="Probability of being lost within the churn model's horizon (rules and the customer's "
+        "rhythm, docs/rules.md); without a fitted model, the noisy-OR of the holding rules' weights.",
+    )
     level: ChurnLevel
     reasons: list[Reason] = Field(min_length=1, description="Ordered by contribution, largest first.")
     suggested_action: str
