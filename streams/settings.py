@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(DEFAULT_RULES_DIR, description="Folder of YAML rule files.")
     churn_model: Path | None = Field(
         DEFAULT_CHURN_MODEL,
-        description="BG/NBD parameters (from `signalbank churn fit`) behind profile.p_alive; empty: none.",
+        description="The churn model (from `signalbank churn fit`): BG/NBD behind profile.p_alive and the "
+        "churn probability; empty: none (p_alive 1, churn score the rules' noisy-OR).",
     )
     home_bank: str = Field("SIGNALBANK", description="Our own bank code in counterparty_bank.")
     dedupe_capacity: int = Field(
