@@ -31,11 +31,14 @@ def overdue_seconds(earliest_ms: int | None, now_ms: int) -> float:
 
 
 async def measure_overdue(client: RedisClient, metrics: Metrics, now: datetime) -> None:
-    """Set the overdue gauge from the schedule; left as it was when Redis does not answer
-    (``signalbank_redis_up`` reports that)."""
+    """Set the overdue gauge from the schedule; left as it was when Redis does not answer. The read
+    also keeps ``signalbank_redis_up`` current in a worker with no events to process (else it would
+    read 0, its initial value, until the first batch)."""
     try:
         earliest = await earliest_check_ms(client)
     except (RedisError, OSError) as exc:
+        metrics.redis_up.set(0)
         log.warning("cannot read the silence-check schedule (%s); overdue figure not updated", exc)
         return
+    metrics.redis_up.set(1)
     metrics.silence_overdue.set(overdue_seconds(earliest, epoch_ms(now)))

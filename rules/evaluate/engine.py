@@ -152,7 +152,7 @@ def _probability(
     if len(fired) > 1:
         fired.sort(key=lambda f: (-added[f.rule.id], f.rule.id))
     weights = tuple(added[f.rule.id] for f in fired)
-    judged = profile["days_since_first_active_day"] >= churn.min_history_days
+    judged = profile["history_days"] >= churn.min_history_days
     level = churn_level(ruleset, scored.probability) if judged else None
     top = fired[0].rule.id if fired and weights[0] >= scored.rhythm else RHYTHM_REASON
     return scored.probability, level, suggested_action(ruleset, level, top), scored.rhythm, weights

@@ -61,6 +61,12 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec("age_years", "int", "age in whole years at the profile's time, -1 when unknown"),
         FieldSpec("days_to_birthday", "int", "days until the next birthday, 0 on the day, -1 when unknown"),
         FieldSpec("tenure_days", "int", "whole days since the relationship opened, -1 when unknown"),
+        FieldSpec(
+            "history_days",
+            "int",
+            "whole days since the customer's first event of any kind (the history this profile holds), "
+            "-1 when none",
+        ),
         FieldSpec("balance_last", "double", "latest reported balance (by event time)", cents=True),
         FieldSpec(
             "days_since_salary", "int", f"whole days since the last salary credit, {NEVER_DAYS} if never"

@@ -154,6 +154,8 @@ def build_profile(
     profile["age_years"], profile["days_to_birthday"] = _birthday_figures(
         master.get("birth_date", ""), now_ms // MS_PER_DAY
     )
+    first = state.get("first_ts")
+    profile["history_days"] = max(0, (now_ms - int(first)) // MS_PER_DAY) if first else -1
     opened = master.get("opened_ms", "")
     profile["tenure_days"] = max(0, (now_ms - int(opened)) // MS_PER_DAY) if opened else -1
     profile["balance_last"] = int(_newest(state["balance"])) / 100 if "balance" in state else 0.0

@@ -27,13 +27,13 @@ from schemas.catalog import (
     SIGNALS,
     TRANSACTIONS,
 )
-from schemas.profile.bgnbd import BgNbdParams
 from streams.backtest.replay import ReplayOptions, replay
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
-from streams.settings import DEFAULT_CHURN_MODEL, Settings
+from streams.settings import Settings
+from tests.support.churn_models import rules_only, use_rules_only
 from tests.support.kafka_io import collect, produce
 from tests.support.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
 
@@ -47,19 +47,14 @@ def wait_until_read(worker: WorkerProcess, count: int, timeout: float = 30.0) ->
         time.sleep(0.02)
 
 
-#: The story checks the rules themselves (their weights, levels and cooldowns), so its worker and
-#: replay score churn by the rules' noisy-OR: the shipped model without its fitted probability (which
-#: tests/unit/agents/test_outputs.py and the replay parity tests cover).
-RULES_ONLY = BgNbdParams.load(DEFAULT_CHURN_MODEL).model_copy(update={"probability": None})
+#: The story checks the rules themselves: scored by their noisy-OR (tests/support/churn_models.py).
+RULES_ONLY = rules_only()
 
 
 @pytest.fixture
 def rules_only_churn(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``RULES_ONLY`` as the churn model of the workers this test starts (they copy the environment)."""
-    model = tmp_path_factory.mktemp("model") / "churn_model.json"
-    RULES_ONLY.save(model)
-    monkeypatch.setenv("SIGNALBANK_CHURN_MODEL", str(model))
-    return model
+    """``RULES_ONLY`` as the churn model of the workers this test starts."""
+    return use_rules_only(tmp_path_factory.mktemp("model"), monkeypatch)
 
 
 @pytest.fixture

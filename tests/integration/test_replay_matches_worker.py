@@ -38,7 +38,8 @@ from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.kafka.admin import create_topics
 from streams.runtime import load_churn_model
-from streams.settings import DEFAULT_CHURN_MODEL, DEFAULT_RULES_DIR, Settings
+from streams.settings import DEFAULT_RULES_DIR, Settings
+from tests.support.churn_models import use_rules_only
 from tests.support.kafka_io import collect, produce
 
 LATE_RULE = "parity.active_days_with_a_late_event"
@@ -219,10 +220,7 @@ def test_replay_with_the_workers_settings_gives_the_workers_outputs(
 ) -> None:
     for name, value in SETTINGS.items():
         monkeypatch.setenv(name, value)  # the worker copies the environment; replay reads it too
-    # the story's alerts come from its rules' weights: the shipped model without its fitted probability
-    rules_only = tmp_path / "churn_model.json"
-    load_churn_model(DEFAULT_CHURN_MODEL).model_copy(update={"probability": None}).save(rules_only)  # type: ignore[union-attr]
-    monkeypatch.setenv("SIGNALBANK_CHURN_MODEL", str(rules_only))
+    use_rules_only(tmp_path, monkeypatch)  # the story's alerts come from its rules' weights
     settings = Settings()
     ruleset = load_ruleset([rules_dir])
     base = redis_server.url.rsplit("/", 1)[0]

@@ -23,6 +23,7 @@ from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
+from tests.support.churn_models import use_rules_only
 from tests.support.kafka_io import collect, produce
 
 CUSTOMER = "SILENT"
@@ -59,13 +60,17 @@ def own_broker() -> Iterator[EmbeddedKafka]:
 
 @pytest.fixture
 def worker(
-    own_broker: EmbeddedKafka, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
+    own_broker: EmbeddedKafka,
+    redis_server: EmbeddedRedis,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerProcess]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
     create_topics(own_broker.bootstrap, partitions=4)
     monkeypatch.setenv("SIGNALBANK_CHECK_INTERVAL_S", "0.5")  # the worker copies the environment
+    use_rules_only(tmp_path_factory.mktemp("model"), monkeypatch)  # the alert is the rule's own
     process = WorkerProcess(
         own_broker.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"silence-{os.getpid()}"
     )

@@ -117,7 +117,7 @@ FITTED = ChurnProbability(
     rules={"churn.withdrawal": 2.0},
     min_history_days=30,
 )
-HISTORY = {"days_since_first_active_day": 400, "active_days": 200}
+HISTORY = {"history_days": 400, "days_since_first_active_day": 400, "active_days": 200}
 
 
 def test_with_a_fitted_probability_the_alert_scores_it_and_the_rhythm_is_a_reason() -> None:
@@ -143,7 +143,7 @@ def test_the_rhythm_alone_raises_an_alert_but_not_before_the_customer_has_histor
     alert = churn_alert(item.trigger, item.evaluation, "A-2", ruleset.version).value
     assert isinstance(alert, ChurnAlert) and [r.rule_id for r in alert.reasons] == ["churn.rhythm"]
     assert plan_claims(item, ruleset).alert is not None
-    new = evaluated(ruleset, {"kind": "login"}, {**silent, "days_since_first_active_day": 20}, churn=FITTED)
+    new = evaluated(ruleset, {"kind": "login"}, {**silent, "history_days": 20}, churn=FITTED)
     assert new.evaluation.level is None and plan_claims(new, ruleset).alert is None
 
 

@@ -38,14 +38,17 @@ def test_the_earliest_check_over_every_shard_sets_the_gauge(redis_url: str) -> N
         return seen
 
     assert with_client(redis_url, body) == [0.0, 120.0]
+    assert metrics.registry.get_sample_value("signalbank_redis_up") == 1  # an idle worker shows Redis up
 
 
-def test_an_unreachable_redis_leaves_the_figure_as_it_was() -> None:
+def test_an_unreachable_redis_leaves_the_figure_as_it_was_and_shows_redis_down() -> None:
     metrics = Metrics()
     metrics.silence_overdue.set(42)
+    metrics.redis_up.set(1)
 
     async def body(client: RedisClient) -> None:
         await measure_overdue(client, metrics, NOW)
 
     with_client(f"redis://127.0.0.1:{free_port()}/0", body)
     assert metrics.registry.get_sample_value("signalbank_silence_checks_overdue_seconds") == 42
+    assert metrics.registry.get_sample_value("signalbank_redis_up") == 0
