@@ -104,7 +104,8 @@ class ChurnProbability(BaseModel):
         30,
         ge=0,
         description="No churn level before this many days of history (profile.history_days): at "
-        "go-live, or for a new customer, there is no rhythm to judge yet (the probability is still computed).",
+        "go-live, or for a new customer, there is no rhythm to judge yet (the probability is still "
+        "computed).",
     )
     intercept: float
     features: dict[str, float] = Field(description="Weight of each rhythm feature (FEATURE_NAMES).")
