@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     )
     web_bind: str = Field("127.0.0.1", description="Address of the worker's web server (metrics).")
     web_port: int = Field(6066, ge=0, le=65535)
+    web_tokens: str = Field(
+        "",
+        description="Logins to the customer pages: comma-separated user:sha256hex pairs (hashes of tokens "
+        "sent as Authorization: Bearer; make one with `signalbank web token USER`).",
+    )
+    web_trusted_header: str = Field(
+        "",
+        description="Header naming the user a reverse proxy logged in (e.g. X-Forwarded-User); empty: off. "
+        "Only safe when the port is reachable through that proxy alone, and it sets the header.",
+    )
+    audit_log: Path | None = Field(
+        None, description="File the audit lines of customer reads are appended to (also logged always)."
+    )
     partitions: int = Field(4, ge=1, description="Partitions created for our topics.")
     replication_factor: int = Field(1, ge=1)
     session_timeout_s: float = Field(10.0, gt=0, description="Consumer-group session timeout.")
@@ -139,6 +152,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Taken customers are hidden from other workers this long; a failed check retries then.",
     )
+
+    @field_validator("web_tokens")
+    @classmethod
+    def _token_pairs(cls, value: str) -> str:
+        """Malformed entries fail at start-up rather than lock their user out."""
+        from streams.access import parse_tokens
+
+        parse_tokens(value)
+        return value
 
     @field_validator("strict_topics", mode="before")
     @classmethod

@@ -1,4 +1,8 @@
-"""Web endpoints on the worker's Faust web server: metrics, health, a profile lookup and its explanation."""
+"""Web endpoints on the worker's Faust web server: metrics, health, a customer's view and its explanation.
+
+Metrics and health are open; the customer pages need a login (``streams.access``) and every read of
+one, allowed or refused, is written to the audit log.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from typing import Any
 
 from prometheus_client import generate_latest
 
-from agents.lookup import explain_customer, read_profile
+from agents.lookup import customer_view, explain_customer
 from rules.tools.explain import parse_at
 from sinks.redis.client import RedisClient, connect, ping
+from streams.access import Access, Auditor, Verdict, audit_record, authenticate, parse_tokens
 from streams.app import App
 from streams.runtime import Runtime
 
@@ -48,23 +53,42 @@ def register_pages(app: App, runtime: Runtime) -> None:
             return web.json({"status": "unavailable", "redis": str(exc) or type(exc).__name__}, status=503)
         return web.json({"status": "ready", "ruleset": runtime.ruleset.version})
 
+    settings = runtime.settings
+    access = Access(parse_tokens(settings.web_tokens), settings.web_trusted_header)
+    auditor = Auditor(settings.audit_log)
+
+    def refused(web: Any, verdict: Verdict) -> Any:
+        headers = {"WWW-Authenticate": 'Bearer realm="signalbank"'} if verdict.status == 401 else None
+        return web.json({"error": verdict.message}, status=verdict.status, headers=headers)
+
+    async def answer(web: Any, request: Any, customer_id: str, endpoint: str) -> Any:
+        """Log in, read as of now (or ``?at=ISO``), audit the outcome; the body is never logged."""
+        verdict = authenticate(request.headers, access)
+        if not verdict.allowed:
+            auditor.write(audit_record(verdict.user, customer_id, endpoint, verdict.status))
+            return refused(web, verdict)
+        try:
+            now_ms = parse_at(request.query.get("at"))
+        except ValueError as exc:
+            auditor.write(audit_record(verdict.user, customer_id, endpoint, 400))
+            return web.json({"error": str(exc)}, status=400)
+        store, ruleset, model = runtime.redis.profiles, runtime.ruleset, runtime.churn_model
+        if endpoint == "explain":
+            found: Any = await explain_customer(store, ruleset, customer_id, now_ms, model)
+        else:
+            found = await customer_view(store, ruleset, customer_id, now_ms, model)
+        status = 404 if found is None else 200
+        auditor.write(audit_record(verdict.user, customer_id, endpoint, status))
+        if found is None:
+            return web.json({"error": f"no profile for {customer_id}"}, status=404)
+        return web.json(found.as_json())
+
     @app.page("/customers/{customer_id}")
     async def customer(web: Any, request: Any, customer_id: str) -> Any:
-        profile = await read_profile(runtime.redis.profiles, customer_id, runtime.churn_model)
-        if profile is None:
-            return web.json({"error": f"no profile for {customer_id}"}, status=404)
-        return web.json(profile)
+        """The customer as of now (or ``?at=ISO``): profile, stored tier, churn score."""
+        return await answer(web, request, customer_id, "profile")
 
     @app.page("/customers/{customer_id}/explain")
     async def customer_explain(web: Any, request: Any, customer_id: str) -> Any:
         """Every rule with the values it read, as a silence check now (or at ``?at=ISO``) would see it."""
-        try:
-            now_ms = parse_at(request.query.get("at"))
-        except ValueError as exc:
-            return web.json({"error": str(exc)}, status=400)
-        explanation = await explain_customer(
-            runtime.redis.profiles, runtime.ruleset, customer_id, now_ms, runtime.churn_model
-        )
-        if explanation is None:
-            return web.json({"error": f"no profile for {customer_id}"}, status=404)
-        return web.json(explanation.as_json())
+        return await answer(web, request, customer_id, "explain")

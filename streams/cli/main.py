@@ -37,6 +37,7 @@ def main() -> NoReturn:
     import streams.cli.schemas
     import streams.cli.simulate
     import streams.cli.topics
+    import streams.cli.web
     from streams.worker import build_worker
 
     registered = (  # importing registers
@@ -48,6 +49,7 @@ def main() -> NoReturn:
         streams.cli.schemas,
         streams.cli.simulate,
         streams.cli.topics,
+        streams.cli.web,
     )
     assert all(registered)
     build_worker(_settings()).main()

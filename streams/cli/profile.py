@@ -1,32 +1,52 @@
-"""``signalbank profile``: a customer's current profile, read from Redis."""
+"""``signalbank profile``: a customer as of now (or ``--at``), read from Redis: the same view as the
+worker's /customers page (``agents.lookup.customer_view``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from faust.cli.base import cli
 
 from streams.cli.context import current_settings, profile_store
 from streams.cli.errors import Command, Failure
+from streams.cli.rules import IsoTime
 from streams.runtime import load_churn_model
+
+if TYPE_CHECKING:
+    from agents.lookup import CustomerView
 
 
 @cli.command(name="profile", cls=Command)
 @click.argument("customer_id")
-def profile_command(customer_id: str) -> None:
-    """Print a customer's current profile from Redis as JSON."""
-    from agents.lookup import read_profile
-    from schemas.profile.view import Profile
+@click.option(
+    "--at",
+    "at",
+    type=IsoTime(),
+    default=None,
+    help="As of this ISO time (default: now), e.g. 2026-03-01T09:00Z.",
+)
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+def profile_command(customer_id: str, at: int | None, rules_dir: Path | None) -> None:
+    """Print a customer as of now from Redis as JSON: profile, stored tier, churn score."""
+    from agents.lookup import customer_view
+    from rules.load.ruleset import load_ruleset
+    from rules.tools.explain import parse_at
 
     settings = current_settings()
+    now_ms = parse_at(None) if at is None else at
+    ruleset = load_ruleset([rules_dir or settings.rules_dir])
 
-    async def read() -> Profile | None:
+    async def read() -> CustomerView | None:
         async with profile_store(settings) as store:
-            return await read_profile(store, customer_id, load_churn_model(settings.churn_model))
+            return await customer_view(
+                store, ruleset, customer_id, now_ms, load_churn_model(settings.churn_model)
+            )
 
-    profile = asyncio.run(read())
-    if profile is None:
+    view = asyncio.run(read())
+    if view is None:
         raise Failure(f"no profile for {customer_id}")
-    click.echo(json.dumps(profile, indent=2, sort_keys=True))
+    click.echo(json.dumps(view.as_json(), indent=2, sort_keys=True))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, INPUT_TOPICS, OFFERS
+from streams.access import new_token, token_line
 from streams.control.publication import load_paths, publication_of, publish
 from streams.control.watcher import RulesWatcher
 from streams.dev.console import OutputPrinter
@@ -57,6 +58,7 @@ class WorkerProcess:
         partitions: int,
         rules_dir: Path | None,
         app_id: str | None = None,
+        web_tokens: str = "",
     ) -> None:
         self.web_port = free_port()
         self.log_path = Path(tempfile.mkstemp(prefix="signalbank-worker-", suffix=".log")[1])
@@ -70,6 +72,8 @@ class WorkerProcess:
             "SIGNALBANK_APP_ID": app_id or f"signalbank-dev-{os.getpid()}",
             "SIGNALBANK_DATA_DIR": tempfile.mkdtemp(prefix="signalbank-data-"),
         }
+        if web_tokens:  # user:sha256hex logins to the customer pages (streams.access)
+            self._env["SIGNALBANK_WEB_TOKENS"] = web_tokens
         if rules_dir is not None:
             self._env["SIGNALBANK_RULES_DIR"] = str(rules_dir)
         self._process: subprocess.Popen[bytes] | None = None
@@ -205,12 +209,17 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
             emit("note: rules are published to this broker's signalbank.rules.v1: every worker on it follows")
         watcher = _publish_folder(folder, ruleset, sources, bootstrap, emit)
         group = f"signalbank-dev-{os.getpid()}"
+        token = new_token()  # a login to the customer pages for this run; only its hash goes to the worker
 
         def start_worker() -> WorkerProcess:
-            worker = WorkerProcess(kafka_url, redis_url, options.partitions, folder, app_id=group)
+            worker = WorkerProcess(
+                kafka_url, redis_url, options.partitions, folder, group, web_tokens=token_line("dev", token)
+            )
             worker.start()
             worker.wait_ready()
             emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
+            base = worker.metrics_url.rsplit("/", 1)[0]
+            emit(f"customer pages: curl -H 'Authorization: Bearer {token}' {base}/customers/C000001")
             return worker
 
         supervisor = DevSupervisor(emit, start_worker, redis, broker)
