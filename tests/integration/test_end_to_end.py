@@ -27,6 +27,7 @@ from schemas.catalog import (
     SIGNALS,
     TRANSACTIONS,
 )
+from streams.access import token_line
 from streams.backtest.replay import ReplayOptions, replay
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
@@ -49,6 +50,8 @@ def wait_until_read(worker: WorkerProcess, count: int, timeout: float = 30.0) ->
 
 #: The story checks the rules themselves: scored by their noisy-OR (tests/support/churn_models.py).
 RULES_ONLY = rules_only()
+#: The login the worker accepts on its customer pages (as ``signalbank dev`` gives its worker one).
+WEB_TOKEN = "e2e-token"
 
 
 @pytest.fixture
@@ -66,7 +69,12 @@ def worker(
     client.close()
     create_topics(kafka_server.bootstrap, partitions=4)
     process = WorkerProcess(
-        kafka_server.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"e2e-{os.getpid()}"
+        kafka_server.url,
+        redis_server.url,
+        partitions=4,
+        rules_dir=None,
+        app_id=f"e2e-{os.getpid()}",
+        web_tokens=token_line("e2e", WEB_TOKEN),
     )
     process.start()
     process.wait_ready()
@@ -178,6 +186,7 @@ def test_story_through_kafka_gives_exact_outputs_and_the_same_as_replay(
 
 
 def test_worker_answers_health_and_profile_pages(worker: WorkerProcess) -> None:
+    import urllib.error
     import urllib.request
 
     base = worker.metrics_url.rsplit("/", 1)[0]
@@ -185,3 +194,11 @@ def test_worker_answers_health_and_profile_pages(worker: WorkerProcess) -> None:
         assert json.loads(response.read())["status"] == "ok"
     with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
         assert json.loads(response.read())["status"] == "ready"
+    with pytest.raises(urllib.error.HTTPError) as refused:  # customer data needs a login
+        urllib.request.urlopen(f"{base}/customers/NOBODY", timeout=5)
+    assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"].startswith("Bearer")
+    login = {"Authorization": f"Bearer {WEB_TOKEN}"}
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/customers/NOBODY", headers=login), timeout=5)
+    assert unknown.value.code == 404
+    assert json.loads(unknown.value.read()) == {"error": "no profile for NOBODY"}

@@ -7,12 +7,13 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from agents.lookup import explain_customer, read_profile
+from agents.lookup import TierView, customer_view, explain_customer, read_profile
 from rules.load.ruleset import Ruleset
 from schemas.inputs import InputEvent, TransactionKind
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import build_update
 from schemas.profile.fields import NEVER_DAYS
+from sinks.redis.keys import TIER_FIELD, cooldown_key
 from sinks.redis.state import RedisState
 from tests.support.profile_events import DAY0, login, tx
 from tests.support.redis_state import make_state
@@ -105,5 +106,32 @@ def test_a_stored_customer_is_explained_as_a_silence_check_then(redis_url: str, 
             "profile.salary_count_90d": 2,
             "profile.days_since_salary": 40,
         }
+
+    stored(redis_url, body)
+
+
+def test_the_customer_view_is_the_profile_then_with_its_tier_and_the_churn_score_explain_gives(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    async def body(state: RedisState) -> None:
+        at = PAID + 45 * DAY_MS
+        assert await customer_view(state.profiles, ruleset, "NOBODY", at) is None
+        view = await customer_view(state.profiles, ruleset, "C1", at)
+        explanation = await explain_customer(state.profiles, ruleset, "C1", at)
+        assert view is not None and explanation is not None
+        assert view.profile == await read_profile(state.profiles, "C1", None, at)
+        assert (view.customer_id, view.as_of, view.ruleset_version) == (
+            "C1",
+            "2026-03-17T12:00:00Z",
+            ruleset.version,
+        )
+        assert (view.churn.probability, view.churn.level) == (explanation.score, explanation.level)
+        fired = {verdict.id for verdict in explanation.churn if verdict.fired}
+        assert view.churn.reasons and set(view.churn.reasons) <= fired
+        assert view.tier is None
+        await state.client.hset(cooldown_key("C1"), TIER_FIELD, "gold|2|0|change-1|silver")
+        tiered = await customer_view(state.profiles, ruleset, "C1", at)
+        assert tiered is not None and tiered.tier == TierView("gold", 2, None, "silver", "change-1")
+        assert tiered.as_json()["tier"]["tier"] == "gold"
 
     stored(redis_url, body)

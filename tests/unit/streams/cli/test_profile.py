@@ -1,7 +1,16 @@
-"""``signalbank profile``: an unknown customer or an unreachable Redis exits 1; bad settings 2."""
+"""``signalbank profile``: a customer as of now or ``--at``; an unknown customer or an unreachable Redis
+exits 1; bad settings 2. ``signalbank web token``: a token and its hash entry."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from schemas.profile.delta import build_update
+from streams.access import hash_token, parse_tokens, token_line
+from tests.support.profile_events import DAY0, login
+from tests.support.redis_state import make_state
 from tests.unit.streams.cli.run import nowhere, signalbank
 
 
@@ -24,3 +33,36 @@ def test_profile_rejects_invalid_retention() -> None:
     assert result.stderr.splitlines()[0] == (
         "SIGNALBANK_RETENTION_DAYS: Input should be a valid integer, unable to parse string as an integer"
     )
+
+
+def test_profile_shows_the_customer_as_of_now_or_at_a_time(redis_url: str) -> None:
+    async def store() -> None:
+        state = make_state(redis_url)
+        try:
+            await state.profiles.apply([build_update(login(1, 0), "SIGNALBANK")])
+        finally:
+            await state.aclose()
+
+    asyncio.run(store())
+    env = {"SIGNALBANK_REDIS_URL": redis_url}
+    at = signalbank("profile", "C1", "--at", (DAY0 + timedelta(days=33)).isoformat(), env=env)
+    now = signalbank("profile", "C1", env=env)
+    assert at.returncode == now.returncode == 0, at.stderr + now.stderr
+    view, current = json.loads(at.stdout), json.loads(now.stdout)
+    assert view["profile"]["days_since_activity"] == 33
+    quiet = (datetime.now(UTC).date() - DAY0.date()).days
+    assert current["profile"]["days_since_activity"] == quiet  # the wall clock, not the latest event
+    assert view["tier"] is None and set(view["churn"]) == {"probability", "level", "reasons"}
+
+
+def test_profile_rejects_a_bad_time() -> None:
+    result = signalbank("profile", "C1", "--at", "soon", env=nowhere())
+    assert result.returncode == 2 and "bad time 'soon'" in result.stderr
+
+
+def test_web_token_prints_a_token_and_its_hash_entry() -> None:
+    result = signalbank("web", "token", "alice")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.splitlines()[0].rsplit(" ", 1)[1]
+    entry = result.stdout.splitlines()[1].rsplit(" ", 1)[1]
+    assert entry == token_line("alice", token) and parse_tokens(entry) == (("alice", hash_token(token)),)
