@@ -13,6 +13,7 @@ import pytest
 
 from rules.load.ruleset import Ruleset
 from sinks.redis.keys import profile_key
+from streams.access import token_line
 from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
@@ -36,7 +37,12 @@ rules_only_churn = on_one_server.rules_only_churn  # the story's churn model (se
 def worker(broker: EmbeddedKafka, redis_cluster_url: str, rules_only_churn: Path) -> Iterator[WorkerProcess]:
     create_topics(broker.bootstrap, partitions=4)
     process = WorkerProcess(
-        broker.url, redis_cluster_url, partitions=4, rules_dir=None, app_id=f"e2e-cluster-{os.getpid()}"
+        broker.url,
+        redis_cluster_url,
+        partitions=4,
+        rules_dir=None,
+        app_id=f"e2e-cluster-{os.getpid()}",
+        web_tokens=token_line("e2e", on_one_server.WEB_TOKEN),  # the page test logs in as e2e
     )
     process.start()
     process.wait_ready()

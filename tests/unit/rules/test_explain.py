@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,8 @@ from schemas.inputs import Transaction, TransactionKind
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import build_update
 from sinks.redis.state import RedisState
+from streams.access import token_line
+from streams.settings import Settings
 from tests.support.redis_state import make_state
 
 DAY0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
@@ -178,6 +180,10 @@ def test_cli_explain_unknown_customer_fails(redis_url: str) -> None:
     assert "no profile for NOBODY" in result.stderr
 
 
+TOKEN = "explain-test-token"
+LOGIN = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @dataclass
 class _Runtime:
     """What the explain page reads from the worker's runtime."""
@@ -185,6 +191,7 @@ class _Runtime:
     redis: RedisState
     ruleset: Ruleset
     churn_model: BgNbdParams | None = None
+    settings: Settings = field(default_factory=lambda: Settings(web_tokens=token_line("analyst", TOKEN)))
 
 
 def test_web_page_explains_a_stored_customer(
@@ -193,7 +200,6 @@ def test_web_page_explains_a_stored_customer(
     from aiohttp.test_utils import TestClient, TestServer
 
     from streams.app import create_app
-    from streams.settings import Settings
     from streams.web import register_pages
 
     async def call() -> list[tuple[int, dict[str, Any]]]:
@@ -205,7 +211,7 @@ def test_web_page_explains_a_stored_customer(
         answers = []
         try:
             for path in (f"/customers/C1/explain?at={AT.isoformat()}", "/customers/NOBODY/explain"):
-                response = await client.get(path.replace("+", "%2B"))
+                response = await client.get(path.replace("+", "%2B"), headers=LOGIN)
                 answers.append((response.status, await response.json()))
         finally:
             await client.close()
