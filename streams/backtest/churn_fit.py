@@ -1,10 +1,10 @@
-"""Fit the BG/NBD churn model's population parameters from event files (``signalbank churn fit``).
+"""Fit the churn model from event files (``signalbank churn fit``): BG/NBD's population parameters
+and the churn probability on top of them.
 
-The per-customer history is built exactly as the worker builds it: the same decoding, the same
-notion of customer activity (``is_customer_activity``: no salary, fee or interest postings) and the
-same day granularity, so fitted parameters mean the same thing when the worker applies them. Lines
-are decoded as replay decodes them (the settings' ``max_future``, the clock being the latest event
-time read), so the lines skipped are the ones a replay would dead-letter.
+The per-customer history (``streams.backtest.asof.activity``) is built exactly as the worker builds
+it: the same decoding, the same notion of customer activity (no salary, fee or interest postings)
+and the same day granularity, so fitted parameters mean the same thing when the worker applies them.
+Lines the worker would dead-letter are skipped and counted.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,73 +20,12 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from agents.decode import decode
 from agents.pipeline import PipelineConfig
 from rules.load.ruleset import Ruleset
-from schemas.outputs import DeadLetter
 from schemas.profile.bgnbd import BgNbdParams, fit
 from schemas.profile.churn_probability import FEATURE_NAMES, ChurnProbability, FitQuality, feature_values
-from schemas.profile.delta import MS_PER_DAY, event_millis, is_customer_activity
 from streams.backtest.asof import Activity, AsOf, activity, as_of, day_of
-from streams.backtest.eventfiles import MergeStats, merged
 from streams.config import StoreConfig
-
-
-@dataclass(slots=True)
-class _History:
-    first: int
-    last: int
-    repeat: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class FitResult:
-    params: BgNbdParams
-    events: int
-    skipped: int  # invalid lines (they would be dead-lettered by the worker)
-    customers_without_activity: int
-
-
-def histories(paths: Sequence[Path], config: PipelineConfig) -> tuple[dict[str, _History], int, int, int]:
-    """Active-day history per customer; also events read, invalid lines, and the last event day."""
-    found: dict[str, _History] = {}
-    stats = MergeStats()
-    events = skipped = 0
-    for record in merged(paths, stats):
-        watermark = datetime.fromtimestamp(stats.last_ms / 1000, tz=UTC)
-        event = decode(record, watermark, config.max_future)
-        if isinstance(event, DeadLetter):
-            skipped += 1
-            continue
-        events += 1
-        if not is_customer_activity(event):
-            found.setdefault(event.customer_id, _History(-1, -1))
-            continue
-        day = event_millis(event) // MS_PER_DAY
-        history = found.get(event.customer_id)
-        if history is None or history.first < 0:
-            found[event.customer_id] = _History(day, day)
-        elif day > history.last:
-            history.last, history.repeat = day, history.repeat + 1
-    return found, events, skipped, stats.last_ms // MS_PER_DAY
-
-
-def fit_files(paths: Sequence[Path], config: PipelineConfig) -> FitResult:
-    """Fit on every customer with at least one active day, observed until the last event's day;
-    ``config`` is the worker's (``streams.config.pipeline_config``)."""
-    found, events, skipped, end_day = histories(paths, config)
-    active = [h for h in found.values() if h.first >= 0]
-    if not active:
-        raise ValueError("no customer activity in the given files")
-    params = fit(
-        [h.repeat for h in active],
-        [h.last - h.first for h in active],
-        [end_day - h.first for h in active],
-    )
-    return FitResult(params, events, skipped, len(found) - len(active))
-
-
-# -- the churn probability -------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +104,8 @@ def split_days(first_day: int, last_day: int, options: FitOptions) -> tuple[list
     return sorted({*splits, eval_day}), eval_day
 
 
-def _bgnbd_as_of(found: Activity, day: int) -> BgNbdParams:
-    """BG/NBD fitted on the history up to ``day`` only."""
+def fit_bgnbd(found: Activity, day: int) -> BgNbdParams:
+    """BG/NBD fitted on the history up to ``day`` only (customers never active before it left out)."""
     x: list[int] = []
     t_x: list[int] = []
     ages: list[int] = []
@@ -260,7 +198,7 @@ def fit_probability(
     if not any(found.days.values()):
         raise ValueError("no customer activity in the given files")
     splits, eval_day = split_days(found.first_day, found.last_day, options)
-    bgnbd = _bgnbd_as_of(found, found.last_day)
+    bgnbd = fit_bgnbd(found, found.last_day)
     rule_ids = [rule.id for rule in ruleset.churn_rules if rule.enabled]
     snapshots = list(as_of(paths, config, store, ruleset, splits, bgnbd))
     quality = None

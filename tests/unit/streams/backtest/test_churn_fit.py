@@ -14,8 +14,8 @@ from sklearn.metrics import roc_auc_score
 from rules.load.ruleset import load_ruleset
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.churn_probability import FEATURE_NAMES
-from streams.backtest.asof import as_of, epoch_day
-from streams.backtest.churn_fit import FitOptions, fit_files, fit_probability, histories, is_lost, split_days
+from streams.backtest.asof import activity, as_of, epoch_day
+from streams.backtest.churn_fit import FitOptions, fit_bgnbd, fit_probability, is_lost, split_days
 from streams.config import pipeline_config, store_config
 from streams.settings import Settings
 from streams.sim.generator import generate
@@ -35,11 +35,12 @@ def test_churn_fit_on_event_files_recovers_the_generating_parameters(tmp_path: P
         rows.extend(login(f"C{c}", i, T0 + timedelta(days=d, hours=10)) for i, d in enumerate(days))
     rows.append(login("END", 0, T0 + timedelta(days=ages[0], hours=10)))
     rows.sort(key=lambda r: r["occurred_at"])  # type: ignore[index]
-    result = fit_files([write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings()))
-    assert result.events == len(rows) and result.skipped == 0
+    found = activity([write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings()))
+    assert found.events == len(rows) and found.skipped == 0
+    params = fit_bgnbd(found, found.last_day)
     # same-day repeats collapse to one active day, so allow a looser fit than the continuous one
-    assert abs(result.params.r - TRUE.r) / TRUE.r < 0.35
-    assert abs(result.params.a - TRUE.a) / TRUE.a < 0.5
+    assert abs(params.r - TRUE.r) / TRUE.r < 0.35
+    assert abs(params.a - TRUE.a) / TRUE.a < 0.5
 
 
 def posting(customer: str, n: int, kind: str, day: float) -> dict[str, object]:
@@ -67,22 +68,20 @@ def test_active_days_count_once_and_passive_postings_not_at_all(tmp_path: Path) 
         login("A", 4, T0 + timedelta(days=10, hours=9)),
         posting("B", 2, "interest", 12),
     ]
-    found, events, skipped, end_day = histories(
-        [write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings())
-    )
+    found = activity([write(tmp_path / "interactions.jsonl", rows)], pipeline_config(Settings()))
     day0 = int(T0.timestamp()) // 86_400
-    a = found["A"]
-    assert (a.first - day0, a.last - day0, a.repeat) == (0, 10, 2)
-    assert found["B"].first < 0  # known, never active
-    assert (events, skipped, end_day - day0) == (7, 1, 12)
+    assert [d - day0 for d in found.days["A"]] == [0, 3, 10]
+    assert found.days["B"] == []  # known, never active
+    assert (found.events, found.skipped, found.first_day - day0, found.last_day - day0) == (7, 1, 0, 12)
 
 
 def test_files_without_activity_cannot_be_fitted(tmp_path: Path) -> None:
     path = write(
         tmp_path / "transactions.jsonl", [posting("B", 1, "salary_credit", 1), posting("B", 2, "fee", 2)]
     )
+    found = activity([path], pipeline_config(Settings()))
     with pytest.raises(ValueError, match="no customer activity"):
-        fit_files([path], pipeline_config(Settings()))
+        fit_bgnbd(found, found.last_day)
 
 
 def test_simulated_traffic_fits_sane_parameters_and_skips_exactly_the_broken_lines(tmp_path: Path) -> None:
@@ -91,10 +90,11 @@ def test_simulated_traffic_fits_sane_parameters_and_skips_exactly_the_broken_lin
     write_jsonl(events, tmp_path, include_invalid=True)
     broken = sum(not e.valid for e in events)
     assert broken > 0
-    result = fit_files(sorted(tmp_path.glob("*.jsonl")), pipeline_config(Settings()))
-    assert (result.events, result.skipped) == (len(events) - broken, broken)
-    params = result.params
-    assert params.customers + result.customers_without_activity == scenario.customers
+    found = activity(sorted(tmp_path.glob("*.jsonl")), pipeline_config(Settings()))
+    assert (found.events, found.skipped) == (len(events) - broken, broken)
+    params = fit_bgnbd(found, found.last_day)
+    assert params.customers == sum(1 for days in found.days.values() if days)
+    assert len(found.days) == scenario.customers and params.customers > scenario.customers // 2
     assert params.customers > scenario.customers // 2
     for value in (params.r, params.alpha, params.a, params.b):
         assert math.isfinite(value) and value > 0
