@@ -4,6 +4,13 @@ Input readers are tolerant: a field the model does not know is accepted and igno
 name is reported (``Decoded.unknown_fields``, counted per topic and name by the pipeline), since
 Kafka contracts evolve by adding fields. A topic named in ``strict`` dead-letters such events
 instead. Known fields are validated as before: an unknown enum value is a dead letter.
+
+Transactions come out in the reporting currency (schemas/money.py): amount and balance converted by
+the configured rate table, ``currency`` set to the reporting one, so everything after this step
+(profiles, rules, offers) adds up figures of one unit. A currency with no rate is a dead letter
+(reason ``invalid``, issue kind ``unknown_currency`` on ``currency``): a guess would put a wrong
+figure into the customer's balances, and the dead letter keeps the event for a replay once the rate
+is configured.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from pydantic import BaseModel, ValidationError
 
 from agents.outputs import OutputRecord
 from schemas.catalog import DEAD_LETTERS, INPUT_MODELS
-from schemas.inputs import InputEvent
+from schemas.inputs import InputEvent, Transaction
+from schemas.money import RateTable
 from schemas.outputs import DeadLetter, DeadLetterReason, ValidationIssue
 
 log = logging.getLogger(__name__)
@@ -27,6 +35,10 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
 #: Kind of the issue an unknown field gets on a strict topic (pydantic's own name for it).
 EXTRA_FORBIDDEN = "extra_forbidden"
+#: Kind of the issue of a transaction whose currency the rate table does not know.
+UNKNOWN_CURRENCY = "unknown_currency"
+#: Only the default reporting currency known: what decoding uses when given no table.
+DEFAULT_RATES = RateTable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +79,18 @@ def dead_letter(
 
 
 def decode(
-    record: RawRecord, now: datetime, max_future: timedelta, strict: Collection[str] = ()
+    record: RawRecord,
+    now: datetime,
+    max_future: timedelta,
+    strict: Collection[str] = (),
+    rates: RateTable = DEFAULT_RATES,
 ) -> InputEvent | DeadLetter:
     """Validate ``record`` against its topic's model; anything wrong becomes a DeadLetter.
 
     Unknown fields are kept aside on the event (``model_extra``; ``decode_batch`` counts them), except on
-    the topics in ``strict``, where they make the event a dead letter naming each field.
+    the topics in ``strict``, where they make the event a dead letter naming each field. A
+    transaction is returned in the reporting currency of ``rates``, or dead-lettered when its
+    currency has no rate there.
     """
     model: type[BaseModel] | None = INPUT_MODELS.get(record.topic)
     if model is None:
@@ -107,7 +125,34 @@ def decode(
             loc="occurred_at", message=f"{occurred.isoformat()} is in the future", kind="future"
         )
         return dead_letter(record, DeadLetterReason.FUTURE_EVENT, [issue], now)
+    if isinstance(event, Transaction):
+        return in_reporting_currency(record, event, rates, now)
     return event  # type: ignore[return-value]
+
+
+def in_reporting_currency(
+    record: RawRecord, event: Transaction, rates: RateTable, now: datetime
+) -> Transaction | DeadLetter:
+    """``event`` with its amount and balance in the reporting currency, or a dead letter naming the
+    currency that has no rate."""
+    currency = event.currency
+    if currency == rates.reporting:
+        return event
+    if not rates.knows(currency):
+        issue = ValidationIssue(
+            loc="currency",
+            message=f"no exchange rate from {currency} to {rates.reporting} (SIGNALBANK_FX_RATES_FILE)",
+            kind=UNKNOWN_CURRENCY,
+        )
+        return dead_letter(record, DeadLetterReason.INVALID, [issue], now)
+    balance = event.balance_after
+    return event.model_copy(
+        update={
+            "amount": rates.convert(event.amount, currency),
+            "balance_after": None if balance is None else rates.convert(balance, currency),
+            "currency": rates.reporting,
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +169,11 @@ class Decoded:
 
 
 def decode_batch(
-    records: Sequence[RawRecord], now: datetime, max_future: timedelta, strict: Collection[str] = ()
+    records: Sequence[RawRecord],
+    now: datetime,
+    max_future: timedelta,
+    strict: Collection[str] = (),
+    rates: RateTable = DEFAULT_RATES,
 ) -> Decoded:
     """Decode every record of a batch, in order; a dead letter is logged by its position, not its payload.
 
@@ -134,7 +183,7 @@ def decode_batch(
     dead: list[tuple[RawRecord, DeadLetter]] = []
     unknown: Counter[tuple[str, str]] = Counter()
     for record in records:
-        result = decode(record, now, max_future, strict)
+        result = decode(record, now, max_future, strict, rates)
         if isinstance(result, DeadLetter):
             dead.append((record, result))
             log.info(

@@ -22,8 +22,19 @@ from schemas.profile.shape import METRIC_COUNT, Metric
 MS_PER_DAY = 86_400_000
 
 #: (op, field, value): "mx"/"mn" keep the max/min number, "sn" keeps the newest value by event time,
-#: "rn" extends a run of days ("day,gap" -> "start,last,count"; a pause longer than gap starts anew).
+#: "rn" extends a run of days ("day,gap" -> "start,last,count"; a pause longer than gap starts anew),
+#: "ab" keeps an account's balance (field: the account id, value: cents; ``ACCOUNT_OP``).
 Op = tuple[str, str, str]
+
+#: The operation of a reported balance: the store keeps each account's newest balance by event time
+#: (at most ``MAX_ACCOUNTS``) and counts the total of all of them into the balance metrics, where this
+#: update's ``BALANCE_SUM`` holds the account's balance alone (sinks/redis/profile_state.py).
+ACCOUNT_OP = "ab"
+#: Accounts whose latest balance a profile keeps; beyond this, the one updated longest ago (by event
+#: time) is forgotten and leaves the total: a bank customer rarely has more, and a profile stays small.
+MAX_ACCOUNTS = 8
+#: Prefix of the state fields holding an account's balance: ``a:<account id>`` -> "ts|cents".
+ACCOUNT_PREFIX = "a:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +55,7 @@ class ProfileUpdate:
 
 
 def to_cents(amount: Decimal) -> int:
+    """Cents of an amount already in the reporting currency (agents/decode.py converted it)."""
     return int((amount * 100).to_integral_value())
 
 
@@ -106,10 +118,12 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
     elif event.kind is TransactionKind.FEE:
         inc[Metric.FEES] = cents
     if event.balance_after is not None:
+        # the account's own balance: the store adds the customer's other accounts to it, so that
+        # each report counts the total relationship balance at its moment
         balance = to_cents(event.balance_after)
         inc[Metric.BALANCE_SUM] = balance
         inc[Metric.BALANCE_N] = 1
-        ops.append(("sn", "balance", str(balance)))
+        ops.append((ACCOUNT_OP, event.account_id, str(balance)))
 
 
 def _payee_bank(bank: str, ts: int, ops: list[Op]) -> None:

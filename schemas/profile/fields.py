@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.profile.delta import MAX_ACCOUNTS
 from schemas.profile.shape import WINDOWS
 
 FieldType = Literal["int", "double", "string", "bool", "list"]
@@ -42,7 +43,8 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
     (
         "balance_avg",
         "double",
-        "average of the balances reported by transactions, to the cent (0 when none)",
+        "average of the total relationship balance (balance_last) at each balance a transaction "
+        "reported, to the cent (0 when none)",
         True,
     ),
     ("active_days", "int", "distinct days with customer activity (exact to the day, also for 90)", False),
@@ -67,7 +69,32 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             "whole days since the customer's first event of any kind (the history this profile holds), "
             "-1 when none",
         ),
-        FieldSpec("balance_last", "double", "latest reported balance (by event time)", cents=True),
+        FieldSpec(
+            "balance_last",
+            "double",
+            "the total relationship balance: the sum of each account's latest reported balance (by "
+            "event time), in the reporting currency; 0 before any",
+            cents=True,
+        ),
+        FieldSpec(
+            "accounts_count",
+            "int",
+            f"accounts with a reported balance (at most {MAX_ACCOUNTS}: beyond, the one updated "
+            "longest ago is forgotten)",
+        ),
+        FieldSpec(
+            "balance_max_account",
+            "double",
+            "the largest latest balance of a single account, 0 before any",
+            cents=True,
+        ),
+        FieldSpec(
+            "balance_min_account",
+            "double",
+            "the smallest latest balance of a single account (negative: an account overdrawn while the "
+            "total may be positive), 0 before any",
+            cents=True,
+        ),
         FieldSpec(
             "days_since_salary", "int", f"whole days since the last salary credit, {NEVER_DAYS} if never"
         ),

@@ -15,7 +15,7 @@ from typing import Any
 
 from schemas.inputs import Customer, InputEvent, Transaction
 from schemas.profile.bgnbd import BgNbdParams
-from schemas.profile.delta import MS_PER_DAY, NEW_PAYEE_GAP_DAYS
+from schemas.profile.delta import ACCOUNT_PREFIX, MS_PER_DAY, NEW_PAYEE_GAP_DAYS
 from schemas.profile.fields import NEVER_DAYS
 from schemas.profile.rhythm import add_rhythm
 from schemas.profile.shape import METRIC_COUNT, MONEY_METRICS, WINDOWS, Metric
@@ -109,15 +109,20 @@ def _new_payee_bank(profile: Profile, state: Mapping[str, str], now_ms: int) -> 
     profile["new_payee_bank_transfers"] = count
 
 
-def _scan(state: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[int, str]], list[str]]:
-    """One pass over the state hash: master data ("m:"), open complaints ("c:", oldest first) and
-    products held ("p:", sorted)."""
+def _scan(
+    state: Mapping[str, str],
+) -> tuple[dict[str, str], list[tuple[int, str]], list[str], list[int]]:
+    """One pass over the state hash: master data ("m:"), open complaints ("c:", oldest first),
+    products held ("p:", sorted) and each account's latest balance in cents ("a:")."""
     master: dict[str, str] = {}
     open_since: list[tuple[int, str]] = []
     products: list[str] = []
+    balances: list[int] = []
     for key, raw in state.items():
         prefix = key[:2]
-        if prefix == "m:":
+        if prefix == ACCOUNT_PREFIX:
+            balances.append(int(_newest(raw)))
+        elif prefix == "m:":
             master[key[2:]] = _newest(raw)
         elif prefix == "c:":
             value = _newest(raw)
@@ -127,7 +132,21 @@ def _scan(state: Mapping[str, str]) -> tuple[dict[str, str], list[tuple[int, str
             products.append(key[2:])
     open_since.sort()
     products.sort()
-    return master, open_since, products
+    return master, open_since, products, balances
+
+
+def _balances(profile: Profile, state: Mapping[str, str], balances: list[int]) -> None:
+    """The total relationship balance (the sum of each account's latest) and the per-account figures.
+
+    A profile stored before balances were kept per account has one balance of whichever account
+    reported last: it stands for the total until the customer's next balance replaces it.
+    """
+    if not balances and "balance" in state:
+        balances = [int(_newest(state["balance"]))]
+    profile["balance_last"] = sum(balances) / 100
+    profile["accounts_count"] = len(balances)
+    profile["balance_max_account"] = max(balances) / 100 if balances else 0.0
+    profile["balance_min_account"] = min(balances) / 100 if balances else 0.0
 
 
 def build_profile(
@@ -146,7 +165,7 @@ def build_profile(
     the store's activity bitmap (bit k: the latest event day minus k), for the rhythm fields.
     """
     profile: Profile = {"customer_id": customer_id}
-    master, open_since, products = _scan(state)
+    master, open_since, products, balances = _scan(state)
     profile["segment"] = master.get("segment", "retail")
     profile["marketing_consent"] = master.get("marketing_consent") == "1"
     profile["kyc_risk"] = master.get("kyc_risk", "low")
@@ -158,7 +177,7 @@ def build_profile(
     profile["history_days"] = max(0, (now_ms - int(first)) // MS_PER_DAY) if first else -1
     opened = master.get("opened_ms", "")
     profile["tenure_days"] = max(0, (now_ms - int(opened)) // MS_PER_DAY) if opened else -1
-    profile["balance_last"] = int(_newest(state["balance"])) / 100 if "balance" in state else 0.0
+    _balances(profile, state, balances)
     profile["days_since_salary"] = _days_since(now_ms, state.get("salary_ts"))
     profile["days_since_login"] = _days_since(now_ms, state.get("login_ts"))
     profile["days_since_activity"] = _days_since(now_ms, state.get("activity_ts"))

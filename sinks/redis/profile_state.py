@@ -27,7 +27,7 @@ from operator import add
 import msgpack
 
 from schemas.profile import rhythm
-from schemas.profile.delta import ProfileUpdate
+from schemas.profile.delta import ACCOUNT_OP, ACCOUNT_PREFIX, MAX_ACCOUNTS, ProfileUpdate
 from schemas.profile.shape import DAILY_DAYS, METRIC_COUNT, WINDOWS, Metric
 
 #: Bytes of an event id's hash in the dedupe ring (the first bytes of its SHA-1): a new id matches
@@ -42,6 +42,7 @@ NOWHERE = 255
 FORMAT = 1
 
 _ACTIVE = int(Metric.ACTIVE)
+_BALANCE_SUM = int(Metric.BALANCE_SUM)
 _DAILY_WINDOWS = tuple(i for i, w in enumerate(WINDOWS) if w <= DAILY_DAYS)
 _LONG_WINDOWS = tuple(i for i, w in enumerate(WINDOWS) if w > DAILY_DAYS)
 
@@ -148,8 +149,15 @@ class ProfileState:
         self._remember(digest, update.position, capacity, committed)
         fields, ts = self.fields, update.ts_ms
         previous_last = fields.get("act_last")
+        increments: Sequence[int] = update.increments
         for op, name, value in update.ops:
-            _apply_op(fields, op, name, value, ts)
+            if op == ACCOUNT_OP:
+                others = _account_balance(fields, name, value, ts)
+                if others:  # the report counts the total: this account's balance and the others'
+                    increments = list(increments)
+                    increments[_BALANCE_SUM] += others
+            else:
+                _apply_op(fields, op, name, value, ts)
         stamp = str(ts)
         _apply_op(fields, "mx", "last_ts", stamp, ts)
         _apply_op(fields, "mn", "first_ts", stamp, ts)
@@ -163,7 +171,7 @@ class ProfileState:
             self.active = (self.active << (day - ref)) & ((1 << retention_days) - 1)
             ref = day
             fields["ref_day"] = str(day)
-        self._add(day, ref, update.increments, retention_days, previous_last)
+        self._add(day, ref, increments, retention_days, previous_last)
         return False
 
     def _remember(
@@ -657,6 +665,28 @@ _TS_CODES = frozenset(
         "offer_decline_ts",
     )
 )
+
+
+def _account_balance(fields: dict[str, str], account: str, cents: str, ts: int) -> int:
+    """Keep ``account``'s balance when it is its newest by event time; return the sum of the
+    customer's other accounts' latest balances (cents), which make the report's total.
+
+    A late report of an account leaves its newer balance in place; the total it counts is its own
+    balance and the others' as they are now. Beyond ``MAX_ACCOUNTS`` the account updated longest
+    ago (ties: the smaller id) is forgotten, whichever order the reports came in.
+    """
+    key = ACCOUNT_PREFIX + account
+    added = key not in fields
+    _apply_op(fields, "sn", key, cents, ts)
+    fields.pop("balance", None)  # the one balance of every account of earlier versions: superseded
+    accounts = [
+        (int(raw.partition("|")[0]), name) for name, raw in fields.items() if name[:2] == ACCOUNT_PREFIX
+    ]
+    if added and len(accounts) > MAX_ACCOUNTS:
+        oldest = min(accounts)
+        del fields[oldest[1]]
+        accounts.remove(oldest)
+    return sum(int(fields[name].partition("|")[2]) for _, name in accounts if name != key)
 
 
 def _apply_op(fields: dict[str, str], op: str, name: str, value: str, ts: int) -> None:

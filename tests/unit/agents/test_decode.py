@@ -10,10 +10,18 @@ from decimal import Decimal
 
 import pytest
 
-from agents.decode import EXTRA_FORBIDDEN, MAX_MESSAGE_BYTES, RawRecord, decode, decode_batch
+from agents.decode import (
+    EXTRA_FORBIDDEN,
+    MAX_MESSAGE_BYTES,
+    UNKNOWN_CURRENCY,
+    RawRecord,
+    decode,
+    decode_batch,
+)
 from agents.metrics import UNKNOWN_FIELD_NAMES, UNKNOWN_FIELD_OTHER, Metrics
 from schemas.catalog import INTERACTIONS, TRANSACTIONS
 from schemas.inputs import Transaction
+from schemas.money import RateTable
 from schemas.outputs import DeadLetter, DeadLetterReason
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -107,3 +115,38 @@ def test_pipeline_counts_unknown_fields_per_topic_and_bounds_the_names() -> None
     assert sample("signalbank_unknown_fields_total", other) == 5
     own_budget = {"topic": INTERACTIONS, "field": "f99"}
     assert sample("signalbank_unknown_fields_total", own_budget) == 1
+
+
+RATES = RateTable("EUR", {"USD": Decimal("0.92"), "GBP": Decimal("1.17")})
+
+
+def test_a_transaction_in_another_currency_comes_out_in_the_reporting_currency() -> None:
+    body = {**GOOD, "currency": "USD", "amount": "100.00", "balance_after": "-2683.17"}
+    event = decode(record(json.dumps(body).encode()), NOW, timedelta(days=1), rates=RATES)
+    assert isinstance(event, Transaction)
+    assert (event.amount, event.balance_after, event.currency) == (
+        Decimal("92.00"),
+        Decimal("-2468.52"),
+        "EUR",
+    )
+    same = decode(record(json.dumps(GOOD).encode()), NOW, timedelta(days=1), rates=RATES)
+    assert isinstance(same, Transaction)
+    assert (same.amount, same.balance_after, same.currency) == (Decimal("100.00"), None, "EUR")
+
+
+def test_a_currency_without_a_rate_is_a_dead_letter_that_names_it() -> None:
+    body = json.dumps({**GOOD, "currency": "CHF"}).encode()
+    decoded = decode_batch(
+        [record(body), record(json.dumps(GOOD).encode())], NOW, timedelta(days=1), rates=RATES
+    )
+    assert [event.event_id for _, event in decoded.events] == ["e-1"]
+    [(_, letter)] = decoded.dead
+    assert letter.reason is DeadLetterReason.INVALID
+    [issue] = letter.errors
+    assert (issue.loc, issue.kind) == ("currency", UNKNOWN_CURRENCY)
+    assert "CHF" in issue.message and "EUR" in issue.message
+    assert base64.b64decode(letter.payload_base64) == body
+    # without a configured table only the reporting currency (EUR) is known
+    assert isinstance(
+        decode(record(json.dumps({**GOOD, "currency": "USD"}).encode()), NOW, timedelta(days=1)), DeadLetter
+    )

@@ -105,7 +105,7 @@ def test_passive_postings_are_not_customer_activity() -> None:
 def test_balance_is_summed_counted_and_kept_newest_even_when_negative() -> None:
     event = tx(1, 0, TransactionKind.CARD_PAYMENT, "5.00", balance="-20.07")
     assert (nonzero(event)[M.BALANCE_SUM], nonzero(event)[M.BALANCE_N]) == (-2007, 1)
-    assert ("sn", "balance", "-2007") in ops(event)
+    assert ("ab", "A1", "-2007") in ops(event)  # the account's balance, kept newest per account
     assert M.BALANCE_N not in nonzero(tx(2, 0, TransactionKind.CARD_PAYMENT, "5.00"))
 
 

@@ -116,6 +116,25 @@ def test_complaints_products_balance_and_nps() -> None:
     assert (none["products"], none["balance_last"], none["last_nps"]) == ([], 0.0, -1)
 
 
+def test_the_total_balance_is_the_sum_of_each_accounts_latest() -> None:
+    read = profile({"a:CUR-1": "7|268300", "a:SAV-2": "9|1208700", "a:CARD-3": "8|-1550", "balance": "9|1"})
+    assert read["balance_last"] == 14754.5  # 2,683 + 12,087 - 15.50; the single balance of before ignored
+    assert read["accounts_count"] == 3
+    assert (read["balance_max_account"], read["balance_min_account"]) == (12087.0, -15.5)
+    none = profile()
+    assert (none["balance_last"], none["accounts_count"], none["balance_max_account"]) == (0.0, 0, 0.0)
+    assert none["balance_min_account"] == 0.0
+
+
+def test_a_profile_stored_before_accounts_reads_its_one_balance_as_the_total() -> None:
+    read = profile({"balance": "7|-12345"})
+    assert (read["balance_last"], read["accounts_count"], read["balance_min_account"]) == (
+        -123.45,
+        1,
+        -123.45,
+    )
+
+
 def test_windows_give_money_in_units_and_counts_as_they_are() -> None:
     window_sums = sums(
         w7={Metric.TXN_COUNT: 3, Metric.INFLOW: 150_001, Metric.OUTFLOW: 20_050},

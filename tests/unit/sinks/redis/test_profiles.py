@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from decimal import Decimal
 from typing import cast
 
 import msgpack
 import redis
 
-from schemas.catalog import INTERACTIONS
+from agents.decode import RawRecord
+from agents.decode import decode as decode_event
+from schemas.catalog import INTERACTIONS, TRANSACTIONS
 from schemas.common import Channel
-from schemas.inputs import InputEvent, Interaction, InteractionKind, TransactionKind
+from schemas.inputs import InputEvent, Interaction, InteractionKind, Transaction, TransactionKind
+from schemas.money import RateTable
+from schemas.outputs import DeadLetter
 from schemas.profile.delta import build_update
 from schemas.profile.shape import METRIC_COUNT, WINDOWS, Metric
 from schemas.profile.view import build_profile
@@ -371,3 +376,51 @@ def test_a_read_of_a_profile_held_in_memory_skips_reading_it_again_while_unchang
     held, fresh, gets = asyncio.run(go())
     assert gets == 0  # only GETRANGE and HGET inside the script
     assert (held.state, held.sums) == (fresh.state, fresh.sums)
+
+
+def decoded(events: list[Transaction], rates: RateTable) -> list[InputEvent]:
+    """``events`` as the worker gets them: JSON bytes decoded, amounts in the reporting currency."""
+    out: list[InputEvent] = []
+    for offset, event in enumerate(events):
+        raw = RawRecord(TRANSACTIONS, 0, offset, b"C1", event.model_dump_json().encode())
+        result = decode_event(raw, DAY0 + timedelta(days=400), timedelta(days=1), rates=rates)
+        assert not isinstance(result, DeadLetter)
+        out.append(result)
+    return out
+
+
+def test_accounts_in_two_currencies_sum_to_one_total_late_and_again_changing_nothing(redis_url: str) -> None:
+    """A current account in euros and savings in dollars: the total is the sum of each one's newest
+    balance, a late report of one account keeps its newer balance, and redelivery changes nothing."""
+    rates = RateTable("EUR", {"USD": Decimal("0.90")})
+    current = [
+        tx(1, 1, TransactionKind.SALARY_CREDIT, "3000.00", balance="2683.00", account="CUR"),
+        tx(2, 3, TransactionKind.CARD_PAYMENT, "83.00", balance="2600.00", account="CUR"),
+    ]
+    savings = [
+        tx(3, 2, TransactionKind.DEPOSIT, "1000.00", balance="12087.00", account="SAV", currency="USD")
+    ]
+    late = [tx(4, 0.5, TransactionKind.DEPOSIT, "10.00", balance="100.00", account="SAV", currency="USD")]
+    first = asyncio.run(apply(make_state(redis_url), decoded([current[0], *savings, current[1]], rates)))
+    view = build_profile("C1", first[-1].state, first[-1].sums, int(first[-1].state["last_ts"]))
+    assert view["balance_last"] == 2600.00 + 10878.30  # 12,087 dollars at 0.90
+    assert (view["accounts_count"], view["balance_max_account"], view["balance_min_account"]) == (
+        2,
+        10878.3,
+        2600.0,
+    )
+    assert view["inflow_90d"] == 3000.00 + 900.00
+    # each report counted the total at its moment: 2,683; 2,683 + 10,878.30; 2,600 + 10,878.30
+    assert view["balance_avg_90d"] == round((2683.00 + 13561.30 + 13478.30) / 3, 2)
+
+    after_late = asyncio.run(apply(make_state(redis_url), decoded(late, rates)))[-1]
+    late_view = build_profile("C1", after_late.state, after_late.sums, int(after_late.state["last_ts"]))
+    assert late_view["balance_last"] == view["balance_last"]  # the newer savings balance stays
+    assert late_view["accounts_count"] == 2
+
+    stored = stored_state(redis_url)
+    again = asyncio.run(apply(make_state(redis_url), decoded([*current, *savings, *late], rates)))
+    assert all(result.duplicate for result in again)
+    assert again[-1].state == after_late.state
+    assert again[-1].sums == after_late.sums
+    assert stored_state(redis_url).fields == stored.fields
