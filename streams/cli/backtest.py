@@ -11,6 +11,7 @@ from faust.cli.base import cli
 
 from streams.cli.context import current_settings
 from streams.cli.errors import Command, Group, bad_input
+from streams.cli.options import horizon_option, min_level_option, rules_option
 from streams.runtime import load_churn_model
 
 
@@ -26,15 +27,8 @@ def churn_group() -> None:
 @click.option(
     "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Model file."
 )
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
-@click.option(
-    "--horizon",
-    "horizon_days",
-    type=click.IntRange(7, 730),
-    default=90,
-    show_default=True,
-    help="Days: the probability is of being lost within this many.",
-)
+@rules_option
+@horizon_option(7, "Days: the probability is of being lost within this many.")
 @click.option(
     "--lost-share",
     type=click.FloatRange(0.01, 0.99),
@@ -89,13 +83,7 @@ def churn_fit(
 @click.option(
     "--at", "at", type=click.DateTime(["%Y-%m-%d"]), default=None, help="As of this day (default: now)."
 )
-@click.option(
-    "--min-level",
-    type=click.Choice(["watch", "elevated", "high", "critical"]),
-    default="high",
-    show_default=True,
-    help="Customers at this level or above.",
-)
+@min_level_option("Customers at this level or above.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="At most this many, the likeliest first.")
 def churn_list(at: datetime | None, min_level: str, limit: int | None) -> None:
     """The retention campaign list: customers by churn probability as of a day, from the live Redis."""
@@ -133,7 +121,7 @@ def churn_list(at: datetime | None, min_level: str, limit: int | None) -> None:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@rules_option
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write outputs here.")
 @click.option("--truth", type=click.Path(exists=True, path_type=Path), default=None, help="Score against it.")
 @click.option(
@@ -145,13 +133,7 @@ def churn_list(at: datetime | None, min_level: str, limit: int | None) -> None:
 )
 @click.option("--redis", "redis_url", default=None, help="Redis to use (default: an embedded one).")
 @click.option("--flush", is_flag=True, help="Empty the --redis database first (it must be empty otherwise).")
-@click.option(
-    "--min-level",
-    type=click.Choice(["watch", "elevated", "high", "critical"]),
-    default="high",
-    show_default=True,
-    help="Alert level that counts as a churn prediction in the scorecard.",
-)
+@min_level_option("Alert level that counts as a churn prediction in the scorecard.")
 @click.option("--no-checks", is_flag=True, help="Skip silence checks (only event-triggered outputs).")
 @click.option(
     "--shards",
@@ -175,14 +157,7 @@ def churn_list(at: datetime | None, min_level: str, limit: int | None) -> None:
     default=None,
     help="The truth's observation date (default: --scores-at): ranking labels are as of it.",
 )
-@click.option(
-    "--horizon",
-    "horizon_days",
-    type=click.IntRange(1, 730),
-    default=90,
-    show_default=True,
-    help="With the simulator's truth: churned = lost by the observation date plus this many days.",
-)
+@horizon_option(1, "With the simulator's truth: churned = lost by the observation date plus this many days.")
 def replay_command(
     files: tuple[Path, ...],
     rules_dir: Path | None,

@@ -11,6 +11,7 @@ from faust.cli.base import cli
 
 from streams.cli.context import current_settings
 from streams.cli.errors import Command
+from streams.cli.options import rules_option
 from streams.cli.scenario import scenario_of, scenario_options
 
 
@@ -23,7 +24,7 @@ from streams.cli.scenario import scenario_of, scenario_options
     "--redis", "redis_url", default=None, help="Use this Redis (redis://...) instead of an embedded one."
 )
 @click.option("--rate", type=float, default=1500.0, show_default=True, help="Events per second (0 = max).")
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@rules_option
 @scenario_options
 def dev_command(
     seconds: float | None,

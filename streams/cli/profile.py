@@ -13,7 +13,7 @@ from faust.cli.base import cli
 
 from streams.cli.context import current_settings, profile_store
 from streams.cli.errors import Command, Failure
-from streams.cli.rules import IsoTime
+from streams.cli.options import at_option, rules_option
 from streams.runtime import load_churn_model
 
 if TYPE_CHECKING:
@@ -22,14 +22,8 @@ if TYPE_CHECKING:
 
 @cli.command(name="profile", cls=Command)
 @click.argument("customer_id")
-@click.option(
-    "--at",
-    "at",
-    type=IsoTime(),
-    default=None,
-    help="As of this ISO time (default: now), e.g. 2026-03-01T09:00Z.",
-)
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@at_option
+@rules_option
 def profile_command(customer_id: str, at: int | None, rules_dir: Path | None) -> None:
     """Print a customer as of now from Redis as JSON: profile, stored tier, churn score."""
     from agents.lookup import customer_view

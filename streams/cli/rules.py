@@ -9,30 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 from faust.cli.base import cli
 
 from streams.cli.context import current_settings, profile_store
 from streams.cli.errors import BadInput, Failure, Group, bad_input
+from streams.cli.options import at_option, rules_option
 from streams.runtime import load_churn_model
-
-
-class IsoTime(click.ParamType):
-    """An ISO 8601 time (naive means UTC) as epoch milliseconds; a bad one is a usage error."""
-
-    name = "ISO time"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        from rules.tools.explain import parse_at
-
-        if isinstance(value, int):
-            return value
-        try:
-            return parse_at(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 @cli.group(name="rules", cls=Group)
@@ -56,7 +40,7 @@ def rules_check(paths: tuple[Path, ...]) -> None:
 
 
 @rules_group.command(name="test")
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@rules_option
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def rules_test(rules_dir: Path | None, paths: tuple[Path, ...]) -> None:
     """Run rule tests (default: the rules folder's tests/); PASS/FAIL per case, exit 1 on a failure."""
@@ -102,14 +86,8 @@ def rules_publish(paths: tuple[Path, ...]) -> None:
 
 @rules_group.command(name="explain")
 @click.argument("customer_id")
-@click.option(
-    "--at",
-    "at",
-    type=IsoTime(),
-    default=None,
-    help="As of this ISO time (default: now), e.g. 2026-03-01T09:00Z.",
-)
-@click.option("--rules", "rules_dir", type=click.Path(path_type=Path), default=None, help="Rules folder.")
+@at_option
+@rules_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def rules_explain(customer_id: str, at: int | None, rules_dir: Path | None, as_json: bool) -> None:
     """Why the rules conclude what they do for a customer now (a silence check, no cooldowns)."""
