@@ -1,12 +1,16 @@
 """Who may read customer data on the worker's web server, and the audit line of every such read.
 
 Pure apart from ``Auditor.write``: tokens are stored only as SHA-256 hashes (``user:hex`` pairs in
-``SIGNALBANK_WEB_TOKENS``) and compared in constant time; a trusted header names the user when a
-reverse proxy in front has logged them in. With neither configured, customer data is refused.
+``SIGNALBANK_WEB_TOKENS``) and compared in constant time. A token comes as ``Authorization: Bearer
+<token>``, or with its user as ``Authorization: Basic base64(user:token)`` (the staff page's login
+form: the token must be that user's); a trusted header names the user when a reverse proxy in front
+has logged them in. With neither configured, customer data is refused.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -90,6 +94,31 @@ def user_of_token(token: str, tokens: tuple[tuple[str, str], ...]) -> str | None
     return found
 
 
+def _basic(credentials: str) -> tuple[str, str] | None:
+    """(user, token) of a Basic credential, or None when it is not base64 of ``user:token``."""
+    try:
+        text = base64.b64decode(credentials.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, token = text.partition(":")
+    return (user, token) if sep and user and token else None
+
+
+def user_of_basic(credentials: str, tokens: tuple[tuple[str, str], ...]) -> str | None:
+    """The user named by a Basic credential when the token is theirs, else None (every entry is
+    compared, so the time does not say which users exist)."""
+    pair = _basic(credentials)
+    if pair is None:
+        return None
+    user, token = pair
+    digest = hash_token(token)
+    found = None
+    for name, stored in tokens:
+        if hmac.compare_digest(digest, stored) and hmac.compare_digest(name.encode(), user.encode()):
+            found = found or name
+    return found
+
+
 def authenticate(headers: Mapping[str, str], access: Access) -> Verdict:
     """Decide a request from its headers (``Mapping`` lookups as case-insensitive as the caller's)."""
     if not access.configured:
@@ -105,6 +134,11 @@ def authenticate(headers: Mapping[str, str], access: Access) -> Verdict:
         user = user_of_token(token.strip(), access.tokens)
         if user is None:
             return Verdict(ANONYMOUS, 401, "invalid token")
+        return Verdict(user, 200)
+    if access.tokens and scheme.lower() == "basic" and token.strip():
+        user = user_of_basic(token, access.tokens)
+        if user is None:
+            return Verdict(ANONYMOUS, 401, "unknown user or wrong token")
         return Verdict(user, 200)
     if access.trusted_header:
         user = headers.get(access.trusted_header, "").strip()

@@ -3,6 +3,7 @@ refusal when nothing is configured, and audit lines that carry who/which/when on
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ from streams.access import (
     ANONYMOUS,
     Access,
     Auditor,
+    Verdict,
     audit_record,
     authenticate,
     hash_token,
     new_token,
     parse_tokens,
     token_line,
+    user_of_basic,
     user_of_token,
 )
 from streams.settings import Settings
@@ -65,6 +68,25 @@ def test_requests_are_allowed_with_a_right_token_and_refused_otherwise() -> None
         verdict = authenticate(headers, access)
         assert (verdict.allowed, verdict.user, verdict.status) == (False, ANONYMOUS, 401)
     assert authenticate({"X-Forwarded-User": "alice"}, access).status == 401  # no header trusted
+
+
+def basic(user: str, token: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()}
+
+
+def test_a_user_and_their_token_log_in_as_basic_and_anything_else_is_refused() -> None:
+    access = Access((("alice", ALICE), ("bob", BOB)))
+    assert authenticate(basic("alice", "alice-secret"), access) == Verdict("alice", 200)
+    assert user_of_basic(base64.b64encode(b"bob:bob-secret").decode(), access.tokens) == "bob"
+    for wrong in (
+        basic("bob", "alice-secret"),  # a right token, of another user
+        basic("carol", "alice-secret"),
+        basic("alice", "wrong"),
+        {"Authorization": "Basic not-base64!"},
+        {"Authorization": "Basic " + base64.b64encode(b"alice-secret").decode()},  # no user
+    ):
+        verdict = authenticate(wrong, access)
+        assert (verdict.user, verdict.status) == (ANONYMOUS, 401)
 
 
 def test_a_trusted_header_names_the_user_only_when_configured() -> None:
