@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from agents.pipeline import PipelineConfig
 from agents.timer import TimerConfig
+from schemas.money import RateTable, read_rates
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect
 from sinks.redis.state import RedisState, redis_state
@@ -39,6 +40,12 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
         apply_chunk=settings.apply_chunk,
         strict_topics=frozenset(settings.strict_topics),
     )
+
+
+def rate_table(settings: Settings) -> RateTable:
+    """The exchange rates ``settings`` name, read once by the entry point (RateTableError when the file
+    is unusable: a worker must not start converting money with a table it could not read)."""
+    return read_rates(settings.fx_rates_file, settings.reporting_currency)
 
 
 def store_config(settings: Settings) -> StoreConfig:

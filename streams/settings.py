@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.catalog import INPUT_TOPICS
+from schemas.money import DEFAULT_REPORTING_CURRENCY
 from schemas.profile.shape import WINDOWS
 from sinks.redis.keys import DEDUPE_CAPACITY
 
@@ -118,6 +119,19 @@ class Settings(BaseSettings):
         description="Input topics (comma-separated) whose events are dead-lettered when they carry a field "
         "the contract does not know; on the others such fields are ignored and counted "
         "(signalbank_unknown_fields_total).",
+    )
+    reporting_currency: str = Field(
+        DEFAULT_REPORTING_CURRENCY,
+        pattern=r"^[A-Z]{3}$",
+        description="ISO 4217 code of the currency profiles, rules and offers count money in: every "
+        "transaction's amount and balance is converted into it (docs/topics.md, 'Currencies').",
+    )
+    fx_rates_file: Path | None = Field(
+        None,
+        description="YAML file of exchange rates, currency code -> units of the reporting currency per "
+        "unit (e.g. USD: '0.92'); read once at start. A transaction in a currency it does not list "
+        "(with no file: any but the reporting currency) is dead-lettered (reason invalid, kind "
+        "unknown_currency).",
     )
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")
     # Silence checks: customers who stop transacting send no events, so a timer re-evaluates them.

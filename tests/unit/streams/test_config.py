@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
 
 from agents.pipeline import PipelineConfig
 from agents.timer import TimerConfig
+from schemas.money import RateTable, RateTableError
 from schemas.profile.bgnbd import BgNbdParams
-from streams.config import StoreConfig, connect_redis, pipeline_config, store_config, timer_config
+from streams.config import (
+    StoreConfig,
+    connect_redis,
+    pipeline_config,
+    rate_table,
+    store_config,
+    timer_config,
+)
 from streams.settings import Settings
 
 #: A value of every setting the builders read, none of them the default.
@@ -73,3 +86,16 @@ def test_the_check_cadence_reaches_the_timer_config() -> None:
     assert timer_config(CHANGED) == TimerConfig(interval_s=2.5, batch=9, lease=timedelta(seconds=12))
     default = timer_config(defaults())
     assert (default.interval_s, default.batch, default.lease) == (5.0, 500, timedelta(minutes=1))
+
+
+def test_the_rate_table_comes_from_the_reporting_currency_and_the_rates_file(tmp_path: Path) -> None:
+    rates = tmp_path / "rates.yaml"
+    rates.write_text("EUR: '1.17'\nUSD: '0.79'\n", encoding="utf-8")
+    table = rate_table(Settings(reporting_currency="GBP", fx_rates_file=rates))
+    assert table == RateTable("GBP", {"EUR": Decimal("1.17"), "USD": Decimal("0.79")})
+    assert rate_table(defaults()) == RateTable("EUR")
+    rates.write_text("USD: none\n", encoding="utf-8")
+    with pytest.raises(RateTableError, match=str(rates)):
+        rate_table(Settings(fx_rates_file=rates))
+    with pytest.raises(ValidationError):
+        Settings(reporting_currency="euro")
