@@ -2,7 +2,8 @@
 
 Three parts, each capped so no single figure dominates (documented in docs/offers.md):
 
-- contribution (0-50): 30 x average balance over 90 days / 100,000 + 20 x monthly inflow / 8,000;
+- contribution (0-50): 30 x average total balance (all accounts) over 90 days / 100,000 + 20 x
+  monthly inflow / 8,000;
 - loyalty (0-30): 10 x tenure / 10 years + 10 x products / 5 + 10 when a salary is domiciled
   (two or more salary credits in 90 days);
 - potential (0-20): 10 for age 25-45 (6 for 46-60, 3 for 18-24) + 10 x monthly salary / 6,000.
