@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit faults compose-check alerts-check contracts-check schemas rules-check bench bench-profile bench-rules bench-rules-instructions clean
+.PHONY: dev test lint typecheck unit faults compose-check alerts-check contracts-check schemas rules-check browser-check screenshot bench bench-profile bench-rules bench-rules-instructions clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/signalbank dev $(ARGS)
 
-test: $(STAMP) lint typecheck rules-check compose-check alerts-check contracts-check unit
+test: $(STAMP) lint typecheck rules-check compose-check alerts-check contracts-check browser-check unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,6 +42,23 @@ compose-check:
 # The Prometheus alert rules' unit tests (input series -> expected alerts), promtool from .ci/promtool.
 alerts-check:
 	PROMTOOL="$$(bash .ci/promtool)" && "$$PROMTOOL" test rules docs/ops/prometheus/alerts_test.yml
+
+# The staff page's browser test (tests/integration/test_staff_page.py) drives Debian's chromium and
+# chromium-driver (.ci/run installs them). Without them the test skips; in CI (CI=true) it must run,
+# so this check and the test fail there.
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser-check:
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then :; \
+	elif [ "$${CI:-}" = "true" ]; then \
+	  echo "browser-check: $(CHROMIUM) or $(CHROMEDRIVER) missing (apt-get install chromium chromium-driver)" >&2; exit 1; \
+	else \
+	  echo "browser-check: no chromium/chromedriver: the staff page's browser test will skip (apt-get install chromium chromium-driver)"; \
+	fi
+
+# The staff page's screenshot in docs/staff.md, made by the browser test on a real worker.
+screenshot: $(STAMP) browser-check
+	SIGNALBANK_SCREENSHOT=docs/img/customer-page.png $(BIN)/pytest -q tests/integration/test_staff_page.py
 
 unit: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -219,6 +219,7 @@ def run_dev(options: DevOptions, emit: Callable[[str], None] = print) -> int:
             worker.wait_ready()
             emit(f"worker up: metrics at {worker.metrics_url} (log {worker.log_path})")
             base = worker.metrics_url.rsplit("/", 1)[0]
+            emit(f"staff page: {base}/staff/#C000001 (log in as dev with the token {token})")
             emit(f"customer pages: curl -H 'Authorization: Bearer {token}' {base}/customers/C000001")
             return worker
 
