@@ -161,10 +161,15 @@
       complaints += ` open (oldest ${p.oldest_open_complaint_ref || "?"}, ${p.oldest_open_complaint_hours} h)`;
     }
     fact(facts, "Open complaints", complaints, "card-complaints");
-    for (const name of Object.keys(p).filter((k) => /^balance_total/.test(k)).sort()) {
-      fact(facts, name.replace(/_/g, " "), money(p[name]));
+    let accounts = "";
+    if (typeof p.accounts_count === "number") {
+      accounts = ` across ${p.accounts_count} account${p.accounts_count === 1 ? "" : "s"}`;
+      if (p.accounts_count > 1) {
+        accounts += ` (largest ${money(p.balance_max_account)}, smallest ${money(p.balance_min_account)})`;
+      }
     }
-    fact(facts, "Latest balance", money(p.balance_last), "card-balance");
+    fact(facts, "Total balance", money(p.balance_last) + accounts, "card-balance");
+    fact(facts, "Average balance, 90 days", money(p.balance_avg_90d));
     fact(facts, "Products", shown(p.products));
     fact(facts, "Days since activity", shown(p.days_since_activity), "card-quiet");
     fact(facts, "Tenure (days)", shown(p.tenure_days));
@@ -298,7 +303,7 @@
 
   function renderExplanation(x) {
     $("explain-summary").textContent =
-      `score ${x.score.toFixed(3)} · level ${x.level} · action ${x.action || "none"}` +
+      `rules' score ${x.score.toFixed(3)} · level ${x.level} · action ${x.action || "none"}` +
       (x.top_reason ? ` · top reason: ${x.top_reason}` : "") +
       ` · qualifies for tier ${x.qualifies_for || "none"}` +
       (x.chosen && x.chosen.length ? ` · offers chosen: ${x.chosen.join(", ")}` : "");

@@ -153,6 +153,8 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
     flows = get_json(f"{base}/customers/{CUSTOMER}/flows", TOKEN)[1]
     profile = view["profile"]
     assert profile["complaints_open"] == 1 and profile["marketing_consent"] is True
+    # the total relationship balance: each account's latest balance by event time, summed
+    assert (profile["balance_last"], profile["accounts_count"]) == (5875.0 + 10500.0, 2)
 
     with chromium() as driver:
         driver.get(f"{base}/staff/")
@@ -168,6 +170,7 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
         assert text(driver, "#card-id") == CUSTOMER
         assert text(driver, "#card-consent") == "yes"
         assert text(driver, "#card-complaints").startswith("1 open (oldest CMP-2")
+        assert text(driver, "#card-balance").startswith("16,375.00 across 2 accounts (largest 10,500.00")
         assert text(driver, "#card-value").startswith(f"{profile['value_score']:.1f} / 100")
         tier = view["tier"]
         assert text(driver, "#card-tier").startswith(f"{tier['tier']} (rank" if tier else "none yet")
