@@ -1,19 +1,25 @@
 """The claim step: what each evaluation may emit, the cooldown claims it needs, and what the answers grant.
 
 ``plan_claims`` turns one evaluation into a ``ClaimPlan`` whose slots are named (the alert, each
-signal, the tier, an offer response, each offer); the pipeline sends the claims of a whole batch in
-one call (sinks/redis/claims.py) and ``ClaimPlan.answers`` takes each plan's replies back in the
-same order. ``granted_outputs`` then builds only what was granted, counting and logging it.
+signal, the tier, an offer response, each offer, the tag set, the timeline); the pipeline sends the
+claims of a whole batch in one call (sinks/redis/claims.py) and ``ClaimPlan.answers`` takes each
+plan's replies back in the same order. ``granted_outputs`` then builds only what was granted,
+counting and logging it.
 
 A duplicate (re-delivered after a crash, or sent twice) may only re-emit outputs that were already
 decided for it, under the same ids; it never creates new ones.
+
+Tags have no cooldown: every evaluation (event or silence check) sends the tags holding now and
+claim.lua compares them with the stored set, so a tag is announced when gained and when lost, and
+never while held. The timeline write comes last in a plan: it records the event and each output
+whose claim was granted, in the same call.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from agents.metrics import Metrics
@@ -24,8 +30,10 @@ from agents.outputs import (
     expiry,
     next_best_offer,
     stable_id,
+    tag_change_signal,
     tier_change,
 )
+from agents.timeline import TimelineLimits
 from agents.times import epoch_ms, millis
 from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
@@ -33,8 +41,9 @@ from rules.evaluate.arbitration import Candidate
 from rules.evaluate.engine import Evaluation, level_rank
 from rules.evaluate.tiers import TierDecision, TierState
 from rules.load.fired import Fired
-from rules.load.model import SignalRule
+from rules.load.model import ServiceRule, SignalRule, TagRule
 from rules.load.ruleset import Ruleset
+from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 from schemas.outputs import TierChange
 from sinks.redis.claims import (
     AnyClaim,
@@ -44,7 +53,10 @@ from sinks.redis.claims import (
     OfferClaim,
     OfferLimits,
     ResponseClaim,
+    TagClaim,
+    TimelineWrite,
 )
+from sinks.redis.timeline import TagChangesNote, TimelineNote, TimelineOutput
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +92,7 @@ class Answers:
     tier: ClaimReply | None
     response: ClaimReply | None
     offers: tuple[ClaimReply, ...]
+    tags: ClaimReply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +109,18 @@ class ClaimPlan:
     tier_change: TierDecision | None  # a tier change to announce (if the tier claim is granted)
     response: ResponseClaim | None  # an offer accepted or declined by this event
     offers: tuple[OfferSlot, ...]  # ranked: the script grants the best the log allows
+    tags: TagClaim | None = None  # the tags holding now, judged against the stored set
+    timeline: TimelineWrite | None = None  # last: it reads the replies of the claims before it
 
     def claims(self) -> Iterator[AnyClaim]:
         """The plan's claims in the order claim.lua must see them (a response before the offers it
-        may block); ``answers`` takes the replies back in this same order."""
+        may block, the timeline after every claim it records); ``answers`` takes the replies back in
+        this same order."""
+        yield from self._decisions()
+        if self.timeline is not None:
+            yield self.timeline
+
+    def _decisions(self) -> Iterator[AnyClaim]:
         if self.alert is not None:
             yield self.alert
         for signal in self.signals:
@@ -110,6 +131,8 @@ class ClaimPlan:
             yield self.response
         for offer in self.offers:
             yield offer.claim
+        if self.tags is not None:
+            yield self.tags
 
     def answers(self, replies: Iterator[ClaimReply]) -> Answers:
         """This plan's replies, taken from the batch's ``replies`` in the order of ``claims``."""
@@ -118,11 +141,15 @@ class ClaimPlan:
         tier = next(replies) if self.tier is not None else None
         response = next(replies) if self.response is not None else None
         offers = tuple(next(replies) for _ in self.offers)
-        return Answers(alert, signals, tier, response, offers)
+        tags = next(replies) if self.tags is not None else None
+        if self.timeline is not None:
+            next(replies)
+        return Answers(alert, signals, tier, response, offers, tags)
 
 
-def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
-    """Queue cooldown claims for what this evaluation would emit."""
+def plan_claims(evaluated: Evaluated, ruleset: Ruleset, timeline: TimelineLimits | None = None) -> ClaimPlan:
+    """Queue cooldown claims for what this evaluation would emit (``timeline``: what the customer's
+    timeline keeps; None: no timeline written)."""
     trigger, evaluation, duplicate = evaluated.trigger, evaluated.evaluation, evaluated.duplicate
     customer, ts_ms = trigger.customer_id, trigger.ts_ms
     alert_id = stable_id("alert", customer, trigger.event_id, ruleset.version)
@@ -140,7 +167,7 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
             rank=level_rank(evaluation.level),
         )
     tier, change = _tier_claim(trigger, evaluation, ruleset, duplicate)
-    return ClaimPlan(
+    plan = ClaimPlan(
         trigger,
         evaluation,
         ruleset,
@@ -149,11 +176,86 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset) -> ClaimPlan:
         tuple(
             _signal_slot(trigger, evaluation, fired, ruleset.version, duplicate)
             for fired in evaluation.signals
+            if not isinstance(fired.rule, TagRule)
         ),
         tier,
         change,
         _response_claim(trigger, evaluation),
         _offer_slots(trigger, evaluation, ruleset, duplicate),
+        _tag_claim(trigger, evaluation, ruleset, duplicate),
+    )
+    if timeline is None or not timeline.kept:
+        return plan
+    return replace(plan, timeline=_timeline_write(plan, evaluated, timeline))
+
+
+def _tag_claim(
+    trigger: Trigger, evaluation: Evaluation, ruleset: Ruleset, duplicate: bool
+) -> TagClaim | None:
+    """The tags holding now, for claim.lua to compare with the stored set; None without tag rules.
+    A tag whose every rule failed to evaluate is not judged (kept as stored, neither gained nor lost)."""
+    rules = tag_rules(ruleset)
+    if not rules:
+        return None
+    holding = evaluation.tags
+    unjudged: tuple[str, ...] = ()
+    if evaluation.errors:
+        failed = set(evaluation.errors)
+        judged = {fired.rule.tag for fired in rules.values() if fired.rule.id not in failed}  # type: ignore[union-attr]
+        unjudged = tuple(sorted(set(rules) - judged - set(holding)))
+    return TagClaim(
+        trigger.customer_id, trigger.event_id, trigger.ts_ms, holding, unjudged, ruleset.version, duplicate
+    )
+
+
+_TAG_RULES: dict[str, dict[str, Fired]] = {}
+
+
+def tag_rules(ruleset: Ruleset) -> dict[str, Fired]:
+    """Each tag the ruleset defines -> its first rule (computed once per version)."""
+    cached = _TAG_RULES.get(ruleset.version)
+    if cached is None:
+        if len(_TAG_RULES) > 16:
+            _TAG_RULES.clear()
+        cached = {}
+        for fired in ruleset.compiled.signals:
+            if isinstance(fired.rule, TagRule):
+                cached.setdefault(fired.rule.tag, fired)
+        _TAG_RULES[ruleset.version] = cached
+    return cached
+
+
+def _timeline_write(plan: ClaimPlan, evaluated: Evaluated, limits: TimelineLimits) -> TimelineWrite:
+    """The event's entry and one note per output the plan may emit, each pointing back at the claim
+    that must be granted for it (claim.lua reads that claim's reply in the same call)."""
+    trigger, ts = plan.trigger, plan.trigger.ts_ms
+    decisions = list(plan._decisions())
+    position = {id(claim): len(decisions) - index for index, claim in enumerate(decisions)}
+    notes: list[TimelineNote | TagChangesNote] = []
+    evaluation = plan.evaluation
+    if plan.alert is not None and evaluation.level is not None:
+        summary = f"{evaluation.level.value} {evaluation.score:.2f}"
+        entry = TimelineOutput(ts, CHURN_ALERTS, "churn_alert", plan.alert_id, summary)
+        notes.append(TimelineNote(position[id(plan.alert)], entry))
+    for signal in plan.signals:
+        rule = signal.fired.rule
+        service = isinstance(rule, ServiceRule)
+        topic, kind = (SERVICE_ALERTS, "service_alert") if service else (SIGNALS, "signal")
+        entry = TimelineOutput(ts, topic, kind, signal.signal_id, f"{rule.kind} {rule.id}")
+        notes.append(TimelineNote(position[id(signal.claim)], entry))
+    decision = plan.tier_change
+    if decision is not None and decision.state is not None:
+        summary = f"tier {decision.previous or '-'} -> {decision.state.tier}"
+        entry = TimelineOutput(ts, TIER_CHANGES, "tier_change", decision.state.change_id, summary)
+        notes.append(TimelineNote(0 if plan.tier is None else position[id(plan.tier)], entry))
+    for offer in plan.offers:
+        summary = f"{offer.candidate.offer.id} {offer.candidate.offer.product}"
+        entry = TimelineOutput(ts, OFFERS, "offer", offer.offer_event_id, summary)
+        notes.append(TimelineNote(position[id(offer.claim)], entry))
+    if plan.tags is not None:
+        notes.append(TagChangesNote(position[id(plan.tags)], ts, SIGNALS))
+    return TimelineWrite(
+        trigger.customer_id, ts, limits.events, limits.outputs, evaluated.event, tuple(notes)
     )
 
 
@@ -312,6 +414,8 @@ def granted_outputs(plan: ClaimPlan, answers: Answers, metrics: Metrics) -> list
                 "%s signal %s customer=%s rule=%s", rule.kind, signal.signal_id, trigger.customer_id, rule.id
             )
             outputs.append(record)
+    if answers.tags is not None:
+        outputs.extend(_tag_outputs(plan, answers.tags, metrics))
     if plan.tier_change is not None and (answers.tier is None or answers.tier.granted):
         outputs.append(_tier_output(plan, plan.tier_change, metrics))
     for offer, reply in zip(plan.offers, answers.offers, strict=True):
@@ -325,6 +429,33 @@ def granted_outputs(plan: ClaimPlan, answers: Answers, metrics: Metrics) -> list
             trigger.customer_id,
             trigger.event_id,
             reply.detail,
+        )
+    return outputs
+
+
+def _tag_outputs(plan: ClaimPlan, reply: ClaimReply, metrics: Metrics) -> list[OutputRecord]:
+    """One signal per tag gained or lost, under the id claim.lua gave it (re-emitted alike)."""
+    trigger, evaluation = plan.trigger, plan.evaluation
+    rules = tag_rules(plan.ruleset)
+    outputs = []
+    for change in reply.tags:
+        fired = next((f for f in evaluation.signals if getattr(f.rule, "tag", None) == change.tag), None)
+        fired = fired or rules.get(change.tag)
+        outputs.append(
+            tag_change_signal(
+                trigger, fired, change.tag, change.gained, change.signal_id, evaluation, plan.ruleset.version
+            )
+        )
+        rule_id = fired.rule.id if fired is not None else ""
+        if reply.new:
+            metrics.signals.labels("tag", rule_id).inc()
+        log.info(
+            "tag %s signal %s customer=%s tag=%s%s",
+            "gained" if change.gained else "lost",
+            change.signal_id,
+            trigger.customer_id,
+            change.tag,
+            "" if reply.new else " (re-emitted)",
         )
     return outputs
 

@@ -1,4 +1,5 @@
-"""The output records: churn alerts, customer signals, tier changes and next-best offers, with stable ids.
+"""The output records: churn alerts, customer signals, tag changes, tier changes and next-best offers, with
+stable ids.
 
 Pure builders (no Redis, no metrics): the claim step (agents/claims.py) calls them only for what
 its cooldown claims granted. Ids are deterministic, so a re-processed event re-emits its outputs
@@ -132,6 +133,39 @@ def customer_signal(
     )
     topic = SERVICE_ALERTS if kind is SignalKind.SERVICE else SIGNALS
     return OutputRecord(topic, trigger.customer_id.encode(), signal)
+
+
+def tag_change_signal(
+    trigger: Trigger,
+    fired: Fired | None,
+    tag: str,
+    gained: bool,
+    signal_id: str,
+    evaluation: Evaluation,
+    version: str,
+) -> OutputRecord:
+    """A tag gained or lost (``fired``: the tag's rule, its condition's values as evidence; None when
+    no rule of the ruleset defines the tag any more)."""
+    context = evaluation.context
+    if fired is None:
+        rule_id, message, grounds = "", f"No rule defines the tag {tag} any more", {}
+    else:
+        rule_id, grounds = fired.rule.id, fired.evidence(context)
+        message = fired.message(context) if gained else f"No longer {tag}: {fired.message(context)}"
+    signal = CustomerSignal(
+        signal_id=signal_id,
+        customer_id=trigger.customer_id,
+        kind=SignalKind.TAG,
+        rule_id=rule_id,
+        tag=tag,
+        tag_change="gained" if gained else "lost",
+        message=message[:500],
+        evidence=grounds,
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=version,
+    )
+    return OutputRecord(SIGNALS, trigger.customer_id.encode(), signal)
 
 
 def tier_change(

@@ -4,8 +4,10 @@ It knows nothing about Faust: the worker's agent feeds it consumed records and s
 returns, and replay or tests can drive it directly. Redis round trips per batch: per chunk of
 profile updates, one reads the customers this worker does not hold in memory and one writes the
 changed profiles back (sinks/redis/profiles.py; the next chunk's calls are on their way while rules
-run on the previous one), one schedules each customer's next silence check, one claims every cooldown (churn
-alerts, signals, offers). On a Redis Cluster each of these is one call per hash slot, sent together.
+run on the previous one), one schedules each customer's next silence check, one claims every
+cooldown (churn alerts, signals, offers), judges each customer's tag set and writes their timeline
+(the last events and outputs, agents/timeline.py; each write after the claims it records). On a
+Redis Cluster each of these is one call per hash slot, sent together.
 
 Each step lives in its own module: decoding and dead letters (agents/decode.py), the claim plan
 and what its answers grant (agents/claims.py), the output records (agents/outputs.py), and when
@@ -39,6 +41,7 @@ from agents.decode import RawRecord, decode_batch, utc_now
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
 from agents.silence import CheckResult, check_id, first_checks, following_check
+from agents.timeline import DEFAULT_TIMELINE, TimelineLimits, event_entry
 from agents.times import epoch_ms, millis
 from agents.trigger import Evaluated, Trigger
 from rules.evaluate import tiers
@@ -73,6 +76,7 @@ class PipelineConfig:
     churn_model: BgNbdParams | None = None  # fitted BG/NBD parameters behind profile.p_alive
     apply_chunk: int = 100  # profile updates per Redis call; the next chunk overlaps this one's rules
     strict_topics: frozenset[str] = frozenset()  # input topics where an unknown field is a dead letter
+    timeline: TimelineLimits = DEFAULT_TIMELINE  # events and outputs each customer's timeline keeps
 
 
 class Pipeline:
@@ -142,6 +146,7 @@ class Pipeline:
         outcomes: list[tuple[str, str]] = []
         model = self._config.churn_model
         churn = model.probability if model is not None else None
+        timeline = self._config.timeline.events > 0
         async with contextlib.aclosing(self._apply_in_chunks(updates)) as chunks:
             async for start, stored in chunks:
                 end = start + len(stored)
@@ -168,7 +173,8 @@ class Pipeline:
                     context = build_event_context(event, self._config.home_bank)
                     trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
                     evaluation = evaluate(ruleset, profile, context, event.occurred_at.date(), churn)
-                    evaluated.append(Evaluated(trigger, evaluation, duplicate))
+                    entry = event_entry(event, update.ts_ms) if timeline else None
+                    evaluated.append(Evaluated(trigger, evaluation, duplicate, entry))
         await self._schedule(latest, now, opened, ruleset)
         outputs = await self.decide(evaluated, ruleset)
         for (topic, outcome), count in Counter(outcomes).items():  # one labelled update per kind
@@ -322,7 +328,8 @@ class Pipeline:
             if self._observe is not None and not item.duplicate:
                 self._observe(item.trigger, item.evaluation)
             self._count(item.evaluation)
-        plans = [plan_claims(item, ruleset) for item in evaluated]
+        timeline = self._config.timeline
+        plans = [plan_claims(item, ruleset, timeline) for item in evaluated]
         replies = iter(await self._claim([claim for plan in plans for claim in plan.claims()]))
         outputs: list[OutputRecord] = []
         for plan in plans:

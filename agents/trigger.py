@@ -7,6 +7,7 @@ from datetime import datetime
 
 from rules.evaluate.engine import Evaluation
 from schemas.inputs import InputEvent, Interaction, Transaction
+from sinks.redis.timeline import TimelineEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,9 +32,11 @@ class Evaluated:
     """One evaluation on its way to the cooldown claims.
 
     ``duplicate``: the event was re-delivered (or sent twice), so it may only re-emit what was
-    already decided for it, under the same ids.
+    already decided for it, under the same ids. ``event``: the input event's timeline entry (None for
+    silence checks, which are no events).
     """
 
     trigger: Trigger
     evaluation: Evaluation
     duplicate: bool = False
+    event: TimelineEvent | None = None

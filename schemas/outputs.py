@@ -82,7 +82,7 @@ class SignalKind(StrEnum):
 
 
 class CustomerSignal(OutputModel):
-    """A tag gained, a care moment, a risk or a service-level breach, from a YAML rule.
+    """A tag gained or lost, a care moment, a risk or a service-level breach, from a YAML rule.
 
     Service breaches go to the service-alerts topic, every other kind to the signals topic.
     """
@@ -94,7 +94,12 @@ class CustomerSignal(OutputModel):
     customer_id: Identifier
     kind: SignalKind
     rule_id: str = Field(max_length=100)
-    tag: str | None = Field(None, description="For kind=tag: the tag the customer now holds.")
+    tag: str | None = Field(None, description="For kind=tag: the tag the customer gained or lost.")
+    tag_change: Literal["gained", "lost"] | None = Field(
+        None,
+        description="For kind=tag: whether the customer gained the tag (its condition started holding) or "
+        "lost it (it stopped holding). Absent from signals of earlier versions, which announced gains only.",
+    )
     severity: Literal["low", "medium", "high"] | None = None
     message: str = Field(max_length=500)
     action: str = Field("", description="Suggested action for people (empty for tags).")

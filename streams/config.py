@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from agents.pipeline import PipelineConfig
+from agents.timeline import TimelineLimits
 from agents.timer import TimerConfig
 from schemas.money import RateTable, read_rates
 from schemas.profile.bgnbd import BgNbdParams
@@ -39,6 +40,7 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
         quiet_cap=timedelta(days=settings.check_quiet_cap_days),
         apply_chunk=settings.apply_chunk,
         strict_topics=frozenset(settings.strict_topics),
+        timeline=TimelineLimits(settings.timeline_events, settings.timeline_outputs),
     )
 
 

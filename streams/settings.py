@@ -134,6 +134,20 @@ class Settings(BaseSettings):
         "unknown_currency).",
     )
     data_dir: Path = Field(Path(".signalbank"), description="Faust data dir and embedded server files.")
+    timeline_events: int = Field(
+        20,
+        ge=0,
+        le=500,
+        description="Events each customer's timeline keeps in Redis (the newest; the profile page and "
+        "`signalbank profile` show them); 0 keeps none.",
+    )
+    timeline_outputs: int = Field(
+        20,
+        ge=0,
+        le=500,
+        description="Outputs about each customer (alerts, offers, signals, tier changes, service alerts) "
+        "their timeline keeps in Redis (the newest); 0 keeps none.",
+    )
     # Silence checks: customers who stop transacting send no events, so a timer re-evaluates them.
     check_after_s: float = Field(
         86_400.0,

@@ -1,8 +1,10 @@
 """Value tiers with hysteresis: decide from the stored tier and this evaluation whether it changes.
 
 Pure functions. The stored tier lives in the customer's state hash as one string,
-``tier|rank|below_since_ms|change_id|previous``, written with compare-and-set in the same round
-trip as the cooldown claims, so two workers (or a re-delivered event) cannot both move it.
+``tier|rank|below_since_ms|change_id|previous|since_ms``, written with compare-and-set in the same
+round trip as the cooldown claims, so two workers (or a re-delivered event) cannot both move it.
+``since_ms`` (when the tier was entered) came later: a stored value without it decodes with 0
+(unknown) and keeps 0 until the tier next changes.
 
 - Up: a customer whose highest entered tier ranks above their tier moves up at once.
 - Down: a customer whose tier's ``stay`` no longer holds is marked "below since now"; once that
@@ -31,18 +33,24 @@ class TierState:
     below_since_ms: int  # 0: the tier's stay condition holds
     change_id: str  # id of the change that set this tier ("" for none announced)
     previous: str  # the tier before that change ("" for none)
+    since_ms: int = 0  # when the customer entered this tier (trigger time); 0: unknown (stored before)
 
     def encode(self) -> str:
-        return f"{self.tier}|{self.rank}|{self.below_since_ms}|{self.change_id}|{self.previous}"
+        return (
+            f"{self.tier}|{self.rank}|{self.below_since_ms}|{self.change_id}|{self.previous}|{self.since_ms}"
+        )
 
     @classmethod
     def decode(cls, raw: str | None) -> TierState | None:
+        """The stored state; None when absent or unreadable. Values written before ``since_ms``
+        existed have five parts and decode with ``since_ms`` 0."""
         if not raw:
             return None
         parts = raw.split("|")
-        if len(parts) != 5:
+        if len(parts) not in (5, 6):
             return None
-        return cls(parts[0], int(parts[1]), int(parts[2]), parts[3], parts[4])
+        since = int(parts[5]) if len(parts) == 6 and parts[5] else 0
+        return cls(parts[0], int(parts[1]), int(parts[2]), parts[3], parts[4], since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +73,12 @@ def decide(
     if current is None or current.tier not in tiers:
         announce = best.rank > ruleset.tiers[-1].rank or (current is not None)
         state = TierState(
-            best.tier, best.rank, 0, change_id if announce else "", current.tier if current else ""
+            best.tier, best.rank, 0, change_id if announce else "", current.tier if current else "", now_ms
         )
         return TierDecision(state, best if announce else None, current.tier if current else None)
     if best.rank > current.rank:
-        return TierDecision(TierState(best.tier, best.rank, 0, change_id, current.tier), best, current.tier)
+        state = TierState(best.tier, best.rank, 0, change_id, current.tier, now_ms)
+        return TierDecision(state, best, current.tier)
     if current.tier in evaluation.tiers_kept:
         if current.below_since_ms == 0:
             return TierDecision(None, None, None)
@@ -83,8 +92,9 @@ def decide(
         t for t in ruleset.tiers if t.rank < current.rank and (t.tier in evaluation.tiers_kept or t is best)
     ]
     target = lower[0] if lower else ruleset.tiers[-1]
-    return TierDecision(TierState(target.tier, target.rank, 0, change_id, current.tier), target, current.tier)
+    state = TierState(target.tier, target.rank, 0, change_id, current.tier, now_ms)
+    return TierDecision(state, target, current.tier)
 
 
 def _with_below(state: TierState, since_ms: int) -> TierState:
-    return TierState(state.tier, state.rank, since_ms, state.change_id, state.previous)
+    return TierState(state.tier, state.rank, since_ms, state.change_id, state.previous, state.since_ms)

@@ -1,4 +1,5 @@
-"""Cooldown, tier, offer and response claims: typed requests, packed for claim.lua and its replies read.
+"""Cooldown, tier, tag, offer, response and timeline claims: typed requests, packed for claim.lua and its
+replies read.
 
 ``pack`` is the one place that turns a claim into the script's argument and ``parse`` the one place
 that reads its reply, so the field order below is written down once, next to the script's header
@@ -23,6 +24,12 @@ pos  cooldown       compare-and-set     offer          response         script n
 13                                      product
 14-17                                   the limits (``OfferLimits``, in that order)
 ==== ============== =================== ============== ================ ================
+
+Tags (mode "tags", the cooldown hash): 1 ``TAGS_FIELD``, 2 trigger id, 3 now ms, 7 reemit_only,
+10 the tags holding now, 11 the tags not judged now, 12 customer id, 13 ruleset version. Timeline
+(mode "tl", ``timeline_key``): 3 now ms, 10 events kept, 11 outputs kept, 12 the event's entry,
+13... output notes ``back|entry`` (sinks/redis/timeline.py). Fields not listed are the defaults
+of the table's cooldown column.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sinks.redis.client import RedisClient, script
-from sinks.redis.keys import cooldown_key, offer_log_key
+from sinks.redis.keys import TAGS_FIELD, cooldown_key, offer_log_key, timeline_key
 from sinks.redis.slots import run_calls, slot_groups
+from sinks.redis.timeline import TagChangesNote, TimelineEvent, TimelineNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +116,43 @@ class ResponseClaim:
     product: str
 
 
-AnyClaim = Claim | CompareAndSet | OfferClaim | ResponseClaim
+@dataclass(frozen=True, slots=True)
+class TagClaim:
+    """Judge the customer's tag set against the tags holding now: claim.lua stores the new set and
+    answers what was gained and lost (each change once, whatever is re-delivered)."""
+
+    customer_id: str
+    trigger_id: str  # the event or silence check judged: its changes are re-emitted, never remade
+    now_ms: int
+    holding: tuple[str, ...]  # sorted: the tags whose condition holds now
+    unjudged: tuple[str, ...]  # tags whose every rule failed to evaluate: kept as they are
+    version: str  # ruleset version, part of each change's id
+    reemit_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineWrite:
+    """The entries one evaluation adds to the customer's timeline, in the claim call that decides
+    its outputs: each output's entry only if the claim it needs was granted."""
+
+    customer_id: str
+    now_ms: int
+    max_events: int
+    max_outputs: int
+    event: TimelineEvent | None  # None for silence checks
+    notes: tuple[TimelineNote | TagChangesNote, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """A tag gained or lost, with the id claim.lua gave its signal."""
+
+    tag: str
+    gained: bool
+    signal_id: str
+
+
+AnyClaim = Claim | CompareAndSet | OfferClaim | ResponseClaim | TagClaim | TimelineWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +163,28 @@ class ClaimReply:
     detail: str = ""
     new: bool = True  # False: re-emitted or already recorded (a re-delivered event)
     strategy: str = ""
+    tags: tuple[TagChange, ...] = ()  # a tag claim's changes (granted: at least one)
+
+
+def parse_tag_changes(text: str) -> tuple[TagChange, ...]:
+    """``+a:id,-b:id`` (claim.lua's tag reply after its first ``|``) as typed changes."""
+    changes = []
+    for item in text.split(","):
+        if item:
+            tag, _, signal_id = item[1:].partition(":")
+            changes.append(TagChange(tag, item[0] == "+", signal_id))
+    return tuple(changes)
+
+
+def decode_tag_set(raw: str | None) -> dict[str, int]:
+    """The tags a stored ``TAGS_FIELD`` value holds, each with when it was gained (epoch ms)."""
+    held = (raw or "").partition("|")[0]
+    tags: dict[str, int] = {}
+    for item in held.split(","):
+        name, _, since = item.partition(":")
+        if name:
+            tags[name] = int(since or 0)
+    return tags
 
 
 def pack(claim: AnyClaim) -> tuple[str, str]:
@@ -131,6 +197,17 @@ def pack(claim: AnyClaim) -> tuple[str, str]:
     if isinstance(claim, CompareAndSet):
         return cooldown_key(claim.customer_id), (
             f"{claim.field}\t{claim.value}\t{claim.now_ms}\t0\t\t1\t0\t0\tcas\t{claim.expected}"
+        )
+    if isinstance(claim, TagClaim):
+        return cooldown_key(claim.customer_id), (
+            f"{TAGS_FIELD}\t{claim.trigger_id}\t{claim.now_ms}\t0\t\t1\t{int(claim.reemit_only)}\t0\ttags\t"
+            f"{','.join(claim.holding)}\t{','.join(claim.unjudged)}\t{claim.customer_id}\t{claim.version}"
+        )
+    if isinstance(claim, TimelineWrite):
+        event = "" if claim.event is None else claim.event.encode()
+        notes = "".join(f"\t{note.encode()}" for note in claim.notes)
+        return timeline_key(claim.customer_id), (
+            f"\t\t{claim.now_ms}\t0\t\t1\t0\t0\ttl\t{claim.max_events}\t{claim.max_outputs}\t{event}{notes}"
         )
     if isinstance(claim, OfferClaim):
         limits = claim.limits
@@ -150,8 +227,12 @@ def pack(claim: AnyClaim) -> tuple[str, str]:
 
 def parse(claim: AnyClaim, raw: int | str) -> ClaimReply:
     """What claim.lua answered for ``claim`` (reply formats: the script's header)."""
-    if isinstance(claim, Claim | CompareAndSet):
+    if isinstance(claim, Claim | CompareAndSet | TimelineWrite):
         return ClaimReply(bool(raw))
+    if isinstance(claim, TagClaim):  # "new|+a:id,-b:id", "again|...", "" for no change
+        kind, _, changes = str(raw).partition("|")
+        found = parse_tag_changes(changes)
+        return ClaimReply(bool(found), new=kind == "new", tags=found)
     parts = str(raw).split("|")
     if isinstance(claim, OfferClaim):  # "1|channel|new", "1|channel|again" or "0|reason"
         granted = parts[0] == "1"

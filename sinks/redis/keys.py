@@ -47,6 +47,13 @@ def offer_log_key(customer_id: str) -> str:
 #: back.
 DEDUPE_CAPACITY = 64
 
+
+def timeline_key(customer_id: str) -> str:
+    """Hash of one customer's recent history (sinks/redis/timeline.py): field ``events`` the last
+    events, ``outputs`` the last outputs about them, each newest first."""
+    return f"sb:{{{customer_id}}}:timeline"
+
+
 #: Code of each input topic in the ring's entries (one byte). Stored in Redis: never renumber.
 TOPIC_CODES: dict[str, int] = {TRANSACTIONS: 0, INTERACTIONS: 1, CUSTOMERS: 2}
 
@@ -61,6 +68,11 @@ def kafka_position(topic: str, partition: int, offset: int) -> str:
 #: by claim.lua's compare-and-set. Cannot collide with a cooldown slot: those are ``alert`` and
 #: ``rule:<id>...`` (offers keep their own log, ``offer_log_key``).
 TIER_FIELD = "tier"
+
+#: Field of the customer's cooldown hash holding their current tag set and the last tag changes
+#: (``sinks/redis/claims.py`` ``TagSet``), written by claim.lua's mode "tags". Next to the tier for
+#: the same reason: one hash, one slot, read and changed in the claim call.
+TAGS_FIELD = "tags"
 
 #: Silence-check schedule shards. The schedule is a sorted set per shard (member = customer id,
 #: score = next check time, epoch ms), so in a Redis Cluster the shards spread over the masters and

@@ -37,6 +37,22 @@
 -- latest unanswered one of that product. Reply "new|offer_id|strategy" when recorded now,
 -- "again|offer_id|strategy" when this response was already recorded, "answered|offer_id|strategy"
 -- when another response was, "none" when nothing matches.
+-- mode "tags" judges the customer's tag set (KEYS[i] = the cooldown hash, field "tags", value
+-- "tag:since_ms,...|trigger=+a,-b;..." : the tags held, sorted, each with when it was gained, then
+-- the last 8 triggers that changed the set and their changes): output_id = the trigger's id,
+-- a[10] the tags whose condition holds now (sorted, comma-separated), a[11] tags not judged now
+-- (their rule failed: kept as they are), a[12] the customer id, a[13] the ruleset version. A tag
+-- held and not holding is lost, one holding and not held is gained. Reply "new|+a:id,-b:id" for
+-- the changes made now (id = the first 32 hex digits of sha1("tag|customer|tag|gained or
+-- lost|trigger|version"), the tag change signal's id), "again|..." when this trigger already made
+-- its changes (re-emitted, same ids), "" for none. reemit_only grants only "again".
+-- mode "tl" adds to the customer's timeline (KEYS[i] = the hash sb:{id}:timeline, fields "events"
+-- and "outputs": entries "ts|kind|id|summary" and "ts|topic|kind|id|summary", newline-separated,
+-- newest first): a[10] / a[11] how many events / outputs to keep, a[12] the event's entry ("" for
+-- a silence check), a[13]... output notes "back|entry": added when the claim `back` places before
+-- this one in the call was granted (0: unconditionally); an entry "T|ts|topic" stands for every tag
+-- change that claim ("tags") replied. An entry whose id is already there, or older than every kept
+-- one of a full list, is not added (a re-delivered event adds nothing). Reply 1.
 -- Slot value: "until_ms|output_id|rank". Reply: one per claim: 1 (claimed) / 0 (in cooldown or
 -- group full) for cooldowns and "cas", the strings above for "offer" and "resp"
 -- (sinks/redis/claims.py `parse` reads them).
@@ -188,6 +204,155 @@ local function record_response(key, a)
   return "new|" .. found.offer .. "|" .. found.strategy
 end
 
+
+local TAG_LOG = 8
+
+local function tag_id(customer, tag, change, trigger, version)
+  local text = "tag|" .. customer .. "|" .. tag .. "|" .. change .. "|" .. trigger .. "|" .. version
+  return string.sub(redis.sha1hex(text), 1, 32)
+end
+
+-- "+a,-b" -> "+a:id,-b:id"
+local function with_ids(changes, customer, trigger, version)
+  local out = {}
+  for _, c in ipairs(split(changes, ",")) do
+    local change = string.sub(c, 1, 1) == "+" and "gained" or "lost"
+    out[#out + 1] = c .. ":" .. tag_id(customer, string.sub(c, 2), change, trigger, version)
+  end
+  return table.concat(out, ",")
+end
+
+local function listed(text)
+  local set = {}
+  if text ~= "" then
+    for _, name in ipairs(split(text, ",")) do set[name] = true end
+  end
+  return set
+end
+
+local function claim_tags(key, a)
+  local field, trigger, now, reemit_only = a[1], a[2], a[3], a[7] == "1"
+  local holding, customer, version = a[10] or "", a[12] or "", a[13] or ""
+  local raw = redis.call("HGET", key, field) or ""
+  local bar = string.find(raw, "|", 1, true)
+  local set_text = bar and string.sub(raw, 1, bar - 1) or raw
+  local log_text = bar and string.sub(raw, bar + 1) or ""
+  local records = log_text == "" and {} or split(log_text, ";")
+  for _, r in ipairs(records) do
+    local eq = string.find(r, "=", 1, true)
+    if eq and string.sub(r, 1, eq - 1) == trigger then
+      return "again|" .. with_ids(string.sub(r, eq + 1), customer, trigger, version)
+    end
+  end
+  if reemit_only then return "" end
+  local names, since = {}, {}
+  if set_text ~= "" then
+    for _, e in ipairs(split(set_text, ",")) do
+      local colon = string.find(e, ":", 1, true)
+      local name = string.sub(e, 1, colon - 1)
+      names[#names + 1] = name
+      since[name] = string.sub(e, colon + 1)
+    end
+  end
+  if table.concat(names, ",") == holding then return "" end  -- the usual case: nothing changed
+  local now_holding, unjudged = listed(holding), listed(a[11] or "")
+  local changes, kept = {}, {}
+  for _, name in ipairs(names) do
+    if now_holding[name] or unjudged[name] then
+      kept[#kept + 1] = name
+    else
+      changes[#changes + 1] = "-" .. name
+    end
+  end
+  if holding ~= "" then
+    for _, name in ipairs(split(holding, ",")) do
+      if not since[name] then
+        changes[#changes + 1] = "+" .. name
+        since[name] = now
+        kept[#kept + 1] = name
+      end
+    end
+  end
+  if #changes == 0 then return "" end
+  table.sort(kept)
+  local set = {}
+  for _, name in ipairs(kept) do set[#set + 1] = name .. ":" .. since[name] end
+  records[#records + 1] = trigger .. "=" .. table.concat(changes, ",")
+  while #records > TAG_LOG do table.remove(records, 1) end
+  redis.call("HSET", key, field, table.concat(set, ",") .. "|" .. table.concat(records, ";"))
+  return "new|" .. with_ids(table.concat(changes, ","), customer, trigger, version)
+end
+
+local function granted_reply(r)
+  return r == 1 or (type(r) == "string" and string.sub(r, 1, 2) == "1|")
+end
+
+-- Insert `entry` (its time first, its id the field at `id_at`) into `list` (newest first) unless
+-- its id is there or it would fall off a full list; true when added.
+local function add_entry(list, entry, id_at, cap)
+  local id = split(entry, "|")[id_at]
+  local ts = tonumber(string.match(entry, "^(%-?%d+)")) or 0
+  for _, e in ipairs(list) do
+    if split(e, "|")[id_at] == id then return false end
+  end
+  local at = #list + 1
+  for j, e in ipairs(list) do
+    if (tonumber(string.match(e, "^(%-?%d+)")) or 0) <= ts then
+      at = j
+      break
+    end
+  end
+  if at > cap then return false end
+  table.insert(list, at, entry)
+  while #list > cap do table.remove(list) end
+  return true
+end
+
+local function entries(text)
+  if not text or text == "" then return {} end
+  return split(text, "\n")
+end
+
+local function write_timeline(key, a, i, replies)
+  local cap_events, cap_outputs = tonumber(a[10]), tonumber(a[11])
+  local stored = redis.call("HMGET", key, "events", "outputs")
+  local events, outputs = entries(stored[1]), entries(stored[2])
+  local changed = {}
+  if (a[12] or "") ~= "" and add_entry(events, a[12], 3, cap_events) then
+    changed[#changed + 1] = "events"
+    changed[#changed + 1] = table.concat(events, "\n")
+  end
+  local added = false
+  for n = 13, #a do
+    local note = a[n]
+    local bar = note and string.find(note, "|", 1, true)
+    if bar then
+      local back, entry = tonumber(string.sub(note, 1, bar - 1)), string.sub(note, bar + 1)
+      local reply = back > 0 and replies[i - back] or 1
+      if string.sub(entry, 1, 2) == "T|" then
+        if type(reply) == "string" and reply ~= "" then
+          local p = split(entry, "|")
+          for _, c in ipairs(split(string.sub(reply, string.find(reply, "|", 1, true) + 1), ",")) do
+            local colon = string.find(c, ":", 1, true)
+            local word = string.sub(c, 1, 1) == "+" and "gained" or "lost"
+            local line = p[2] .. "|" .. p[3] .. "|signal|" .. string.sub(c, colon + 1) .. "|tag " .. word
+              .. " " .. string.sub(c, 2, colon - 1)
+            if add_entry(outputs, line, 4, cap_outputs) then added = true end
+          end
+        end
+      elseif granted_reply(reply) and add_entry(outputs, entry, 4, cap_outputs) then
+        added = true
+      end
+    end
+  end
+  if added then
+    changed[#changed + 1] = "outputs"
+    changed[#changed + 1] = table.concat(outputs, "\n")
+  end
+  if #changed > 0 then redis.call("HSET", key, unpack(changed)) end
+  return 1
+end
+
 local replies = {}
 local granted_in_group = {}
 for i = 1, #KEYS do
@@ -206,6 +371,10 @@ for i = 1, #KEYS do
     replies[i] = claim_offer(KEYS[i], a, granted_in_group)
   elseif a[9] == "resp" then
     replies[i] = record_response(KEYS[i], a)
+  elseif a[9] == "tags" then
+    replies[i] = claim_tags(KEYS[i], a)
+  elseif a[9] == "tl" then
+    replies[i] = write_timeline(KEYS[i], a, i, replies)
   elseif a[9] == "cas" then
     local current = redis.call("HGET", KEYS[i], field) or ""
     if current == (a[10] or "") then

@@ -11,7 +11,7 @@ from agents.outputs import stable_id
 from rules.evaluate.engine import level_rank
 from rules.evaluate.tiers import TierState
 from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
-from sinks.redis.claims import Claim, ClaimReply, CompareAndSet, ResponseClaim
+from sinks.redis.claims import Claim, ClaimReply, CompareAndSet, ResponseClaim, TagChange, TagClaim
 from tests.support.small_rules import AT, AT_MS, evaluated, small_ruleset
 
 DAY_MS = 86_400_000
@@ -35,13 +35,15 @@ def test_each_output_has_a_named_slot_with_its_claim() -> None:
     assert plan.alert == Claim(
         "C1", "alert", plan.alert_id, AT_MS, AT_MS + 10 * DAY_MS, rank=level_rank(level)
     )
-    [tag] = plan.signals
-    assert tag.fired.rule.id == "tag.everyone"
-    assert tag.signal_id == stable_id("signal", "C1", "tag.everyone", "E1", ruleset.version)
-    assert tag.claim == Claim("C1", "rule:tag.everyone", tag.signal_id, AT_MS, AT_MS + 90 * DAY_MS)
+    assert plan.signals == ()  # tags have no cooldown slot: the tag set is judged as a whole
+    assert plan.tags == TagClaim("C1", "E1", AT_MS, ("everyone",), (), ruleset.version)
     change_id = stable_id("tier", "C1", "E1", ruleset.version)
     assert plan.tier == CompareAndSet(
-        "C1", "tier", f"gold|2|0|{change_id}|mass", AT_MS, TierState("mass", 1, 0, "old", "").encode()
+        "C1",
+        "tier",
+        f"gold|2|0|{change_id}|mass|{AT_MS}",
+        AT_MS,
+        TierState("mass", 1, 0, "old", "").encode(),
     )
     assert plan.tier_change is not None and plan.tier_change.previous == "mass"
     assert plan.response is None
@@ -56,20 +58,20 @@ def test_each_output_has_a_named_slot_with_its_claim() -> None:
     assert (claim.product, claim.strategy, claim.limits) == ("KEEP", "champion", offer_limits(ruleset))
 
 
-def test_claims_go_out_alert_signals_tier_response_offers_and_replies_come_back_in_that_order() -> None:
+def test_claims_go_out_alert_signals_tier_response_offers_tags_and_replies_come_back_in_that_order() -> None:
     ruleset = small_ruleset()
     plan = gold_plan()
     declined = evaluated(ruleset, {"kind": "offer_declined", "reference": "OE-9"}, event_id="E2")
     answer = plan_claims(declined, ruleset)
     assert answer.alert is None and answer.tier is not None
     assert answer.response == ResponseClaim("C1", "OE-9", "E2", AT_MS, "declined", "")
-    assert list(plan.claims()) == [plan.alert, plan.signals[0].claim, plan.tier, plan.offers[0].claim]
-    assert list(answer.claims()) == [answer.signals[0].claim, answer.tier, answer.response]
+    assert list(plan.claims()) == [plan.alert, plan.tier, plan.offers[0].claim, plan.tags]
+    assert list(answer.claims()) == [answer.tier, answer.response, answer.tags]
     replies = [ClaimReply(True, str(n)) for n in range(7)]
     stream = iter(replies)
     first, second = plan.answers(stream), answer.answers(stream)
-    assert first == Answers(replies[0], (replies[1],), replies[2], None, (replies[3],))
-    assert second == Answers(None, (replies[4],), replies[5], replies[6], ())
+    assert first == Answers(replies[0], (), replies[1], None, (replies[2],), replies[3])
+    assert second == Answers(None, (), replies[4], replies[5], (), replies[6])
     assert next(stream, None) is None
 
 
@@ -78,6 +80,7 @@ def test_a_duplicate_may_only_reemit_and_never_moves_the_tier() -> None:
     assert plan.alert is not None and plan.alert.reemit_only
     assert all(s.claim.reemit_only for s in plan.signals)
     assert all(o.claim.reemit_only for o in plan.offers)
+    assert plan.tags is not None and plan.tags.reemit_only
     assert plan.tier is None and plan.tier_change is None
 
 
@@ -114,11 +117,13 @@ def test_only_granted_claims_become_outputs_and_refusals_are_counted() -> None:
     plan = gold_plan()
     metrics = Metrics()
     refused = ClaimReply(False)
-    answers = Answers(ClaimReply(True), (refused,), ClaimReply(True), None, (ClaimReply(False, "cap"),))
+    unchanged = ClaimReply(False)  # the tag set as stored
+    answers = Answers(ClaimReply(True), (), ClaimReply(True), None, (ClaimReply(False, "cap"),), unchanged)
     outputs = granted_outputs(plan, answers, metrics)
     assert [o.topic for o in outputs] == [CHURN_ALERTS, TIER_CHANGES]
     assert metrics.registry.get_sample_value("signalbank_offers_suppressed_total", {"reason": "cap"}) == 1
-    answers = Answers(refused, (ClaimReply(True),), refused, None, (ClaimReply(True, "call_centre"),))
+    gained = ClaimReply(True, tags=(TagChange("everyone", True, "T1"),))
+    answers = Answers(refused, (), refused, None, (ClaimReply(True, "call_centre"),), gained)
     assert [o.topic for o in granted_outputs(plan, answers, metrics)] == [SIGNALS, OFFERS]
 
 
@@ -129,7 +134,7 @@ def test_a_service_signal_goes_to_the_service_alerts_topic() -> None:
     granted = tuple(ClaimReply(True) for _ in plan.signals)
     answers = Answers(None, granted, ClaimReply(False), None, ())
     topics = [o.topic for o in granted_outputs(plan, answers, Metrics())]
-    assert sorted(topics) == sorted([SIGNALS, SERVICE_ALERTS])
+    assert topics == [SERVICE_ALERTS]
 
 
 def test_a_response_is_counted_once_by_offer_and_strategy() -> None:
