@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import redis
 
-from agents.decode import RawRecord
+from agents.decode import UNKNOWN_CURRENCY, RawRecord
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord, stable_id
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
-from schemas.outputs import ChurnAlert, NextBestOffer
+from schemas.outputs import ChurnAlert, DeadLetter, NextBestOffer
+from sinks.redis.keys import profile_key
 from streams.dev.embedded import EmbeddedRedis
 from tests.faults.test_crash_recovery import fresh_db, run_reference
 from tests.support.pipeline_story import process, records
@@ -105,6 +107,34 @@ def test_invalid_records_are_dead_lettered_in_the_same_batch(redis_url: str, rul
     bad = RawRecord("bank.transactions.v1", 3, 99, b"C9", b"{not json")
     outputs = process(redis_url, ruleset, [[bad, *records()[:3]]])
     assert [o.topic for o in outputs].count(DEAD_LETTERS) == 1
+
+
+def test_a_currency_without_a_rate_is_dead_lettered_and_changes_no_profile(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """No rates configured: only the reporting currency (EUR) is accepted; a dollar transaction is
+    a dead letter saying so, and its customer's profile is never written."""
+    body = {
+        "event_id": "usd-1",
+        "customer_id": "C9",
+        "occurred_at": "2026-01-05T10:00:00+00:00",
+        "account_id": "A9-2",
+        "kind": "deposit",
+        "amount": "500.00",
+        "currency": "USD",
+        "channel": "web",
+        "balance_after": "500.00",
+    }
+    foreign = RawRecord("bank.transactions.v1", 3, 98, b"C9", json.dumps(body).encode())
+    outputs = process(redis_url, ruleset, [[foreign, *records()[:3]]])
+    [letter] = [o.value for o in outputs if o.topic == DEAD_LETTERS]
+    assert isinstance(letter, DeadLetter)
+    assert [(e.loc, e.kind) for e in letter.errors] == [("currency", UNKNOWN_CURRENCY)]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.exists(profile_key("C9")) == 0
+    finally:
+        client.close()
 
 
 def test_profile_updates_in_chunks_give_what_one_call_per_batch_gives(
