@@ -251,7 +251,11 @@
     if (!Array.isArray(rows)) $(emptyId).textContent = "Not in this worker's answer.";
     for (const row of list) {
       const tr = el("tr");
-      for (const value of cells(row)) tr.append(el("td", value));
+      cells(row).forEach((value, i) => {
+        const td = el("td", value, i === 0 ? "when" : "");
+        tr.append(td);
+      });
+      if (row.topic) tr.title = row.topic;
       body.append(tr);
     }
   }
@@ -259,7 +263,7 @@
   function renderHistory(view) {
     renderRows("timeline-rows", "timeline-empty", view.timeline, (e) => [when(e.at), e.kind, e.summary || e.id]);
     renderRows("outputs-rows", "outputs-empty", view.outputs, (o) => [
-      when(o.at), `${o.kind} (${o.topic})`, o.summary || o.id, shown(o.response),
+      when(o.at), o.kind, o.summary || o.id, shown(o.response),
     ]);
   }
 
