@@ -10,6 +10,8 @@ import json
 from dataclasses import fields
 from pathlib import Path
 
+from openapi_spec_validator import validate
+
 from agents.flows import Flows
 from agents.lookup import CustomerView
 from schemas.inputs import InputEvent, TransactionKind
@@ -57,6 +59,7 @@ def test_the_openapi_document_is_generated_from_the_types(redis_url: str, tmp_pa
     assert set(schemas["Profile"]["properties"]) == {spec.name for spec in PROFILE_FIELDS}
     assert schemas["Profile"]["properties"]["marketing_consent"]["type"] == "boolean"
     assert "Explanation" in schemas and "RuleVerdict" in schemas
+    validate(document)  # a valid OpenAPI 3.1 document, by the reference validator
 
 
 def test_flows_need_a_login_and_are_audited(redis_url: str, tmp_path: Path) -> None:
