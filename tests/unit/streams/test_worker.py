@@ -22,7 +22,20 @@ from streams.worker import build_worker
 from tests.support.rule_texts import BROKEN
 from tests.unit.streams.loopback import connections, listening, port_of
 
-PAGES = {"/metrics", "/healthz", "/readyz", "/customers/{customer_id}", "/customers/{customer_id}/explain"}
+PAGES = {
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/customers/{customer_id}",
+    "/customers/{customer_id}/explain",
+    "/customers/{customer_id}/flows",
+    "/session",
+    "/openapi.json",
+    "/",
+    "/staff",
+    "/staff/",
+    "/staff/{name}",
+}
 
 
 def routes(app: App) -> set[str]:
