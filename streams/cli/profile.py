@@ -1,5 +1,6 @@
 """``signalbank profile``: a customer as of now (or ``--at``), read from Redis: the same view as the
-worker's /customers page (``agents.lookup.customer_view``)."""
+worker's /customers page (``agents.lookup.customer_view``): profile, tier and since when, churn
+score, current tags, the last events (``timeline``) and the last outputs with offer responses."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 @at_option
 @rules_option
 def profile_command(customer_id: str, at: int | None, rules_dir: Path | None) -> None:
-    """Print a customer as of now from Redis as JSON: profile, stored tier, churn score."""
+    """Print a customer as of now from Redis as JSON: profile, tier (since when), churn score, tags, the
+    last events (timeline) and outputs about them (offers with their responses)."""
     from agents.lookup import customer_view
     from rules.load.ruleset import load_ruleset
     from rules.tools.explain import parse_at

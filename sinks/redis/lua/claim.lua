@@ -328,7 +328,8 @@ local function write_timeline(key, a, i, replies)
     local bar = note and string.find(note, "|", 1, true)
     if bar then
       local back, entry = tonumber(string.sub(note, 1, bar - 1)), string.sub(note, bar + 1)
-      local reply = back > 0 and replies[i - back] or 1
+      local reply = 1
+      if back > 0 then reply = replies[i - back] end  -- nil (no such claim in this call): not granted
       if string.sub(entry, 1, 2) == "T|" then
         if type(reply) == "string" and reply ~= "" then
           local p = split(entry, "|")

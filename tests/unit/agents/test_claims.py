@@ -3,15 +3,26 @@ offer limits, and which outputs the answers grant."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from agents.claims import Answers, ClaimPlan, granted_outputs, offer_limits, plan_claims
 from agents.metrics import Metrics
 from agents.outputs import stable_id
+from agents.timeline import TimelineLimits
 from rules.evaluate.engine import level_rank
 from rules.evaluate.tiers import TierState
 from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
-from sinks.redis.claims import Claim, ClaimReply, CompareAndSet, ResponseClaim, TagChange, TagClaim
+from sinks.redis.claims import (
+    Claim,
+    ClaimReply,
+    CompareAndSet,
+    ResponseClaim,
+    TagChange,
+    TagClaim,
+    TimelineWrite,
+)
+from sinks.redis.timeline import TimelineEvent, TimelineNote
 from tests.support.small_rules import AT, AT_MS, evaluated, small_ruleset
 
 DAY_MS = 86_400_000
@@ -152,3 +163,38 @@ def test_a_response_is_counted_once_by_offer_and_strategy() -> None:
     granted_outputs(plan, answer(ClaimReply(False)), metrics)
     unknown = {"offer_id": "unknown", "strategy": "unknown", "response": "accepted"}
     assert metrics.registry.get_sample_value("signalbank_offer_responses_total", unknown) == 1
+
+
+def test_the_timeline_write_comes_last_and_each_note_points_at_the_claim_its_output_needs() -> None:
+    ruleset = small_ruleset()
+    item = evaluated(ruleset, WITHDRAWAL, {"balance_avg_90d": 5000.0})
+    plan = plan_claims(replace(item, event=TimelineEvent(AT_MS, "transaction", "E1", "withdrawal")), ruleset)
+    assert plan.timeline is None  # no limits given: no timeline
+    plan = plan_claims(
+        replace(item, event=TimelineEvent(AT_MS, "transaction", "E1", "withdrawal")),
+        ruleset,
+        TimelineLimits(7, 9),
+    )
+    claims = list(plan.claims())
+    write = claims[-1]
+    assert isinstance(write, TimelineWrite) and write is plan.timeline
+    assert (write.max_events, write.max_outputs, write.event) == (
+        7,
+        9,
+        TimelineEvent(AT_MS, "transaction", "E1", "withdrawal"),
+    )
+    needs = {}
+    for note in write.notes:
+        claim = claims[len(claims) - 1 - note.back]
+        key = note.entry.output_id if isinstance(note, TimelineNote) else "tags"
+        needs[key] = claim
+    assert plan.tier_change is not None and plan.tier_change.state is not None
+    assert needs == {
+        plan.alert_id: plan.alert,
+        plan.tier_change.state.change_id: plan.tier,
+        plan.offers[0].offer_event_id: plan.offers[0].claim,
+        "tags": plan.tags,
+    }
+    kinds = {n.entry.kind: n.entry.topic for n in write.notes if isinstance(n, TimelineNote)}
+    assert kinds == {"churn_alert": CHURN_ALERTS, "tier_change": TIER_CHANGES, "offer": OFFERS}
+    assert plan.answers(iter([ClaimReply(True)] * len(claims))).tags == ClaimReply(True)

@@ -7,7 +7,12 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
+from agents.decode import RawRecord
 from agents.lookup import TierView, customer_view, explain_customer, read_profile
+from agents.metrics import Metrics
+from agents.outputs import OutputRecord
+from agents.pipeline import Pipeline, PipelineConfig
+from agents.timeline import TimelineLimits
 from rules.load.ruleset import Ruleset
 from schemas.inputs import InputEvent, TransactionKind
 from schemas.profile.bgnbd import BgNbdParams
@@ -15,8 +20,10 @@ from schemas.profile.delta import build_update
 from schemas.profile.fields import NEVER_DAYS
 from sinks.redis.keys import TIER_FIELD, cooldown_key
 from sinks.redis.state import RedisState
+from tests.support.pipeline_story import records
 from tests.support.profile_events import DAY0, login, tx
-from tests.support.redis_state import make_state
+from tests.support.redis_state import make_state, with_state
+from tests.support.story import BASE, encoded, interaction
 
 T = TypeVar("T")
 DAY_MS = 86_400_000
@@ -135,3 +142,61 @@ def test_the_customer_view_is_the_profile_then_with_its_tier_and_the_churn_score
         assert tiered.as_json()["tier"]["tier"] == "gold"
 
     stored(redis_url, body)
+
+
+def output_id(record: OutputRecord) -> str:
+    value = record.value
+    for name in ("alert_id", "signal_id", "offer_event_id", "change_id"):
+        if hasattr(value, name):
+            return str(getattr(value, name))
+    raise AssertionError(f"no id on {type(value).__name__}")
+
+
+def test_the_view_holds_the_tags_the_tier_since_when_and_the_last_events_and_outputs(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """The story through the worker's pipeline (a timeline of 5 events, 20 outputs), then DRIFT's view."""
+    accepted = interaction("DRIFT", "acc", 62, "offer_accepted", reference="offer.credit_card_gold")
+    batch = [*records(), RawRecord(accepted[0], 0, 999, b"DRIFT", encoded(accepted))]
+    config = PipelineConfig("SIGNALBANK", timedelta(days=1), timeline=TimelineLimits(5, 20))
+
+    async def body(state: RedisState) -> None:
+        pipeline = Pipeline(state, lambda: ruleset, Metrics(), config)
+        emitted = [o for o in await pipeline.process(batch) if o.key == b"DRIFT"]
+        at = int((BASE + timedelta(days=120)).timestamp() * 1000)
+        view = await customer_view(state, ruleset, "DRIFT", at)
+        assert view is not None
+        assert view == await customer_view(state.profiles, ruleset, "DRIFT", at)  # the same on its store
+        page = view.as_json()
+        # bounded, newest first: the last five events by event time (the acceptance arrived last)
+        assert [e["id"] for e in page["timeline"]] == [
+            "DRIFT-nps",
+            "DRIFT-card",
+            "DRIFT-out2",
+            "DRIFT-out1",
+            "DRIFT-acc",
+        ]
+        assert page["timeline"][1] == {
+            "at": "2026-04-14T10:00:00Z",
+            "kind": "transaction",
+            "id": "DRIFT-card",
+            "summary": "card_payment 50.00 EUR",
+        }
+        # every output the pipeline sent about DRIFT, newest first, offers with their response
+        outputs = page["outputs"]
+        assert sorted(o["id"] for o in outputs) == sorted({output_id(o) for o in emitted})
+        assert [o["at"] for o in outputs] == sorted((o["at"] for o in outputs), reverse=True)
+        offers = {o["id"]: o for o in outputs if o["kind"] == "offer"}
+        assert sorted(o["response"] for o in offers.values() if o["response"]) == ["accepted"]
+        salary = [o["summary"] for o in outputs if o["summary"].endswith("salary_payer")]
+        assert salary == ["tag lost salary_payer", "tag gained salary_payer"]
+        assert page["tags"] == sorted(page["tags"]) and "salary_payer" not in page["tags"]
+        tier = page["tier"]
+        assert tier is not None and tier["since"] is not None and tier["since"] <= page["as_of"]
+        # a view of the past shows no later events
+        earlier = await customer_view(
+            state, ruleset, "DRIFT", int((BASE + timedelta(days=96)).timestamp() * 1000)
+        )
+        assert earlier is not None and [e.id for e in earlier.timeline][:2] == ["DRIFT-out2", "DRIFT-out1"]
+
+    with_state(redis_url, body)

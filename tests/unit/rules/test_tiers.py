@@ -93,3 +93,23 @@ def test_balance_falling_through_the_threshold_changes_the_tier_once_each_way(
     # the same events again (a redelivery) change nothing and announce nothing new
     again = process(redis_url, ruleset, [records])
     assert {c[3] for c in changes(again)} <= {"T-0", "T-44"}
+
+
+def test_the_tier_keeps_when_it_was_entered_through_marks_and_changes(ruleset: Ruleset) -> None:
+    first = decision_for(ruleset, None, 3, balance_avg_90d=80000.0).state
+    assert first.since_ms == 3 * MS_PER_DAY
+    marked = decision_for(ruleset, first, 10, balance_avg_90d=30000.0).state  # below since day 10
+    assert (marked.below_since_ms, marked.since_ms) == (10 * MS_PER_DAY, 3 * MS_PER_DAY)
+    down = decision_for(ruleset, marked, 30, balance_avg_90d=30000.0).state
+    assert (down.tier, down.since_ms) == ("mass", 30 * MS_PER_DAY)
+
+
+def test_a_stored_tier_without_its_time_of_entry_is_still_read_and_keeps_it_unknown(ruleset: Ruleset) -> None:
+    legacy = TierState.decode("affluent|2|0|c0|mass")
+    assert legacy == TierState("affluent", 2, 0, "c0", "mass", 0)
+    assert TierState.decode(TierState("gold", 3, 5, "c1", "mass", 77).encode()) == TierState(
+        "gold", 3, 5, "c1", "mass", 77
+    )
+    assert TierState.decode("gold|3") is None
+    marked = decision_for(ruleset, legacy, 10, balance_avg_90d=30000.0).state
+    assert marked.since_ms == 0 and marked.encode().endswith("|0")
