@@ -37,7 +37,7 @@ from agents.deadlines import (
     deadline_checks,
     open_complaints,
 )
-from agents.decode import RawRecord, decode_batch, utc_now
+from agents.decode import DEFAULT_RATES, RawRecord, decode_batch, utc_now
 from agents.metrics import Metrics
 from agents.outputs import OutputRecord
 from agents.silence import CheckResult, check_id, first_checks, following_check
@@ -48,6 +48,7 @@ from rules.evaluate import tiers
 from rules.evaluate.engine import Evaluation, evaluate
 from rules.load.ruleset import Ruleset
 from schemas.inputs import InputEvent
+from schemas.money import RateTable
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate, build_update
 from schemas.profile.view import build_event_context, build_profile, neutral_event
@@ -77,6 +78,7 @@ class PipelineConfig:
     apply_chunk: int = 100  # profile updates per Redis call; the next chunk overlaps this one's rules
     strict_topics: frozenset[str] = frozenset()  # input topics where an unknown field is a dead letter
     timeline: TimelineLimits = DEFAULT_TIMELINE  # events and outputs each customer's timeline keeps
+    rates: RateTable = DEFAULT_RATES  # the reporting currency and exchange rates (schemas/money.py)
 
 
 class Pipeline:
@@ -115,7 +117,8 @@ class Pipeline:
         Metrics are counted only once the batch has gone through, so a retry does not count twice.
         """
         now = self._clock()
-        decoded = decode_batch(records, now, self._config.max_future, self._config.strict_topics)
+        config = self._config
+        decoded = decode_batch(records, now, config.max_future, config.strict_topics, config.rates)
         outputs = decoded.dead_letter_outputs()
         if decoded.events:
             outputs.extend(await self._process_events(decoded.events, now, retry))

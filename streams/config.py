@@ -41,6 +41,7 @@ def pipeline_config(settings: Settings, churn_model: BgNbdParams | None = None) 
         apply_chunk=settings.apply_chunk,
         strict_topics=frozenset(settings.strict_topics),
         timeline=TimelineLimits(settings.timeline_events, settings.timeline_outputs),
+        rates=rate_table(settings),
     )
 
 

@@ -64,7 +64,12 @@ def activity(paths: Sequence[Path], config: PipelineConfig) -> Activity:
     events = skipped = 0
     first = last = -1
     for record in merged(paths, stats):
-        event = decode(record, datetime.fromtimestamp(stats.last_ms / 1000, tz=UTC), config.max_future)
+        event = decode(
+            record,
+            datetime.fromtimestamp(stats.last_ms / 1000, tz=UTC),
+            config.max_future,
+            rates=config.rates,
+        )
         if isinstance(event, DeadLetter):
             skipped += 1
             continue
@@ -97,7 +102,12 @@ def as_of(
     stats = MergeStats()
     churn = model.probability if scored and model is not None else None
     for record in merged(paths, stats):
-        event = decode(record, datetime.fromtimestamp(stats.last_ms / 1000, tz=UTC), config.max_future)
+        event = decode(
+            record,
+            datetime.fromtimestamp(stats.last_ms / 1000, tz=UTC),
+            config.max_future,
+            rates=config.rates,
+        )
         if isinstance(event, DeadLetter):
             continue
         update = build_update(event, config.home_bank)

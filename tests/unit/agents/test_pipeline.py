@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import redis
 
@@ -14,7 +15,9 @@ from agents.outputs import OutputRecord, stable_id
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS
+from schemas.money import RateTable
 from schemas.outputs import ChurnAlert, DeadLetter, NextBestOffer
+from schemas.profile.view import build_profile
 from sinks.redis.keys import profile_key
 from streams.dev.embedded import EmbeddedRedis
 from tests.faults.test_crash_recovery import fresh_db, run_reference
@@ -135,6 +138,42 @@ def test_a_currency_without_a_rate_is_dead_lettered_and_changes_no_profile(
         assert client.exists(profile_key("C9")) == 0
     finally:
         client.close()
+
+
+def test_a_configured_rate_converts_a_foreign_transaction_before_the_profile_sees_it(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """With a dollar rate in the settings' table, the pipeline decodes with it: the profile holds the
+    balance in the reporting currency, and no dead letter is written."""
+    body = {
+        "event_id": "usd-2",
+        "customer_id": "C8",
+        "occurred_at": "2026-01-05T10:00:00+00:00",
+        "account_id": "A8-2",
+        "kind": "deposit",
+        "amount": "500.00",
+        "currency": "USD",
+        "channel": "web",
+        "balance_after": "1000.00",
+    }
+    config = PipelineConfig("SIGNALBANK", timedelta(days=1), rates=RateTable("EUR", {"USD": Decimal("0.90")}))
+
+    async def go() -> tuple[list[OutputRecord], float]:
+        state = make_state(redis_url)
+        try:
+            pipeline = Pipeline(state, lambda: ruleset, Metrics(), config)
+            outputs = await pipeline.process(
+                [RawRecord("bank.transactions.v1", 0, 1, b"C8", json.dumps(body).encode())]
+            )
+            stored = await state.profiles.read("C8")
+            profile = build_profile("C8", stored.state, stored.sums, int(stored.state["last_ts"]))
+            return outputs, float(profile["balance_last"])
+        finally:
+            await state.aclose()
+
+    outputs, balance = asyncio.run(go())
+    assert [o.topic for o in outputs if o.topic == DEAD_LETTERS] == []
+    assert balance == 900.0
 
 
 def test_profile_updates_in_chunks_give_what_one_call_per_batch_gives(

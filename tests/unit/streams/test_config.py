@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from agents.pipeline import PipelineConfig
+from agents.timeline import TimelineLimits
 from agents.timer import TimerConfig
 from schemas.money import RateTable, RateTableError
 from schemas.profile.bgnbd import BgNbdParams
@@ -40,6 +41,9 @@ CHANGED = Settings(
     check_batch=9,
     check_lease_s=12.0,
     strict_topics=("bank.transactions.v1",),
+    timeline_events=5,
+    timeline_outputs=6,
+    reporting_currency="GBP",
 )
 MODEL = BgNbdParams(r=0.5, alpha=10.0, a=0.8, b=2.5, customers=100, log_likelihood=-1.0)
 
@@ -59,6 +63,8 @@ def test_every_pipeline_setting_reaches_the_pipeline_config() -> None:
         churn_model=MODEL,
         apply_chunk=7,
         strict_topics=frozenset({"bank.transactions.v1"}),
+        timeline=TimelineLimits(events=5, outputs=6),
+        rates=RateTable("GBP"),
     )
     default, changed = pipeline_config(defaults()), pipeline_config(CHANGED, MODEL)
     differing = [
