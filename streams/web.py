@@ -35,6 +35,7 @@ STAFF_FILES = {
     "index.html": "text/html",
     "app.js": "text/javascript",
     "app.css": "text/css",
+    "icon.svg": "image/svg+xml",
 }
 #: The page runs its own files only: no inline script, no other origin, no framing.
 PAGE_HEADERS = {
@@ -99,8 +100,8 @@ def register_pages(app: App, runtime: Runtime) -> None:
         return web.json({"error": verdict.message}, status=verdict.status, headers=headers)
 
     async def read_view(customer_id: str, now_ms: int) -> Any:
-        store, model = runtime.redis.profiles, runtime.churn_model
-        return await customer_view(store, runtime.ruleset, customer_id, now_ms, model)
+        # the whole Redis state: the view reads the tags and timeline beside the profile
+        return await customer_view(runtime.redis, runtime.ruleset, customer_id, now_ms, runtime.churn_model)
 
     async def read_explanation(customer_id: str, now_ms: int) -> Any:
         store, model = runtime.redis.profiles, runtime.churn_model

@@ -178,7 +178,13 @@
     clear(tags);
     const held = Array.isArray(view.tags) ? view.tags : (explanation ? explanation.tags : []);
     if (!Array.isArray(view.tags) && explanation) tags.title = "the tags the rules give now";
-    for (const tag of held || []) tags.append(el("li", tag, "chip"));
+    const since = view.tags_since || {};
+    for (const tag of held || []) {
+      const chip = el("li", undefined, "chip");
+      chip.append(el("span", tag, "tag"));
+      if (since[tag]) chip.append(el("span", `since ${String(since[tag]).slice(0, 10)}`, "since"));
+      tags.append(chip);
+    }
     if (!held || !held.length) tags.append(el("li", "none", "muted"));
 
     const churn = view.churn || {};
@@ -218,7 +224,16 @@
     svg.append(node("text", { x: left - 6, y: mid + 4, class: "label end" }, "0"));
     svg.append(node("text", { x: left - 6, y: height - bottom, class: "label end" }, `−${money(peak)}`));
     let x = left;
-    for (const pt of points) {
+    let boundary = null;  // where the weekly buckets end and the daily ones begin
+    points.forEach((pt, i) => {
+      if (boundary === null && pt.days === 1 && i > 0 && points[i - 1].days > 1) boundary = i;
+    });
+    for (const [i, pt] of points.entries()) {
+      if (i === boundary) {
+        svg.append(node("line", { x1: x, x2: x, y1: top, y2: height - bottom, class: "boundary" }));
+        svg.append(node("text", { x: x - 4, y: top + 10, class: "label end" }, "by week"));
+        svg.append(node("text", { x: x + 4, y: top + 10, class: "label" }, "by day"));
+      }
       const w = Math.max(1, pt.days * dayWidth - 1);
       const inH = (pt.inflow / peak) * half, outH = (pt.outflow / peak) * half;
       const group = node("g", {
@@ -230,6 +245,9 @@
       if (pt.outflow > 0) group.append(node("rect", { x, y: mid, width: w, height: outH, class: "out" }));
       svg.append(group);
       x += pt.days * dayWidth;
+    }
+    if (!flows.inflow_total && !flows.outflow_total) {
+      svg.append(node("text", { x: (left + width) / 2, y: mid - 8, class: "label middle" }, "no money in or out in these 90 days"));
     }
     if (points.length) {
       svg.append(node("text", { x: left, y: height - 8, class: "label" }, points[0].start));
@@ -263,7 +281,8 @@
   function renderHistory(view) {
     renderRows("timeline-rows", "timeline-empty", view.timeline, (e) => [when(e.at), e.kind, e.summary || e.id]);
     renderRows("outputs-rows", "outputs-empty", view.outputs, (o) => [
-      when(o.at), o.kind, o.summary || o.id, shown(o.response),
+      when(o.at), o.kind.replace(/_/g, " "), o.summary || o.id,
+      o.response || (o.kind === "offer" ? "no answer yet" : "–"),
     ]);
   }
 

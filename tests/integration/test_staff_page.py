@@ -149,6 +149,12 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
     refused_status, refused_body = get_json(f"{base}/customers/{CUSTOMER}")
     assert refused_status == 401 and set(refused_body) == {"error"}
     view = wait_for(lambda: _complete(base), "the customer's profile with every event")
+    # the customer declines the first offer made: the page shows the answer beside it
+    offers = [o for o in view["outputs"] if o["kind"] == "offer"]
+    assert offers, view["outputs"]
+    answer = event(INTERACTIONS, 99, 0, kind="offer_declined", channel="mobile", reference=offers[0]["id"])
+    produce(worker.bootstrap, [answer])
+    view = wait_for(lambda: _answered(base, offers[0]["id"]), "the offer's response in the view")
     explanation = get_json(f"{base}/customers/{CUSTOMER}/explain", TOKEN)[1]
     flows = get_json(f"{base}/customers/{CUSTOMER}/flows", TOKEN)[1]
     profile = view["profile"]
@@ -174,8 +180,8 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
         assert text(driver, "#card-value").startswith(f"{profile['value_score']:.1f} / 100")
         tier = view["tier"]
         assert text(driver, "#card-tier").startswith(f"{tier['tier']} (rank" if tier else "none yet")
-        tags = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#card-tags li.chip")]
-        assert tags == list(view["tags"] if "tags" in view else explanation["tags"])
+        tags = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#card-tags li.chip .tag")]
+        assert tags == view["tags"] and "salary_payer" in tags
         assert view["churn"]["level"] in text(driver, "#card-churn")
 
         # the chart: one SVG group per stored bucket, carrying the API's figures
@@ -190,14 +196,18 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
         assert len(driver.find_elements(By.CSS_SELECTOR, "#flows-chart svg rect.out")) >= 10
 
         # the timeline and what was sent, newest first, as the API lists them
-        rows = driver.find_elements(By.CSS_SELECTOR, "#timeline-rows tr")
-        timeline = view.get("timeline")
-        if timeline is not None:
-            assert len(rows) == len(timeline) > 0
-            assert rows[0].find_elements(By.TAG_NAME, "td")[1].text == timeline[0]["kind"]
-        sent = driver.find_elements(By.CSS_SELECTOR, "#outputs-rows tr")
-        if view.get("outputs") is not None:
-            assert len(sent) == len(view["outputs"])
+        rows = [_cells(row) for row in driver.find_elements(By.CSS_SELECTOR, "#timeline-rows tr")]
+        timeline = view["timeline"]
+        assert len(rows) == len(timeline) > 0
+        assert [row[1:] for row in rows] == [[e["kind"], e["summary"] or e["id"]] for e in timeline]
+        assert rows[0][0] == _when(timeline[0]["at"])  # newest first: the offer's answer
+        sent = [_cells(row) for row in driver.find_elements(By.CSS_SELECTOR, "#outputs-rows tr")]
+        assert len(sent) == len(view["outputs"]) > 0
+        assert {row[1] for row in sent} >= {"churn alert", "offer"}
+        declined = next(
+            row for row, o in zip(sent, view["outputs"], strict=True) if o["id"] == offers[0]["id"]
+        )
+        assert declined[1:] == ["offer", offers[0]["summary"], "declined"]
 
         # the explanation: every rule with the values it read
         churn_rules = {row.get_attribute("data-rule"): row for row in _verdict_rows(driver, 0)}
@@ -242,6 +252,23 @@ def _verdict_rows(driver: Any, group: int) -> list[Any]:
 
     groups = driver.find_elements(By.CSS_SELECTOR, "#explain-groups .group")
     return list(groups[group].find_elements(By.CSS_SELECTOR, "tbody tr"))
+
+
+def _cells(row: Any) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    return [str(td.text) for td in row.find_elements(By.TAG_NAME, "td")]
+
+
+def _when(iso: str) -> str:
+    """A time as the page writes it (app.js ``when``): to the minute, in UTC."""
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _answered(base: str, offer_id: str) -> dict[str, Any] | None:
+    status, view = get_json(f"{base}/customers/{CUSTOMER}", TOKEN)
+    responses = {o["id"]: o["response"] for o in view["outputs"]} if status == 200 else {}
+    return view if responses.get(offer_id) == "declined" else None
 
 
 def _shown(value: Any) -> str:

@@ -38,7 +38,7 @@ def test_the_staff_page_files_are_served_without_a_login_and_locked_down(
     assert style.status == 200 and style.content_type.startswith("text/css")
     assert other.status == 404
     assert root.status == 200 and root.content_type.startswith("text/html")  # redirected to /staff/
-    assert set(STAFF_FILES) == {"index.html", "app.js", "app.css"}
+    assert set(STAFF_FILES) == {"index.html", "app.js", "app.css", "icon.svg"}
 
 
 def test_the_openapi_document_is_generated_from_the_types(redis_url: str, tmp_path: Path) -> None:
