@@ -215,6 +215,7 @@ def test_a_customer_shows_the_stored_tier_and_the_churn_score_now(redis_url: str
         "below_since": "2026-01-05T08:00:00Z",
         "previous": "silver",
         "change_id": "tier-change-1",
+        "since": None,  # a tier stored before the time of entry was kept
     }
     assert plain.json()["tier"] is None  # never judged: no tier stored
     churn = plain.json()["churn"]
