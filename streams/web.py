@@ -30,6 +30,8 @@ PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4"
 READY_TIMEOUT_S = 1.0
 #: Where the staff page is served; its files are in streams/webui, shipped as package data.
 STAFF_PATH = "/staff/"
+#: Where / and /staff send a browser: relative, so that it holds behind a proxy's path prefix too.
+STAFF_REDIRECT = "staff/"
 #: The staff page's files by name, with their content types (nothing else is served from there).
 STAFF_FILES = {
     "index.html": "text/html",
@@ -164,11 +166,12 @@ def register_pages(app: App, runtime: Runtime) -> None:
 
     @app.page("/")
     async def root(web: Any, request: Any) -> Any:
-        return web.text("", status=302, headers={"Location": STAFF_PATH})
+        """The staff page is what a browser opening the worker's address wants."""
+        return web.text("", status=302, headers={"Location": STAFF_REDIRECT})
 
     @app.page(STAFF_PATH.rstrip("/"))
     async def staff_bare(web: Any, request: Any) -> Any:
-        return web.text("", status=302, headers={"Location": STAFF_PATH})
+        return web.text("", status=302, headers={"Location": STAFF_REDIRECT})
 
     @app.page(STAFF_PATH)
     async def staff_page(web: Any, request: Any) -> Any:

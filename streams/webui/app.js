@@ -8,6 +8,11 @@
   const LOGIN_KEY = "signalbank.login";
   const SVG = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
+  // The API is next to the page's folder (relative, so a reverse proxy may serve both under a prefix).
+  const API = new URL("../", document.baseURI);
+  const hashId = () => {
+    try { return decodeURIComponent(location.hash.slice(1)); } catch (_) { return ""; }
+  };
 
   // ---- login -------------------------------------------------------------------------------
 
@@ -32,7 +37,7 @@
     const headers = { Accept: "application/json" };
     const given = login === undefined ? savedLogin() : login;
     if (given) headers.Authorization = basic(given);
-    const response = await fetch(path, { headers, credentials: "omit", cache: "no-store" });
+    const response = await fetch(new URL(path, API), { headers, credentials: "omit", cache: "no-store" });
     let body = null;
     try { body = await response.json(); } catch (_) { body = null; }
     return { status: response.status, body };
@@ -66,7 +71,7 @@
   }
 
   async function checkSession() {
-    const answer = await api("/session");
+    const answer = await api("session");
     if (answer.status === 200) {
       showLoggedIn(answer.body.user);
       return true;
@@ -79,7 +84,7 @@
   async function logIn(event) {
     event.preventDefault();
     const login = { user: $("login-user").value.trim(), token: $("login-token").value.trim() };
-    const answer = await api("/session", login);
+    const answer = await api("session", login);
     if (answer.status !== 200) {
       showLogin(refusal(answer));
       return;
@@ -88,7 +93,7 @@
     $("login-token").value = "";
     notice("");
     showLoggedIn(answer.body.user);
-    if (location.hash.length > 1) openCustomer(decodeURIComponent(location.hash.slice(1)));
+    if (hashId()) openCustomer(hashId());
   }
 
   function logOut() {
@@ -361,7 +366,7 @@
     $("customer-id").value = id;
     const at = $("as-of").value.trim();
     const query = at ? `?at=${encodeURIComponent(at)}` : "";
-    const base = `/customers/${encodeURIComponent(id)}`;
+    const base = `customers/${encodeURIComponent(id)}`;
     notice("Loading …", "info");
     const [view, explanation, flows] = await Promise.all([
       api(base + query), api(`${base}/explain${query}`), api(`${base}/flows${query}`),
@@ -388,7 +393,7 @@
     renderHistory(view.body);
     if (explanation.status === 200) renderExplanation(explanation.body);
     $("customer").hidden = false;
-    if (decodeURIComponent(location.hash.slice(1)) !== id) history.replaceState(null, "", "#" + encodeURIComponent(id));
+    if (hashId() !== id) history.replaceState(null, "", "#" + encodeURIComponent(id));
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
@@ -398,8 +403,6 @@
       event.preventDefault();
       openCustomer($("customer-id").value.trim());
     });
-    if (await checkSession() && location.hash.length > 1) {
-      openCustomer(decodeURIComponent(location.hash.slice(1)));
-    }
+    if (await checkSession() && hashId()) openCustomer(hashId());
   });
 })();

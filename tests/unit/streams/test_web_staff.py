@@ -28,16 +28,17 @@ def test_the_staff_page_files_are_served_without_a_login_and_locked_down(
     redis_url: str, tmp_path: Path
 ) -> None:
     runtime = runtime_on(redis_url, tmp_path)
-    page, script, style, other, root = get(
-        runtime, "/staff/", "/staff/app.js", "/staff/app.css", "/staff/../web.py", "/", headers={}
+    page, script, style, other, root, bare = get(
+        runtime, "/staff/", "/staff/app.js", "/staff/app.css", "/staff/../web.py", "/", "/staff", headers={}
     )
     assert page.status == 200 and page.content_type.startswith("text/html")
-    assert b'<script src="/staff/app.js"' in page.body and b"<script>" not in page.body  # no inline script
+    assert b'<script src="app.js"' in page.body and b"<script>" not in page.body  # no inline script
     assert script.status == 200 and script.content_type.startswith("text/javascript")
     assert b"innerHTML" not in script.body  # values are set as text, never parsed as HTML
     assert style.status == 200 and style.content_type.startswith("text/css")
     assert other.status == 404
-    assert root.status == 200 and root.content_type.startswith("text/html")  # redirected to /staff/
+    for redirected in (root, bare):  # to staff/, relative
+        assert redirected.status == 200 and redirected.body == page.body
     assert set(STAFF_FILES) == {"index.html", "app.js", "app.css", "icon.svg"}
 
 
