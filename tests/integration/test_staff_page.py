@@ -28,6 +28,7 @@ from tests.support.staff_page import (
     chromium_or_skip,
     full_page_screenshot,
     get_json,
+    headers_of,
     logged_in_worker,
     wait_for,
     wait_until_read,
@@ -158,6 +159,10 @@ def test_staff_log_in_open_a_customer_and_see_card_chart_timeline_and_explanatio
     explanation = get_json(f"{base}/customers/{CUSTOMER}/explain", TOKEN)[1]
     flows = get_json(f"{base}/customers/{CUSTOMER}/flows", TOKEN)[1]
     profile = view["profile"]
+    # the page runs only its own script; customer data is never cached
+    policy = headers_of(f"{base}/staff/")["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert headers_of(f"{base}/customers/{CUSTOMER}/flows", TOKEN)["Cache-Control"] == "no-store"
     assert profile["complaints_open"] == 1 and profile["marketing_consent"] is True
     # the total relationship balance: each account's latest balance by event time, summed
     assert (profile["balance_last"], profile["accounts_count"]) == (5875.0 + 10500.0, 2)

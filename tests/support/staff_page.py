@@ -99,6 +99,13 @@ def get_json(url: str, token: str | None = None) -> tuple[int, Any]:
         return refused.code, json.loads(refused.read() or b"null")
 
 
+def headers_of(url: str, token: str | None = None) -> dict[str, str]:
+    """The response headers of a GET of ``url`` (with a bearer token, if given)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+        return dict(response.headers.items())
+
+
 def chromium_or_skip() -> None:
     """Skip without Chromium, or fail in CI, where the browser test must run."""
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
