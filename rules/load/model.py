@@ -59,11 +59,16 @@ class SignalRule(Strict):
 
 
 class TagRule(SignalRule):
-    """A customer-360 tag (e.g. ``salary_payer``) held while the condition is true."""
+    """A customer-360 tag (e.g. ``salary_payer``) held while the condition is true: announced when
+    gained and when lost, never while held (the customer's tag set is stored, no cooldown)."""
 
     kind: Literal["tag"]
     tag: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
-    cooldown: Duration = timedelta(days=90)
+    cooldown: Duration = Field(
+        timedelta(days=90),
+        description="Not used: a tag is announced when gained and when lost, never again while held. "
+        "Accepted so that earlier rule files still load.",
+    )
 
 
 class CareRule(SignalRule):

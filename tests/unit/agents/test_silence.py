@@ -9,7 +9,7 @@ from agents.outputs import OutputRecord, stable_id
 from agents.silence import check_id, first_checks, following_check
 from rules.load.ruleset import Ruleset
 from schemas.catalog import OFFERS
-from schemas.outputs import ChurnAlert, NextBestOffer
+from schemas.outputs import ChurnAlert, CustomerSignal, NextBestOffer
 from sinks.redis.state import RedisState
 from tests.support.quiet_customer import DAY, DAY_MS, LAST, LAST_MS, make, salary_records
 from tests.support.redis_state import make_checks, with_state
@@ -172,3 +172,28 @@ def test_following_check_is_the_next_whole_period_until_the_cap() -> None:
     assert following_check(LAST_MS, LAST_MS + 40 * DAY_MS + 5, DAY, cap) == LAST_MS + 41 * DAY_MS
     assert following_check(LAST_MS, LAST_MS + 399 * DAY_MS, DAY, cap) == LAST_MS + 400 * DAY_MS
     assert following_check(LAST_MS, LAST_MS + 400 * DAY_MS, DAY, cap) is None
+
+
+def test_silence_checks_judge_tags_too_a_quiet_payer_loses_salary_payer_and_turns_dormant(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    def tags(outputs: list[OutputRecord]) -> list[tuple[str | None, str | None, str]]:
+        found = [o.value for o in outputs if isinstance(o.value, CustomerSignal) and o.value.kind == "tag"]
+        return [(s.tag, s.tag_change, s.trigger_event_id) for s in found]
+
+    async def body(state: RedisState) -> None:
+        pipeline = make(state, ruleset)
+        assert ("salary_payer", "gained") in [t[:2] for t in tags(await pipeline.process(salary_records()))]
+        now = LAST + timedelta(days=40)  # no salary for 40 days: the condition stopped holding
+        first = await pipeline.check(["QUIET"], now)
+        assert tags(first.outputs) == [("salary_payer", "lost", "check:2026-04-15")]
+        assert tags((await pipeline.check(["QUIET"], now + timedelta(minutes=3))).outputs) == tags(
+            first.outputs
+        )
+        assert (
+            tags((await pipeline.check(["QUIET"], now + DAY)).outputs) == []
+        )  # lost stays lost, unannounced
+        later = await pipeline.check(["QUIET"], LAST + timedelta(days=91))
+        assert [t[:2] for t in tags(later.outputs)] == [("dormant", "gained")]
+
+    with_state(redis_url, body)
