@@ -60,19 +60,25 @@ import orjson
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
+from agents.metrics import Metrics
+from agents.pipeline import Pipeline
 from bench.pipeline_profile import Breakdown, profile_pipeline, records_of
 from bench.progress import PER_EVENT_TOPIC
 from bench.rule_cost import collect
 from bench.sizing import Measured, sizing_lines
 from bench.worker_profile import WorkerProfile, profile_process
+from rules.load.ruleset import load_ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
 from schemas.profile.rhythm import GAPS_FIELD
+from sinks.redis.keys import TAGS_FIELD, cooldown_key, timeline_key
 from sinks.redis.profile_state import decode as decode_profile
+from streams.config import connect_redis, pipeline_config
 from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
 from streams.kafka.admin import ALL_TOPICS, create_topics
+from streams.runtime import load_churn_model
 from streams.settings import Settings
 from streams.sim.event import SimEvent
 from streams.sim.generator import generate
@@ -297,6 +303,9 @@ class Memory:
     by_key: dict[str, float]  # key suffix (``sb:{id}:<suffix>``) -> mean bytes per customer
     #: parts of the profile string (``:p``) -> mean encoded bytes per customer (each part's share of it)
     in_profile: dict[str, float] = field(default_factory=dict)
+    #: what the whole pipeline keeps beside the profile (the same history through the claims too):
+    #: part (the timeline, the tag set) -> mean bytes per customer
+    beside: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -651,6 +660,7 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
     finally:
         client.close()
     sizes = sorted(per_customer.values())
+    beside = asyncio.run(history_bytes(fresh_redis(server), scenario, options.settings))
     return Memory(
         len(sizes),
         options.memory_days,
@@ -659,7 +669,36 @@ def measure_memory(server: EmbeddedRedis, options: BenchOptions) -> Memory:
         sizes[-1],
         {kind: used / len(sizes) for kind, used in sorted(by_key.items())},
         {part: size / len(sizes) for part, size in sorted(parts.items())},
+        beside,
     )
+
+
+async def history_bytes(url: str, scenario: Scenario, settings: Settings) -> dict[str, float]:
+    """The same history through the whole pipeline (claims, tags, timeline) on an empty Redis: mean
+    bytes per customer of the timeline key (MEMORY USAGE) and of the tag set in the cooldown hash
+    (its field and value), the parts the profile step does not write."""
+    records = records_of(event for event in generate(scenario) if event.valid)
+    redis_state = connect_redis(settings, url)
+    ruleset = load_ruleset([settings.rules_dir])
+    config = pipeline_config(settings, load_churn_model(settings.churn_model))
+    pipeline = Pipeline(redis_state, lambda: ruleset, Metrics(), config)
+    try:
+        for start in range(0, len(records), settings.batch_size):
+            await pipeline.process(records[start : start + settings.batch_size])
+        client = redis_state.client
+        customers = {record.key.decode() for record in records if record.key}
+        timeline = tags = 0
+        for customer in customers:
+            timeline += int(await client.memory_usage(timeline_key(customer), samples=0) or 0)
+            held = await client.hget(cooldown_key(customer), TAGS_FIELD)
+            tags += len(TAGS_FIELD) + len(str(held)) if held else 0
+    finally:
+        await redis_state.aclose()
+    count = max(1, len(customers))
+    return {
+        "timeline (sb:{id}:timeline, the last events and outputs)": timeline / count,
+        "tag set (field tags of sb:{id}:cooldown)": tags / count,
+    }
 
 
 #: Fields of the profile string whose bytes the memory step shows on their own: per-customer state
@@ -830,6 +869,11 @@ def render(report: Report) -> str:
             for kind, size in sorted(m.by_key.items(), key=lambda kv: -kv[1])
         )
         lines.extend(f"      of which in :p, {part}: {size:,.0f} B" for part, size in m.in_profile.items())
+        if m.beside:
+            lines.append(
+                "    beside the profile, the same history through the whole pipeline (mean per customer):"
+            )
+            lines.extend(f"      {part}: {size:,.0f} B" for part, size in m.beside.items())
     faust = report.run(FAUST_CONSUME)
     if report.breakdown and report.breakdown.events:
         b = report.breakdown
@@ -1010,8 +1054,10 @@ def _met(met: bool) -> str:
 KEY_CONTENTS = {
     "p": "the profile in one compact string (sinks/redis/profile_state.py): master data, window sums, "
     "days (by week after 30), the dedupe ring",
-    "cooldown": "cooldowns (rule or offer id -> until|output id) and the tier",
+    "cooldown": "cooldowns (rule or offer id -> until|output id), the tier and the tag set",
     "offers": "offers made: offer event id -> when, what, where, response",
+    "timeline": "the timeline (sinks/redis/timeline.py): the last events and outputs, "
+    "SIGNALBANK_TIMELINE_EVENTS / _OUTPUTS of each",
     "days": "earlier layout: one bucket of counters per day with activity, 90 days",
     "seen": "earlier layout: dedupe ring, the last ids and the events Kafka could still redeliver",
     "state": "earlier layout: master data, window sums, last-seen times, products, tier state",

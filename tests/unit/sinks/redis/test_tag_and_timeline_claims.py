@@ -163,3 +163,36 @@ def test_an_output_enters_the_timeline_only_when_its_claim_was_granted(redis_url
         assert history.tags == {"investor": T0}
 
     with_state(redis_url, body)
+
+
+def test_on_a_cluster_each_customers_notes_read_their_own_claims(redis_cluster_url: str) -> None:
+    """One batch of many customers over every master: the calls are split by slot, and each
+    timeline note still points at its own customer's claim (the offsets hold within a slot's call)."""
+    customers = [f"K{n}" for n in range(30)]
+
+    def plan(customer: str, n: int) -> list[AnyClaim]:
+        held = TimelineOutput(T0, "signalbank.signals.v1", "signal", f"{customer}-care", "care x")
+        return [
+            Claim(customer, "rule:care", f"{customer}-care", T0, T0 + DAY),
+            TagClaim(customer, f"{customer}-E", T0, ("investor",) if n % 2 else (), (), "v1"),
+            TimelineWrite(
+                customer,
+                T0,
+                5,
+                5,
+                TimelineEvent(T0, "interaction", f"{customer}-E", "login web"),
+                (TimelineNote(2, held), TagChangesNote(1, T0, "signalbank.signals.v1")),
+            ),
+        ]
+
+    async def body(state: RedisState) -> None:
+        await state.claims.claim([claim for n, c in enumerate(customers) for claim in plan(c, n)])
+        for n, customer in enumerate(customers):
+            history = await read_history(state.client, customer)
+            expected = {f"{customer}-care"} | (
+                {tag_id(customer, "investor", "gained", f"{customer}-E")} if n % 2 else set()
+            )
+            assert {o.output_id for o in history.outputs} == expected, customer
+            assert [e.event_id for e in history.events] == [f"{customer}-E"]
+
+    with_state(redis_cluster_url, body)
