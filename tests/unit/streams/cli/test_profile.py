@@ -7,10 +7,14 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+from rules.load.ruleset import Ruleset
+from schemas.catalog import SIGNALS
 from schemas.profile.delta import build_update
 from streams.access import hash_token, parse_tokens, token_line
+from tests.support.pipeline_story import process, records
 from tests.support.profile_events import DAY0, login
 from tests.support.redis_state import make_state
+from tests.support.story import BASE
 from tests.unit.streams.cli.run import nowhere, signalbank
 
 
@@ -66,3 +70,19 @@ def test_web_token_prints_a_token_and_its_hash_entry() -> None:
     token = result.stdout.splitlines()[0].rsplit(" ", 1)[1]
     entry = result.stdout.splitlines()[1].rsplit(" ", 1)[1]
     assert entry == token_line("alice", token) and parse_tokens(entry) == (("alice", hash_token(token)),)
+
+
+def test_profile_prints_the_tags_the_tier_since_and_the_last_events_and_outputs(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    process(redis_url, ruleset, [records()])  # the scripted story, through the worker's pipeline
+    at = (BASE + timedelta(days=59)).isoformat()  # LOYAL: a salary payer who logs in every 4 days
+    result = signalbank("profile", "LOYAL", "--at", at, env={"SIGNALBANK_REDIS_URL": redis_url})
+    assert result.returncode == 0, result.stderr
+    view = json.loads(result.stdout)
+    assert "salary_payer" in view["tags"] and view["tags"] == sorted(view["tags"])
+    assert view["tier"]["since"] == "2026-01-05T09:00:00Z"  # their first event
+    assert [e["id"] for e in view["timeline"]][:2] == ["LOYAL-login58", "LOYAL-login54"]
+    assert {"at", "kind", "id", "summary"} == set(view["timeline"][0])
+    gained = [o for o in view["outputs"] if o["summary"] == "tag gained salary_payer"]
+    assert [(o["topic"], o["kind"], o["response"]) for o in gained] == [(SIGNALS, "signal", None)]
