@@ -43,7 +43,6 @@ from rules.evaluate.tiers import TierDecision, TierState
 from rules.load.fired import Fired
 from rules.load.model import ServiceRule, SignalRule, TagRule
 from rules.load.ruleset import Ruleset
-from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 from schemas.outputs import TierChange
 from sinks.redis.claims import (
     AnyClaim,
@@ -235,25 +234,25 @@ def _timeline_write(plan: ClaimPlan, evaluated: Evaluated, limits: TimelineLimit
     evaluation = plan.evaluation
     if plan.alert is not None and evaluation.level is not None:
         summary = f"{evaluation.level.value} {evaluation.score:.2f}"
-        entry = TimelineOutput(ts, CHURN_ALERTS, "churn_alert", plan.alert_id, summary)
+        entry = TimelineOutput(ts, "churn_alert", plan.alert_id, summary)
         notes.append(TimelineNote(position[id(plan.alert)], entry))
     for signal in plan.signals:
         rule = signal.fired.rule
         service = isinstance(rule, ServiceRule)
-        topic, kind = (SERVICE_ALERTS, "service_alert") if service else (SIGNALS, "signal")
-        entry = TimelineOutput(ts, topic, kind, signal.signal_id, f"{rule.kind} {rule.id}")
+        kind = "service_alert" if service else "signal"
+        entry = TimelineOutput(ts, kind, signal.signal_id, f"{rule.kind} {rule.id}")
         notes.append(TimelineNote(position[id(signal.claim)], entry))
     decision = plan.tier_change
     if decision is not None and decision.state is not None:
         summary = f"tier {decision.previous or '-'} -> {decision.state.tier}"
-        entry = TimelineOutput(ts, TIER_CHANGES, "tier_change", decision.state.change_id, summary)
+        entry = TimelineOutput(ts, "tier_change", decision.state.change_id, summary)
         notes.append(TimelineNote(0 if plan.tier is None else position[id(plan.tier)], entry))
     for offer in plan.offers:
         summary = f"{offer.candidate.offer.id} {offer.candidate.offer.product}"
-        entry = TimelineOutput(ts, OFFERS, "offer", offer.offer_event_id, summary)
+        entry = TimelineOutput(ts, "offer", offer.offer_event_id, summary)
         notes.append(TimelineNote(position[id(offer.claim)], entry))
     if plan.tags is not None:
-        notes.append(TagChangesNote(position[id(plan.tags)], ts, SIGNALS))
+        notes.append(TagChangesNote(position[id(plan.tags)], ts))
     return TimelineWrite(
         trigger.customer_id, ts, limits.events, limits.outputs, evaluated.event, tuple(notes)
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sinks.redis.claims import decode_tag_set
 from sinks.redis.client import RedisClient
 from sinks.redis.keys import TAGS_FIELD, cooldown_key, offer_log_key, timeline_key
-from sinks.redis.timeline import TimelineEvent, TimelineOutput, decode_entries
+from sinks.redis.timeline import TimelineEvent, TimelineOutput, decode_timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +41,8 @@ async def read_history(client: RedisClient, customer_id: str) -> History:
     """The customer's tags, timeline and offer responses as stored now (empty for an unknown one)."""
     pipe = client.pipeline(transaction=False)
     pipe.hget(cooldown_key(customer_id), TAGS_FIELD)
-    pipe.hmget(timeline_key(customer_id), ["events", "outputs"])
+    pipe.get(timeline_key(customer_id))
     pipe.hgetall(offer_log_key(customer_id))
-    tags, (events, outputs), log = await pipe.execute()
-    return History(
-        decode_tag_set(tags),
-        decode_entries(events, TimelineEvent),
-        decode_entries(outputs, TimelineOutput),
-        offer_responses(log or {}),
-    )
+    tags, timeline, log = await pipe.execute()
+    events, outputs = decode_timeline(timeline)
+    return History(decode_tag_set(tags), events, outputs, offer_responses(log or {}))

@@ -49,8 +49,8 @@ DEDUPE_CAPACITY = 64
 
 
 def timeline_key(customer_id: str) -> str:
-    """Hash of one customer's recent history (sinks/redis/timeline.py): field ``events`` the last
-    events, ``outputs`` the last outputs about them, each newest first."""
+    """String of one customer's recent history (sinks/redis/timeline.py): the last events, an empty
+    line, the last outputs about them, each newest first."""
     return f"sb:{{{customer_id}}}:timeline"
 
 

@@ -1,10 +1,13 @@
 """A customer's timeline entries as stored: the last events and the last outputs about them.
 
-Both live in one small hash per customer (``timeline_key``: fields ``events`` and ``outputs``,
-entries newline-separated, newest first), written by claim.lua (mode "tl") in the batch's claim call,
-so keeping it costs no round trip of its own. Each list is bounded (the settings'
-``timeline_events`` / ``timeline_outputs``) and an entry whose id is already there is not added
-again, so a re-delivered event or a re-emitted output leaves the timeline as it was.
+Both live in one string per customer (``timeline_key``): the events, an empty line, the outputs;
+one entry a line, ``ts_ms|kind|id|summary``, newest first. A string, not a hash of two fields: its
+values are too long for Redis's compact hash encoding, and the hash table cost about 300 bytes more
+per customer; an output's topic is not stored either (its kind names it). claim.lua (mode "tl")
+writes it in the batch's claim call, so keeping it costs no round trip of its own. Each list is
+bounded (the settings' ``timeline_events`` / ``timeline_outputs``) and an entry whose id is already
+there is not added again, so a re-delivered event or a re-emitted output leaves the timeline as it
+was.
 
 Entries hold ids, kinds, amounts, times and rule ids only, never names or free text from the
 input (no interaction notes, no counterparties): whoever can read Redis sees no more than that.
@@ -14,6 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TypeVar
+
+from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
+
+#: The topic each kind of output goes to (the stored entries name the kind only).
+OUTPUT_TOPICS: dict[str, str] = {
+    "churn_alert": CHURN_ALERTS,
+    "offer": OFFERS,
+    "signal": SIGNALS,
+    "tier_change": TIER_CHANGES,
+    "service_alert": SERVICE_ALERTS,
+}
+#: Between the events and the outputs in the stored string.
+SECTION_BREAK = "\n\n"
 
 #: Characters an entry's text may not hold: the field and the entry separators.
 _SEPARATORS = str.maketrans({"|": "/", "\n": " ", "\t": " "})
@@ -47,24 +63,28 @@ class TimelineEvent:
 
 @dataclass(frozen=True, slots=True)
 class TimelineOutput:
-    """An output about the customer: when (its trigger's time), where it went, what, its id."""
+    """An output about the customer: when (its trigger's time), what, its id, a summary."""
 
     at_ms: int
-    topic: str
-    kind: str  # churn_alert | offer | signal | tier_change | service_alert
+    kind: str  # churn_alert | offer | signal | tier_change | service_alert (``OUTPUT_TOPICS``)
     output_id: str
     summary: str
 
+    @property
+    def topic(self) -> str:
+        """The topic the output went to ("" for a kind this version does not know)."""
+        return OUTPUT_TOPICS.get(self.kind, "")
+
     def encode(self) -> str:
-        return f"{self.at_ms}|{self.topic}|{self.kind}|{self.output_id}|{clean(self.summary)}"
+        return f"{self.at_ms}|{self.kind}|{self.output_id}|{clean(self.summary)}"
 
     @classmethod
     def decode(cls, text: str) -> TimelineOutput | None:
         """The entry, or None for one this version cannot read."""
-        parts = text.split("|", 4)
-        if len(parts) != 5 or not parts[0].lstrip("-").isdigit():
+        parts = text.split("|", 3)
+        if len(parts) != 4 or not parts[0].lstrip("-").isdigit():
             return None
-        return cls(int(parts[0]), parts[1], parts[2], parts[3], parts[4])
+        return cls(int(parts[0]), parts[1], parts[2], parts[3])
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,16 +106,21 @@ class TagChangesNote:
 
     back: int
     at_ms: int
-    topic: str
 
     def encode(self) -> str:
-        return f"{self.back}|T|{self.at_ms}|{self.topic}"
+        return f"{self.back}|T|{self.at_ms}"
 
 
 Entry = TypeVar("Entry", TimelineEvent, TimelineOutput)
 
 
 def decode_entries(raw: str | None, kind: type[Entry]) -> tuple[Entry, ...]:
-    """A stored list (newest first), skipping entries this version cannot read."""
+    """One stored list (newest first), skipping entries this version cannot read."""
     found = (kind.decode(line) for line in (raw or "").split("\n") if line)
     return tuple(entry for entry in found if entry is not None)
+
+
+def decode_timeline(raw: str | None) -> tuple[tuple[TimelineEvent, ...], tuple[TimelineOutput, ...]]:
+    """The stored string as (events, outputs), each newest first."""
+    events, _, outputs = (raw or "").partition(SECTION_BREAK)
+    return decode_entries(events, TimelineEvent), decode_entries(outputs, TimelineOutput)

@@ -34,8 +34,16 @@ TIMELINE_EVENTS = 5
 
 
 @pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    """A broker of its own: the session's broker keeps every output, and the end-to-end story reads
+    all of them from the start."""
+    with EmbeddedKafka() as broker:
+        yield broker
+
+
+@pytest.fixture
 def worker(
-    kafka_server: EmbeddedKafka,
+    own_broker: EmbeddedKafka,
     redis_server: EmbeddedRedis,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -45,9 +53,9 @@ def worker(
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
-    create_topics(kafka_server.bootstrap, partitions=4)
+    create_topics(own_broker.bootstrap, partitions=4)
     process = WorkerProcess(
-        kafka_server.url,
+        own_broker.url,
         redis_server.url,
         partitions=4,
         rules_dir=None,
@@ -93,8 +101,9 @@ def page(worker: WorkerProcess) -> dict[str, Any]:
 
 
 def test_a_tag_gained_then_lost_gives_two_signals_and_the_page_shows_the_history(
-    kafka_server: EmbeddedKafka, worker: WorkerProcess
+    own_broker: EmbeddedKafka, worker: WorkerProcess
 ) -> None:
+    kafka_server = own_broker
     first = [master(CUSTOMER, consent=False)]
     logins = [interaction(CUSTOMER, f"login{day}", day, "login") for day in range(1, 11)]
     cards = [txn(CUSTOMER, f"card{day}", day, "card_payment", "42.00", "900.00") for day in (45, 46, 47)]

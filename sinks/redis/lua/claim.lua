@@ -46,12 +46,12 @@
 -- the changes made now (id = the first 32 hex digits of sha1("tag|customer|tag|gained or
 -- lost|trigger|version"), the tag change signal's id), "again|..." when this trigger already made
 -- its changes (re-emitted, same ids), "" for none. reemit_only grants only "again".
--- mode "tl" adds to the customer's timeline (KEYS[i] = the hash sb:{id}:timeline, fields "events"
--- and "outputs": entries "ts|kind|id|summary" and "ts|topic|kind|id|summary", newline-separated,
--- newest first): a[10] / a[11] how many events / outputs to keep, a[12] the event's entry ("" for
--- a silence check), a[13]... output notes "back|entry": added when the claim `back` places before
--- this one in the call was granted (0: unconditionally); an entry "T|ts|topic" stands for every tag
--- change that claim ("tags") replied. An entry whose id is already there, or older than every kept
+-- mode "tl" adds to the customer's timeline (KEYS[i] = the string sb:{id}:timeline: the events, an
+-- empty line, the outputs; entries "ts|kind|id|summary", one a line, newest first): a[10] / a[11]
+-- how many events / outputs to keep, a[12] the event's entry ("" for a silence check), a[13]...
+-- output notes "back|entry": added when the claim `back` places before this one in the call was
+-- granted (0: unconditionally); an entry "T|ts" stands for every tag change that claim ("tags")
+-- replied. An entry whose id is already there, or older than every kept
 -- one of a full list, is not added (a re-delivered event adds nothing). Reply 1.
 -- Slot value: "until_ms|output_id|rank". Reply: one per claim: 1 (claimed) / 0 (in cooldown or
 -- group full) for cooldowns and "cas", the strings above for "offer" and "resp"
@@ -287,13 +287,13 @@ local function granted_reply(r)
   return r == 1 or (type(r) == "string" and string.sub(r, 1, 2) == "1|")
 end
 
--- Insert `entry` (its time first, its id the field at `id_at`) into `list` (newest first) unless
--- its id is there or it would fall off a full list; true when added.
-local function add_entry(list, entry, id_at, cap)
-  local id = split(entry, "|")[id_at]
+-- Insert `entry` ("ts|kind|id|summary") into `list` (newest first) unless its id is there or it
+-- would fall off a full list; true when added.
+local function add_entry(list, entry, cap)
+  local id = split(entry, "|")[3]
   local ts = tonumber(string.match(entry, "^(%-?%d+)")) or 0
   for _, e in ipairs(list) do
-    if split(e, "|")[id_at] == id then return false end
+    if split(e, "|")[3] == id then return false end
   end
   local at = #list + 1
   for j, e in ipairs(list) do
@@ -309,20 +309,17 @@ local function add_entry(list, entry, id_at, cap)
 end
 
 local function entries(text)
-  if not text or text == "" then return {} end
+  if text == "" then return {} end
   return split(text, "\n")
 end
 
 local function write_timeline(key, a, i, replies)
   local cap_events, cap_outputs = tonumber(a[10]), tonumber(a[11])
-  local stored = redis.call("HMGET", key, "events", "outputs")
-  local events, outputs = entries(stored[1]), entries(stored[2])
-  local changed = {}
-  if (a[12] or "") ~= "" and add_entry(events, a[12], 3, cap_events) then
-    changed[#changed + 1] = "events"
-    changed[#changed + 1] = table.concat(events, "\n")
-  end
-  local added = false
+  local raw = redis.call("GET", key) or ""
+  local brk = string.find(raw, "\n\n", 1, true)
+  local events = entries(brk and string.sub(raw, 1, brk - 1) or raw)
+  local outputs = entries(brk and string.sub(raw, brk + 2) or "")
+  local changed = (a[12] or "") ~= "" and add_entry(events, a[12], cap_events)
   for n = 13, #a do
     local note = a[n]
     local bar = note and string.find(note, "|", 1, true)
@@ -332,25 +329,23 @@ local function write_timeline(key, a, i, replies)
       if back > 0 then reply = replies[i - back] end  -- nil (no such claim in this call): not granted
       if string.sub(entry, 1, 2) == "T|" then
         if type(reply) == "string" and reply ~= "" then
-          local p = split(entry, "|")
+          local ts = string.sub(entry, 3)
           for _, c in ipairs(split(string.sub(reply, string.find(reply, "|", 1, true) + 1), ",")) do
             local colon = string.find(c, ":", 1, true)
             local word = string.sub(c, 1, 1) == "+" and "gained" or "lost"
-            local line = p[2] .. "|" .. p[3] .. "|signal|" .. string.sub(c, colon + 1) .. "|tag " .. word
-              .. " " .. string.sub(c, 2, colon - 1)
-            if add_entry(outputs, line, 4, cap_outputs) then added = true end
+            local line = ts .. "|signal|" .. string.sub(c, colon + 1) .. "|tag " .. word .. " "
+              .. string.sub(c, 2, colon - 1)
+            if add_entry(outputs, line, cap_outputs) then changed = true end
           end
         end
-      elseif granted_reply(reply) and add_entry(outputs, entry, 4, cap_outputs) then
-        added = true
+      elseif granted_reply(reply) and add_entry(outputs, entry, cap_outputs) then
+        changed = true
       end
     end
   end
-  if added then
-    changed[#changed + 1] = "outputs"
-    changed[#changed + 1] = table.concat(outputs, "\n")
+  if changed then
+    redis.call("SET", key, table.concat(events, "\n") .. "\n\n" .. table.concat(outputs, "\n"))
   end
-  if #changed > 0 then redis.call("HSET", key, unpack(changed)) end
   return 1
 end
 

@@ -55,12 +55,12 @@ def test_tag_and_timeline_claims_pack_where_the_script_reads_them() -> None:
     assert (fields[0], fields[1], fields[2], fields[6], fields[8]) == (TAGS_FIELD, "E1", "5", "0", "tags")
     assert fields[9:] == ["a,b", "c", "C9", "v1"]
     event = TimelineEvent(5, "transaction", "E1", "card_payment 1.00 EUR")
-    note = TimelineNote(2, TimelineOutput(5, "t", "signal", "S1", "care x"))
-    write = TimelineWrite("C9", 5, 3, 4, event, (note, TagChangesNote(1, 5, "t")))
+    note = TimelineNote(2, TimelineOutput(5, "signal", "S1", "care x"))
+    write = TimelineWrite("C9", 5, 3, 4, event, (note, TagChangesNote(1, 5)))
     key, argument = pack(write)
     fields = argument.split("\t")
     assert key == timeline_key("C9")
-    assert fields[8:] == ["tl", "3", "4", event.encode(), "2|5|t|signal|S1|care x", "1|T|5|t"]
+    assert fields[8:] == ["tl", "3", "4", event.encode(), "2|5|signal|S1|care x", "1|T|5"]
 
 
 def test_a_tag_is_gained_when_it_starts_holding_and_lost_when_it_stops(redis_url: str) -> None:
@@ -129,7 +129,7 @@ def test_the_timeline_is_newest_first_bounded_and_adds_an_id_once(redis_url: str
 
 def test_an_output_enters_the_timeline_only_when_its_claim_was_granted(redis_url: str) -> None:
     def output(name: str) -> TimelineOutput:
-        return TimelineOutput(T0, "signalbank.signals.v1", "signal", name, f"care {name}")
+        return TimelineOutput(T0, "signal", name, f"care {name}")
 
     async def body(state: RedisState) -> None:
         await state.client.hset(cooldown_key("C9"), "rule:held", f"{T0 + DAY}|other|0")
@@ -148,7 +148,7 @@ def test_an_output_enters_the_timeline_only_when_its_claim_was_granted(redis_url
                     TimelineNote(2, output("held")),
                     TimelineNote(9, output("nowhere")),  # no such claim in the call: not granted
                     TimelineNote(0, output("always")),
-                    TagChangesNote(1, T0, "signalbank.signals.v1"),
+                    TagChangesNote(1, T0),
                 ),
             ),
         ]
@@ -171,7 +171,7 @@ def test_on_a_cluster_each_customers_notes_read_their_own_claims(redis_cluster_u
     customers = [f"K{n}" for n in range(30)]
 
     def plan(customer: str, n: int) -> list[AnyClaim]:
-        held = TimelineOutput(T0, "signalbank.signals.v1", "signal", f"{customer}-care", "care x")
+        held = TimelineOutput(T0, "signal", f"{customer}-care", "care x")
         return [
             Claim(customer, "rule:care", f"{customer}-care", T0, T0 + DAY),
             TagClaim(customer, f"{customer}-E", T0, ("investor",) if n % 2 else (), (), "v1"),
@@ -181,7 +181,7 @@ def test_on_a_cluster_each_customers_notes_read_their_own_claims(redis_cluster_u
                 5,
                 5,
                 TimelineEvent(T0, "interaction", f"{customer}-E", "login web"),
-                (TimelineNote(2, held), TagChangesNote(1, T0, "signalbank.signals.v1")),
+                (TimelineNote(2, held), TagChangesNote(1, T0)),
             ),
         ]
 
@@ -196,3 +196,18 @@ def test_on_a_cluster_each_customers_notes_read_their_own_claims(redis_cluster_u
             assert [e.event_id for e in history.events] == [f"{customer}-E"]
 
     with_state(redis_cluster_url, body)
+
+
+def test_the_timeline_is_one_string_events_then_outputs_each_topic_named_by_its_kind(redis_url: str) -> None:
+    async def body(state: RedisState) -> None:
+        alert = TimelineOutput(T0, "churn_alert", "A1", "high 0.80")
+        await one(state, TimelineWrite("C9", T0, 5, 5, None, (TimelineNote(0, alert),)))
+        assert await state.client.get(timeline_key("C9")) == f"\n\n{T0}|churn_alert|A1|high 0.80"
+        event = TimelineEvent(T0, "transaction", "E1", "deposit 10.00 EUR")
+        await one(state, TimelineWrite("C9", T0, 5, 5, event, ()))
+        history = await read_history(state.client, "C9")
+        assert (history.events, history.outputs) == ((event,), (alert,))
+        assert [o.topic for o in history.outputs] == ["signalbank.churn-alerts.v1"]
+        assert TimelineOutput(T0, "mystery", "X", "").topic == ""
+
+    with_state(redis_url, body)
