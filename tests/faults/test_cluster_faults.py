@@ -67,19 +67,22 @@ def produce_scenario(broker: EmbeddedKafka) -> int:
 
 
 def without_tier_change_ids(state: dict[str, object]) -> dict[str, object]:
-    """The snapshot with each tier's change id left out (``tier|rank|n|change id|previous``).
+    """The snapshot with each tier's change id and time of entry left out
+    (``tier|rank|n|change id|previous|since``).
 
     A SIGKILL between a batch's profile write and its claims leaves those events applied but the
     tier's compare-and-set not made; redelivered, they are duplicates, which never decide anything
-    new, so the change is made by the customer's next event, under that event's id. The tier, its
-    rank and what it came from are the same; only the id of the event that moved it differs.
+    new, so the change is made by the customer's next event, under that event's id and at its time.
+    The tier, its rank and what it came from are the same; only the event that moved it differs.
     """
     found: dict[str, object] = {}
     for key, value in state.items():
         if key.endswith(":cooldown") and isinstance(value, dict) and isinstance(value.get("tier"), bytes):
             parts = value["tier"].split(b"|")
-            if len(parts) == 5:
+            if len(parts) in (5, 6):
                 parts[3] = b"*"
+            if len(parts) == 6:
+                parts[5] = b"*"
             value = {"tier": b"|".join(parts)}
         found[key] = value
     return found
