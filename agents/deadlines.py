@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -115,26 +115,44 @@ def open_complaints(state: Mapping[str, str]) -> list[int]:
     return opened
 
 
+def _deadlines(opened: Iterable[int], ages: tuple[int, ...]) -> Iterator[int]:
+    """Every deadline of the open complaints: open time + age, per complaint and age."""
+    for at in opened:
+        for age in ages:
+            yield at + age * MS_PER_HOUR
+
+
 def deadline_checks(
     opened: Mapping[str, Iterable[int]], latest: Mapping[str, int], ages: Iterable[int], earliest_ms: int = 0
 ) -> dict[str, int]:
     """Schedule members (``<customer>@<deadline>`` -> when due, ms) of every deadline still ahead of
-    each customer's latest activity: open time + age, per open complaint and age.
+    each customer's latest activity.
 
-    A deadline at or before the latest activity was seen by that event's own evaluation. None is
-    due before ``earliest_ms`` (the silence checks' grace after processing): in a backlog the
-    complaint's resolution may still be on its way. The member keeps its deadline, so the check
-    still evaluates the customer as of it.
+    A deadline at or before the latest activity was seen by that event's own evaluation, or by a
+    deadline evaluation in the same batch (``deadlines_between``). None is due before
+    ``earliest_ms`` (the silence checks' grace after processing): in a backlog the complaint's
+    resolution may still be on its way. The member keeps its deadline, so the check still evaluates
+    the customer as of it.
     """
     hours = tuple(ages)
     due: dict[str, int] = {}
     for customer_id, times in opened.items():
         after = latest.get(customer_id, 0)
-        for at in times:
-            for age in hours:
-                if (moment := at + age * MS_PER_HOUR) > after:
-                    due[ScheduledCheck(customer_id, moment).member] = max(moment, earliest_ms)
+        for moment in _deadlines(times, hours):
+            if moment > after:
+                due[ScheduledCheck(customer_id, moment).member] = max(moment, earliest_ms)
     return due
+
+
+def deadlines_between(opened: Iterable[int], after_ms: int, before_ms: int, ages: Iterable[int]) -> list[int]:
+    """Deadlines strictly between two of a customer's events in one batch, oldest first.
+
+    The first event's batch is the one that would schedule them, and it knows of the second event
+    already, so no check is scheduled for them (``deadline_checks``): the pipeline evaluates the
+    customer as of each of them, on the state the first event left, before the second event's
+    evaluation. A replay's large batches then stamp SLA alerts on time, as the worker's timer does.
+    """
+    return sorted({m for m in _deadlines(opened, tuple(ages)) if after_ms < m < before_ms})
 
 
 def deadline_as_of(due_ms: int, last_activity_ms: int, now_ms: int) -> int:

@@ -35,6 +35,7 @@ from agents.deadlines import (
     deadline_as_of,
     deadline_check_id,
     deadline_checks,
+    deadlines_between,
     open_complaints,
 )
 from agents.decode import DEFAULT_RATES, RawRecord, decode_batch, utc_now
@@ -93,8 +94,16 @@ class Pipeline:
         clock: Callable[[], datetime] = utc_now,
         observe: Callable[[Trigger, Evaluation], None] | None = None,
         committed: Callable[[], str] | None = None,
+        event_time: bool = False,
     ) -> None:
         """``observe`` sees every evaluation before cooldowns (replay scores rules with it).
+
+        ``event_time``: the clock is event time and a batch spans hours of it (a replay running
+        silence checks by its watermark). A complaint deadline that passes between two of a
+        customer's events in one batch is then evaluated where the worker's timer would have
+        evaluated it, before the later event (agents/deadlines.py ``deadlines_between``). The
+        worker's batches span milliseconds of live traffic, and in a backlog the checks' grace
+        lets the next event judge (as without this).
 
         ``committed``: for records read from Kafka, the consumer group's committed offsets
         (``CommittedOffsets.packed``); profiles then keep each event's position until it is
@@ -107,6 +116,7 @@ class Pipeline:
         self._metrics = metrics
         self._config = config
         self._clock = clock
+        self._event_time = event_time
 
     async def process(self, records: Sequence[RawRecord], retry: bool = False) -> list[OutputRecord]:
         """Return the outputs for ``records`` in input order (dead letters first).
@@ -146,6 +156,8 @@ class Pipeline:
         evaluated: list[Evaluated] = []
         latest: dict[str, int] = {}  # customer -> latest activity (event time, ms)
         opened: dict[str, list[int]] = {}  # customer -> when each open complaint opened (ms)
+        held: dict[str, StoredProfile] = {}  # customer -> the state their previous event here left
+        ages = complaint_ages(ruleset)
         outcomes: list[tuple[str, str]] = []
         model = self._config.churn_model
         churn = model.probability if model is not None else None
@@ -160,7 +172,15 @@ class Pipeline:
                     outcomes.append((record.topic, "duplicate" if duplicate else "processed"))
                     self._metrics.event_lag.observe(max(0.0, (now - event.occurred_at).total_seconds()))
                     profile_now = max(update.ts_ms, int(result.state.get("last_ts", update.ts_ms)))
-                    latest[event.customer_id] = max(latest.get(event.customer_id, 0), profile_now)
+                    customer_id = event.customer_id
+                    if self._event_time and opened.get(customer_id):  # a deadline passed since the last?
+                        before = held[customer_id]
+                        for due in deadlines_between(
+                            opened[customer_id], latest[customer_id], profile_now, ages
+                        ):
+                            evaluated.append(self._at_deadline(customer_id, before, due, due, ruleset))
+                    held[customer_id] = result
+                    latest[customer_id] = max(latest.get(customer_id, 0), profile_now)
                     profile = build_profile(
                         event.customer_id,
                         result.state,
@@ -301,29 +321,36 @@ class Pipeline:
             return []
         now_ms = epoch_ms(now)
         stored = await self._redis.profiles.read_many([item.customer_id for item in items], now_ms)
-        config = self._config
         evaluated: list[Evaluated] = []
         for item, result in zip(items, stored, strict=True):
             next_checks[item.member] = None
             if item.due_ms is None or "last_ts" not in result.state:
                 continue
             at_ms = deadline_as_of(item.due_ms, int(result.state["last_ts"]), now_ms)
-            at = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
-            check = deadline_check_id(item.due_ms)
-            profile = build_profile(
-                item.customer_id,
-                result.state,
-                result.sums,
-                at_ms,
-                config.churn_model,
-                result.active_days,
-                result.active_bits,
-            )
-            churn = config.churn_model.probability if config.churn_model is not None else None
-            evaluation = evaluate(ruleset, profile, neutral_event("check", check), at.date(), churn)
-            trigger = Trigger(item.customer_id, check, at_ms, at, "", result.state.get(tiers.FIELD, ""))
-            evaluated.append(Evaluated(trigger, evaluation))
+            evaluated.append(self._at_deadline(item.customer_id, result, item.due_ms, at_ms, ruleset))
         return evaluated
+
+    def _at_deadline(
+        self, customer_id: str, stored: StoredProfile, due_ms: int, at_ms: int, ruleset: Ruleset
+    ) -> Evaluated:
+        """The customer as of ``at_ms`` for the complaint deadline ``due_ms`` (id ``check:<due time>``:
+        the timer's check and a batch's own evaluation of one deadline make the same outputs)."""
+        config = self._config
+        at = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
+        check = deadline_check_id(due_ms)
+        profile = build_profile(
+            customer_id,
+            stored.state,
+            stored.sums,
+            at_ms,
+            config.churn_model,
+            stored.active_days,
+            stored.active_bits,
+        )
+        churn = config.churn_model.probability if config.churn_model is not None else None
+        evaluation = evaluate(ruleset, profile, neutral_event("check", check), at.date(), churn)
+        trigger = Trigger(customer_id, check, at_ms, at, "", stored.state.get(tiers.FIELD, ""))
+        return Evaluated(trigger, evaluation)
 
     async def decide(self, evaluated: Sequence[Evaluated], ruleset: Ruleset) -> list[OutputRecord]:
         """Claim cooldowns for every evaluation in one round trip and build the outputs granted."""

@@ -137,7 +137,15 @@ async def replay(
     config = pipeline_config(settings, options.churn_model)
     cadence = timer_config(settings)
     metrics = Metrics()
-    pipeline = Pipeline(redis, lambda: ruleset, metrics, config, lambda: watermark[0], result.record)
+    pipeline = Pipeline(
+        redis,
+        lambda: ruleset,
+        metrics,
+        config,
+        lambda: watermark[0],
+        result.record,
+        event_time=options.checks,
+    )
     checks = SilenceChecks(pipeline, redis.schedule, metrics)
     writers = Writers(options.out_dir)
     started = asyncio.get_running_loop().time()

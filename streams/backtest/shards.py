@@ -120,7 +120,9 @@ async def replay_shard(job: ShardJob, progress: _Progress | None = None) -> Shar
             key = _key_of_trigger(current[0], trigger, offsets)
             shard.first_keys.extend([key] * (len(result.first_firings) - before))
 
-    pipeline = Pipeline(redis, lambda: ruleset, metrics, config, lambda: watermark[0], observe)
+    pipeline = Pipeline(
+        redis, lambda: ruleset, metrics, config, lambda: watermark[0], observe, event_time=options.checks
+    )
     checks = SilenceChecks(pipeline, redis.schedule, metrics)
     write = options.out_dir is not None
     chunk: list[SpooledOutput] = []

@@ -8,7 +8,9 @@ from datetime import timedelta
 
 from agents.deadlines import MS_PER_HOUR, deadline_check_id
 from agents.decode import RawRecord
+from agents.metrics import Metrics
 from agents.outputs import OutputRecord
+from agents.pipeline import Pipeline, PipelineConfig
 from agents.times import epoch_ms
 from rules.load.ruleset import Ruleset
 from schemas.catalog import SERVICE_ALERTS
@@ -95,6 +97,47 @@ def test_warning_and_breach_are_stamped_at_their_deadlines_though_checked_late(
         assert {a.signal_id for a in service_alerts(again.outputs)} <= {breach.signal_id}
 
     with_state(redis_url, body)
+
+
+def test_deadlines_passed_between_two_events_of_one_batch_are_stamped_at_their_deadlines(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """A replay's batch holds the complaint and the customer's next event 3 days later: no check
+    was ever scheduled for the 36 h and 48 h points, yet both alerts go out stamped at them (not at
+    the later event), once; a redelivered batch sends no new ones. The worker's pipeline (batches
+    of live traffic) leaves the later event to judge, as a backlog's grace does."""
+    clock = OPENED + timedelta(days=3, minutes=1)
+
+    async def body(state: RedisState) -> None:
+        config = PipelineConfig("SIGNALBANK", timedelta(days=1), check_grace=timedelta(0))
+        pipeline = Pipeline(state, lambda: ruleset, Metrics(), config, lambda: clock, event_time=True)
+        batch = [
+            complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1"),
+            complaint("GRUMPY", "c2", 4, "login", "none"),  # 72 hours later
+        ]
+        alerts = service_alerts(await pipeline.process(batch))
+        assert [(a.rule_id, a.occurred_at) for a in alerts] == [
+            ("service.complaint_sla_warning", OPENED + timedelta(hours=36)),
+            ("service.complaint_sla_breached", OPENED + timedelta(hours=48)),
+        ]
+        assert [a.trigger_event_id for a in alerts] == [
+            deadline_check_id(OPENED_MS + hours * MS_PER_HOUR) for hours in (36, 48)
+        ]
+        # only the deadline still ahead of the latest event is scheduled
+        assert set(await members(state, "GRUMPY")) == {"GRUMPY", f"GRUMPY@{OPENED_MS + 121 * MS_PER_HOUR}"}
+        again = service_alerts(await pipeline.process(batch))
+        assert {a.signal_id for a in again} <= {a.signal_id for a in alerts}
+
+    async def worker(state: RedisState) -> None:
+        batch = [
+            complaint("SULKY", "c1", 1, "complaint_opened", "CMP-2"),
+            complaint("SULKY", "c2", 4, "login", "none"),
+        ]
+        alerts = service_alerts(await make(state, ruleset, clock).process(batch))
+        assert alerts and {a.occurred_at for a in alerts} == {OPENED + timedelta(hours=72)}
+
+    with_state(redis_url, body)
+    with_state(redis_url, worker)
 
 
 def test_a_resolved_complaint_sends_nothing_at_its_deadline(redis_url: str, ruleset: Ruleset) -> None:

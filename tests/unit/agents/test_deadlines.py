@@ -14,6 +14,7 @@ from agents.deadlines import (
     deadline_as_of,
     deadline_check_id,
     deadline_checks,
+    deadlines_between,
     open_complaints,
 )
 from agents.silence import check_id
@@ -97,6 +98,21 @@ def test_deadlines_ahead_of_the_latest_activity_become_schedule_members() -> Non
     assert due == {f"C1@{OPENED + 48 * MS_PER_HOUR}": OPENED + 48 * MS_PER_HOUR}
     fresh = deadline_checks({"C1": [OPENED]}, {"C1": OPENED}, (36, 48))
     assert sorted(fresh.values()) == [OPENED + 36 * MS_PER_HOUR, OPENED + 48 * MS_PER_HOUR]
+
+
+def test_deadlines_between_two_events_are_those_strictly_inside_oldest_first() -> None:
+    second = OPENED + 7
+    ages = (48, 36, 121)
+    later = OPENED + 72 * MS_PER_HOUR
+    assert deadlines_between([second, OPENED], OPENED, later, ages) == [
+        OPENED + 36 * MS_PER_HOUR,
+        second + 36 * MS_PER_HOUR,
+        OPENED + 48 * MS_PER_HOUR,
+        second + 48 * MS_PER_HOUR,
+    ]
+    # a deadline at the later event is that event's own to judge; one at the earlier was judged
+    assert deadlines_between([OPENED], OPENED + 36 * MS_PER_HOUR, OPENED + 48 * MS_PER_HOUR, ages) == []
+    assert deadlines_between([], OPENED, later, ages) == []
 
 
 def test_a_member_names_its_customer_and_due_time() -> None:
