@@ -117,6 +117,11 @@ class Pipeline:
         self._config = config
         self._clock = clock
         self._event_time = event_time
+        # event time only: customers with open complaints after a batch (their open times, latest
+        # activity), and the time the replay's checks ran to after it (a deadline at or before
+        # that was the timer's to evaluate)
+        self._carried: dict[str, tuple[list[int], int]] = {}
+        self._checked_ms = 0
 
     async def process(self, records: Sequence[RawRecord], retry: bool = False) -> list[OutputRecord]:
         """Return the outputs for ``records`` in input order (dead letters first).
@@ -158,6 +163,9 @@ class Pipeline:
         opened: dict[str, list[int]] = {}  # customer -> when each open complaint opened (ms)
         held: dict[str, StoredProfile] = {}  # customer -> the state their previous event here left
         ages = complaint_ages(ruleset)
+        passed: list[str] = []  # deadline members evaluated here (event time only)
+        if self._event_time and self._carried:
+            evaluated.extend(await self._deadlines_before(events, updates, ruleset, ages, passed))
         outcomes: list[tuple[str, str]] = []
         model = self._config.churn_model
         churn = model.probability if model is not None else None
@@ -179,6 +187,7 @@ class Pipeline:
                             opened[customer_id], latest[customer_id], profile_now, ages
                         ):
                             evaluated.append(self._at_deadline(customer_id, before, due, due, ruleset))
+                            passed.append(ScheduledCheck(customer_id, due).member)
                     held[customer_id] = result
                     latest[customer_id] = max(latest.get(customer_id, 0), profile_now)
                     profile = build_profile(
@@ -199,10 +208,57 @@ class Pipeline:
                     entry = event_entry(event, update.ts_ms) if timeline else None
                     evaluated.append(Evaluated(trigger, evaluation, duplicate, entry))
         await self._schedule(latest, now, opened, ruleset)
+        if self._event_time:
+            await self._carry(latest, opened, passed)
         outputs = await self.decide(evaluated, ruleset)
         for (topic, outcome), count in Counter(outcomes).items():  # one labelled update per kind
             self._metrics.events.labels(topic, outcome).inc(count)
         return outputs
+
+    async def _deadlines_before(
+        self,
+        events: Sequence[tuple[RawRecord, InputEvent]],
+        updates: Sequence[ProfileUpdate],
+        ruleset: Ruleset,
+        ages: tuple[int, ...],
+        passed: list[str],
+    ) -> list[Evaluated]:
+        """Event time: deadlines that passed between a customer's last batch and their first event in
+        this one, after the checks ran (the timer's own), evaluated on the state before this batch."""
+        due: dict[str, list[int]] = {}
+        for (_, event), update in zip(events, updates, strict=True):
+            customer_id = event.customer_id
+            if customer_id in due or customer_id not in self._carried:
+                continue
+            times, last = self._carried[customer_id]
+            after = max(last, self._checked_ms)
+            due[customer_id] = deadlines_between(times, after, max(update.ts_ms, last), ages)
+        due = {customer_id: moments for customer_id, moments in due.items() if moments}
+        if not due:
+            return []
+        profiles = self._redis.profiles
+        before = await asyncio.gather(*(profiles.read(c, moments[0]) for c, moments in due.items()))
+        evaluated: list[Evaluated] = []
+        for (customer_id, moments), stored in zip(due.items(), before, strict=True):
+            for moment in moments:
+                evaluated.append(self._at_deadline(customer_id, stored, moment, moment, ruleset))
+                passed.append(ScheduledCheck(customer_id, moment).member)
+        return evaluated
+
+    async def _carry(self, latest: dict[str, int], opened: dict[str, list[int]], passed: list[str]) -> None:
+        """Event time: the deadlines evaluated in the batch leave the schedule (the timer would
+        evaluate them again), and who still has an open complaint is remembered for the next."""
+        if passed:
+            await self._redis.schedule.forget(passed)
+        for customer_id, last in latest.items():
+            if opened.get(customer_id):
+                self._carried[customer_id] = (opened[customer_id], last)
+            else:
+                self._carried.pop(customer_id, None)
+
+    def checked(self, now: datetime) -> None:
+        """Event time: every check due by ``now`` has run (a replay says so after each batch)."""
+        self._checked_ms = max(self._checked_ms, epoch_ms(now))
 
     async def _apply_in_chunks(
         self, updates: Sequence[ProfileUpdate]
@@ -247,7 +303,8 @@ class Pipeline:
         open complaints (agents/deadlines.py), in one round trip."""
         config = self._config
         due = first_checks(latest, epoch_ms(now), config.check_after, config.check_grace, config.quiet_cap)
-        earliest = epoch_ms(now) + millis(config.check_grace)
+        # in event time (a replay) every event up to now is applied: no resolution is on its way
+        earliest = 0 if self._event_time else epoch_ms(now) + millis(config.check_grace)
         due.update(deadline_checks(opened, latest, complaint_ages(ruleset), earliest))
         started = time.perf_counter()
         await self._redis.schedule.schedule(due)

@@ -14,6 +14,7 @@ A deadline member is settled with None (checked once, then dropped) like a custo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -90,6 +91,14 @@ class Schedule:
                 args.extend((customer_id, "" if next_ms is None else next_ms))
             calls.append(([keys[i] for i in group], args))
         await run_calls(self._client, self._settle, calls)
+
+    async def forget(self, members: Sequence[str]) -> None:
+        """Drop ``members`` from the schedule whatever their lease: for a replay (one process on its
+        own Redis), whose batches evaluate some deadline checks themselves (agents/pipeline.py)."""
+        by_key: dict[str, list[str]] = {}
+        for member in members:
+            by_key.setdefault(schedule_key(member), []).append(member)
+        await asyncio.gather(*(self._client.zrem(key, *found) for key, found in by_key.items()))
 
     async def next_check(self, customer_id: str) -> int | None:
         """When ``customer_id`` is next checked (ms), None when it is not scheduled."""

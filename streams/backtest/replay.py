@@ -171,6 +171,7 @@ async def replay(
             result.events += len(batch)
             if options.checks:
                 result.checks += await run_checks(checks, watermark[0], cadence, emit)
+                pipeline.checked(watermark[0])
             if progress is not None:
                 progress(bytes_read, result.events)
     finally:

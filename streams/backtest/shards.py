@@ -168,6 +168,7 @@ async def replay_shard(job: ShardJob, progress: _Progress | None = None) -> Shar
                 result.events += count
                 if options.checks:
                     result.checks += await run_checks(checks, watermark[0], cadence, emit_checks)
+                    pipeline.checked(watermark[0])
                 if chunk:  # in the merge's order: check rounds come in the schedule's order
                     chunk.sort(key=_order)
                     pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)

@@ -140,6 +140,42 @@ def test_deadlines_passed_between_two_events_of_one_batch_are_stamped_at_their_d
     with_state(redis_url, worker)
 
 
+def test_deadlines_passed_between_two_batches_of_a_replay_are_stamped_at_their_deadlines(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """A replay's next batch starts 3 days after the complaint's: the checks after the first batch
+    ran to its watermark (nothing due), so the 36 h and 48 h points are evaluated before the
+    customer's next event, on the state before it, and leave the schedule: the checks after the
+    second batch send nothing more."""
+    watermark = [OPENED]
+
+    async def body(state: RedisState) -> None:
+        config = PipelineConfig("SIGNALBANK", timedelta(days=1))
+        pipeline = Pipeline(state, lambda: ruleset, Metrics(), config, lambda: watermark[0], event_time=True)
+        checks = make_checks(pipeline, state)
+        sent: list[OutputRecord] = []
+
+        async def deliver(outputs: Sequence[OutputRecord]) -> None:
+            sent.extend(outputs)
+
+        sent.extend(await pipeline.process([complaint("GRUMPY", "c1", 1, "complaint_opened", "CMP-1")]))
+        await checks.round(watermark[0], 100, LEASE, deliver)
+        pipeline.checked(watermark[0])
+        assert not service_alerts(sent)
+        watermark[0] = OPENED + timedelta(hours=72)
+        sent.extend(await pipeline.process([complaint("GRUMPY", "c2", 4, "login", "none")]))
+        assert [(a.rule_id, a.occurred_at) for a in service_alerts(sent)] == [
+            ("service.complaint_sla_warning", OPENED + timedelta(hours=36)),
+            ("service.complaint_sla_breached", OPENED + timedelta(hours=48)),
+        ]
+        assert set(await members(state, "GRUMPY")) == {"GRUMPY", f"GRUMPY@{OPENED_MS + 121 * MS_PER_HOUR}"}
+        while (await checks.round(watermark[0], 100, LEASE, deliver)).taken:
+            pass
+        assert len(service_alerts(sent)) == 2
+
+    with_state(redis_url, body)
+
+
 def test_a_resolved_complaint_sends_nothing_at_its_deadline(redis_url: str, ruleset: Ruleset) -> None:
     async def body(state: RedisState) -> None:
         pipeline = make(state, ruleset, OPENED + timedelta(hours=30))
