@@ -201,4 +201,7 @@ async def explain_customer(
 ) -> Explanation | None:
     """Explain a stored customer as a silence check at ``now_ms`` would see them; None if unknown."""
     profile = await read_profile(store, customer_id, churn_model, now_ms)
-    return None if profile is None else explain_as_check(ruleset, profile, now_ms)
+    if profile is None:
+        return None
+    probability = churn_model.probability if churn_model is not None else None
+    return explain_as_check(ruleset, profile, now_ms, probability)

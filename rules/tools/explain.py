@@ -21,6 +21,7 @@ from rules.load.fired import Fired, render
 from rules.load.model import ChurnRule, SignalKindRule, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from rules.tools.case_context import SILENCE
+from schemas.profile.churn_probability import ChurnProbability
 from schemas.profile.view import Profile, neutral_event
 
 
@@ -139,10 +140,15 @@ def _tier(tier: TierRule, condition: Condition, held: bool, stay: bool, ev: Eval
 
 
 def explain(
-    ruleset: Ruleset, profile: dict[str, Any], event: dict[str, Any], today: date | None = None
+    ruleset: Ruleset,
+    profile: dict[str, Any],
+    event: dict[str, Any],
+    today: date | None = None,
+    probability: ChurnProbability | None = None,
 ) -> Explanation:
-    """Evaluate ``profile`` and ``event`` and explain every rule and offer of ``ruleset``."""
-    ev = evaluate(ruleset, profile, event, today)
+    """Evaluate ``profile`` and ``event`` and explain every rule and offer of ``ruleset``; with the
+    fitted churn ``probability`` the score and level are the ones the worker would send."""
+    ev = evaluate(ruleset, profile, event, today, probability)
     compiled, slots, held = ruleset.compiled, ruleset.compiled.slots, ev.results
     churn = [_rule(f, h, ev) for f, h in zip(compiled.churn, held[slots.churn], strict=True)]
     signals = [_rule(f, h, ev) for f, h in zip(compiled.signals, held[slots.signals], strict=True)]
@@ -196,10 +202,12 @@ def parse_at(text: str | None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def explain_as_check(ruleset: Ruleset, profile: Profile, now_ms: int) -> Explanation:
+def explain_as_check(
+    ruleset: Ruleset, profile: Profile, now_ms: int, probability: ChurnProbability | None = None
+) -> Explanation:
     """Explain a profile read as of ``now_ms`` as a silence check at that time would see it."""
     today = datetime.fromtimestamp(now_ms / 1000, tz=UTC).date()
-    return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"), today)
+    return explain(ruleset, profile, neutral_event(SILENCE, f"explain:{now_ms}"), today, probability)
 
 
 def _value(value: Any) -> str:

@@ -20,6 +20,7 @@ from schemas.profile.delta import build_update
 from schemas.profile.fields import NEVER_DAYS
 from sinks.redis.keys import TIER_FIELD, cooldown_key
 from sinks.redis.state import RedisState
+from tests.conftest import RULES_DIR
 from tests.support.pipeline_story import records
 from tests.support.profile_events import DAY0, login, tx
 from tests.support.redis_state import make_state, with_state
@@ -140,6 +141,26 @@ def test_the_customer_view_is_the_profile_then_with_its_tier_and_the_churn_score
         tiered = await customer_view(state.profiles, ruleset, "C1", at)
         assert tiered is not None and tiered.tier == TierView("gold", 2, None, "silver", "change-1")
         assert tiered.as_json()["tier"]["tier"] == "gold"
+
+    stored(redis_url, body)
+
+
+def test_with_the_shipped_fitted_model_the_view_and_the_explanation_give_one_churn_score(
+    redis_url: str, ruleset: Ruleset
+) -> None:
+    """The staff page shows both: the explanation's score must be the probability the view (and
+    the worker) gives, not the rules' noisy-OR alone."""
+    model = BgNbdParams.load(RULES_DIR / "churn_model.json")
+    assert model.probability is not None
+
+    async def body(state: RedisState) -> None:
+        at = PAID + 45 * DAY_MS
+        view = await customer_view(state.profiles, ruleset, "C1", at, model)
+        explanation = await explain_customer(state.profiles, ruleset, "C1", at, model)
+        rules_only = await explain_customer(state.profiles, ruleset, "C1", at)
+        assert view is not None and explanation is not None and rules_only is not None
+        assert (view.churn.probability, view.churn.level) == (explanation.score, explanation.level)
+        assert explanation.score != rules_only.score  # the model counts
 
     stored(redis_url, body)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from schemas.profile.delta import build_update
 from sinks.redis.state import RedisState
 from streams.access import token_line
 from streams.settings import Settings
+from tests.support.churn_models import use_rules_only
 from tests.support.redis_state import make_state
 
 DAY0 = datetime(2026, 1, 1, 9, tzinfo=UTC)
@@ -153,7 +155,11 @@ def signalbank(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_cli_explains_a_stored_customer_as_json(stored_customer: str) -> None:
+def test_cli_explains_a_stored_customer_as_json(
+    stored_customer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the rules' own level here; the fitted model's score: tests/unit/agents/test_lookup.py
+    use_rules_only(tmp_path, monkeypatch)
     result = signalbank(stored_customer, "rules", "explain", "C1", "--at", AT.isoformat(), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
