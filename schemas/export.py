@@ -37,7 +37,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "json"
 ASYNCAPI_PATH = Path(__file__).resolve().parent / "asyncapi.yaml"
 #: Version of the contract as a whole: minor for compatible changes (docs/topics.md, "Evolution"),
 #: major when a topic gets a new version (``.v2``).
-CONTRACT_VERSION = "1.2.0"
+CONTRACT_VERSION = "1.3.0"
 _KAFKA_BINDING = "0.5.0"
 _REF = "#/components/schemas/{model}"
 

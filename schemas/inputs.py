@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_extra_types.currency_code import ISO4217
 
 from schemas.common import Channel, Identifier, LongText, Money, ShortText, SignedMoney, StrictInput
@@ -80,9 +80,68 @@ class TolerantInput(StrictInput):
 
 
 ProductCode = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[A-Z0-9_]+$")]
+#: An ISO 3166-1 alpha-2 country code, upper case ("DE", "FR").
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
-class Transaction(TolerantInput):
+class AuthMethod(StrEnum):
+    """How the customer proved who they are for this event (strongest last)."""
+
+    NONE = "none"
+    PASSWORD = "password"  # noqa: S105 (a method's name, not a secret)
+    OTP = "otp"
+    BIOMETRIC = "biometric"
+
+
+class AuthOutcome(StrEnum):
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+class Origin(TolerantInput):
+    """Where and how an event was made, as far as the producing channel knows: all optional.
+
+    The risk rules compare these with the customer's own history (schemas/profile/behaviour.py);
+    an absent field is simply not compared. They are personal data: never logged.
+    """
+
+    device_id: Identifier | None = Field(
+        None,
+        description="The device the customer used (app installation or browser fingerprint, as the "
+        "channel identifies it); absent for branch, call centre and card-present events without one.",
+    )
+    ip_country: CountryCode | None = Field(
+        None,
+        description="ISO 3166-1 alpha-2 country of the IP address the event came from (online channels).",
+    )
+    city: ShortText | None = Field(
+        None, description="City where the event happened, when the channel knows it."
+    )
+    latitude: float | None = Field(
+        None,
+        ge=-90,
+        le=90,
+        description="Where the event happened (WGS84 degrees); with longitude or not at all.",
+    )
+    longitude: float | None = Field(
+        None,
+        ge=-180,
+        le=180,
+        description="Where the event happened (WGS84 degrees); with latitude or not at all.",
+    )
+    auth_method: AuthMethod | None = Field(
+        None, description="How the customer authenticated: none, password, otp or biometric."
+    )
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> Origin:
+        """A latitude without a longitude locates nothing: refuse it rather than guess."""
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("latitude and longitude come together or not at all")
+        return self
+
+
+class Transaction(Origin):
     """A booked movement on one of the customer's accounts."""
 
     type: Literal["transaction"] = "transaction"
@@ -96,9 +155,18 @@ class Transaction(TolerantInput):
     )
     merchant_category: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
     balance_after: SignedMoney | None = None
+    merchant_country: CountryCode | None = Field(
+        None,
+        description="For card payments and withdrawals: ISO 3166-1 alpha-2 country of the merchant or ATM.",
+    )
+    payee_id: Identifier | None = Field(
+        None,
+        description="For transfers out: the payee (beneficiary account or its stable token), so a "
+        "first payment to someone can be told from a usual one.",
+    )
 
 
-class Interaction(TolerantInput):
+class Interaction(Origin):
     """Something the customer did or said outside of booking money."""
 
     type: Literal["interaction"] = "interaction"
@@ -108,6 +176,9 @@ class Interaction(TolerantInput):
     score: int | None = Field(None, ge=0, le=10, description="NPS answer for survey_response.")
     reference: Identifier | None = Field(None, description="Complaint or offer id the interaction refers to.")
     note: LongText | None = None
+    auth_outcome: AuthOutcome | None = Field(
+        None, description="For logins: success or failed (a failed login attempt); absent: success."
+    )
 
 
 class Customer(TolerantInput):

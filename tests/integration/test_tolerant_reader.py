@@ -71,9 +71,9 @@ def test_an_event_with_a_new_field_is_processed_and_the_field_counted(
         "amount": "250.00",
         "currency": "EUR",
         "channel": "mobile",
-        "device_id": SECRET,
+        "wallet": SECRET,
     }
-    master = {"event_id": "NEWFIELD-M", "customer_id": "NEWFIELD", "occurred_at": at, "device_id": SECRET}
+    master = {"event_id": "NEWFIELD-M", "customer_id": "NEWFIELD", "occurred_at": at, "wallet": SECRET}
     produce(
         own_broker.bootstrap,
         [
@@ -84,12 +84,12 @@ def test_an_event_with_a_new_field_is_processed_and_the_field_counted(
     wait_for(lambda: total(scrape(worker.metrics_url), "signalbank_events_total") >= 2, "events read")
     samples = scrape(worker.metrics_url)
     assert total(samples, "signalbank_events_total", topic=TRANSACTIONS, outcome="processed") == 1
-    assert total(samples, "signalbank_unknown_fields_total", topic=TRANSACTIONS, field="device_id") == 1
+    assert total(samples, "signalbank_unknown_fields_total", topic=TRANSACTIONS, field="wallet") == 1
     assert total(samples, "signalbank_unknown_fields_total", topic=CUSTOMERS) == 0  # rejected, not counted
     assert total(samples, "signalbank_dead_letters_total", topic=CUSTOMERS, reason="invalid") == 1
 
     seen = collect(own_broker.bootstrap, lambda seen: bool(seen[DEAD_LETTERS]), timeout=30.0, settle=0.5)
     [letter] = seen[DEAD_LETTERS]
     assert letter["source_topic"] == CUSTOMERS
-    assert [(e["loc"], e["kind"]) for e in letter["errors"]] == [("device_id", "extra_forbidden")]
+    assert [(e["loc"], e["kind"]) for e in letter["errors"]] == [("wallet", "extra_forbidden")]
     assert SECRET not in worker.log_path.read_text(errors="replace")

@@ -74,21 +74,21 @@ def test_transaction_sent_to_interaction_topic_is_invalid_there() -> None:
 
 
 def test_unknown_fields_are_accepted_and_counted_by_name_only() -> None:
-    extra = json.dumps({**GOOD, "device_id": "D-7781", "geo": {"lat": 1.5}}).encode()
+    extra = json.dumps({**GOOD, "wallet": "D-7781", "geo": {"lat": 1.5}}).encode()
     decoded = decode_batch([record(extra), record(json.dumps(GOOD).encode())], NOW, timedelta(days=1))
     assert [type(event) for _, event in decoded.events] == [Transaction, Transaction]
     assert not decoded.dead
-    assert decoded.unknown_fields == Counter({(TRANSACTIONS, "device_id"): 1, (TRANSACTIONS, "geo"): 1})
+    assert decoded.unknown_fields == Counter({(TRANSACTIONS, "wallet"): 1, (TRANSACTIONS, "geo"): 1})
     first = decoded.events[0][1]
     assert isinstance(first, Transaction) and first.amount == Decimal("100.00")  # known fields as before
 
 
 def test_a_strict_topic_dead_letters_unknown_fields_naming_them() -> None:
-    extra = json.dumps({**GOOD, "device_id": "D-7781"}).encode()
+    extra = json.dumps({**GOOD, "wallet": "D-7781"}).encode()
     result = decode(record(extra), NOW, timedelta(days=1), strict={TRANSACTIONS})
     assert isinstance(result, DeadLetter)
     assert result.reason is DeadLetterReason.INVALID
-    assert [(e.loc, e.kind) for e in result.errors] == [("device_id", EXTRA_FORBIDDEN)]
+    assert [(e.loc, e.kind) for e in result.errors] == [("wallet", EXTRA_FORBIDDEN)]
     assert "D-7781" not in result.model_dump_json(exclude={"payload_base64"})  # the name, not the value
     other = decode(record(extra, topic=TRANSACTIONS), NOW, timedelta(days=1), strict={INTERACTIONS})
     assert isinstance(other, Transaction)  # strictness is per topic

@@ -59,14 +59,14 @@ def test_invalid_transactions_are_rejected_on_the_right_field(overrides: dict[st
 
 def test_unknown_fields_are_set_aside_not_rejected() -> None:
     """Contracts evolve by adding fields: the decoder counts (or, on a strict topic, rejects) them."""
-    head = {"event_id": "e-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00Z", "device_id": "D-1"}
+    head = {"event_id": "e-1", "customer_id": "C1", "occurred_at": "2026-03-01T10:00:00Z", "wallet": "D-1"}
     events = [
-        Transaction.model_validate_json(json.dumps({**transaction(), "device_id": "D-1"})),
+        Transaction.model_validate_json(json.dumps({**transaction(), "wallet": "D-1"})),
         Interaction.model_validate_json(json.dumps({**head, "kind": "login", "channel": "web"})),
         Customer.model_validate_json(json.dumps(head)),
     ]
     for event in events:
-        assert event.model_extra == {"device_id": "D-1"}
+        assert event.model_extra == {"wallet": "D-1"}
         assert type(event).model_json_schema()["additionalProperties"] is True
 
 
