@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from schemas.control import RulesetPublication
 from schemas.inputs import Customer, Interaction, Transaction
-from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, TierChange
+from schemas.outputs import ChurnAlert, CustomerSignal, DeadLetter, NextBestOffer, RiskSignal, TierChange
 
 TRANSACTIONS = "bank.transactions.v1"
 INTERACTIONS = "bank.interactions.v1"
@@ -15,6 +15,7 @@ CHURN_ALERTS = "signalbank.churn-alerts.v1"
 OFFERS = "signalbank.offers.v1"
 SIGNALS = "signalbank.signals.v1"
 SERVICE_ALERTS = "signalbank.service-alerts.v1"
+RISK_SIGNALS = "signalbank.risk-signals.v1"
 TIER_CHANGES = "signalbank.tier-changes.v1"
 DEAD_LETTERS = "signalbank.deadletter.v1"
 RULES_CONTROL = "signalbank.rules.v1"
@@ -29,6 +30,7 @@ OUTPUT_MODELS: dict[str, type[BaseModel]] = {
     OFFERS: NextBestOffer,
     SIGNALS: CustomerSignal,
     SERVICE_ALERTS: CustomerSignal,
+    RISK_SIGNALS: RiskSignal,
     TIER_CHANGES: TierChange,
     DEAD_LETTERS: DeadLetter,
 }

@@ -26,6 +26,7 @@ from schemas.catalog import (
     INPUT_TOPICS,
     OFFERS,
     OUTPUT_TOPICS,
+    RISK_SIGNALS,
     RULES_CONTROL,
     SERVICE_ALERTS,
     SIGNALS,
@@ -37,7 +38,7 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "json"
 ASYNCAPI_PATH = Path(__file__).resolve().parent / "asyncapi.yaml"
 #: Version of the contract as a whole: minor for compatible changes (docs/topics.md, "Evolution"),
 #: major when a topic gets a new version (``.v2``).
-CONTRACT_VERSION = "1.3.0"
+CONTRACT_VERSION = "1.4.0"
 _KAFKA_BINDING = "0.5.0"
 _REF = "#/components/schemas/{model}"
 
@@ -45,8 +46,9 @@ _REF = "#/components/schemas/{model}"
 CONSUMERS: dict[str, str] = {
     CHURN_ALERTS: "CRM retention queues and the call centre act on churn alerts",
     OFFERS: "campaign tools and channels (mobile, web, branch, call centre) present the offers",
-    SIGNALS: "CRM (customer-360 tags, care moments) and the risk or fraud team (risk signals)",
+    SIGNALS: "CRM (customer-360 tags, care moments)",
     SERVICE_ALERTS: "the complaints team and the call centre (SLA warnings and breaches)",
+    RISK_SIGNALS: "the fraud team and payment systems (step-up authentication, holds, calls)",
     TIER_CHANGES: "CRM keeps each customer's value tier",
     DEAD_LETTERS: "the producing team and operators: invalid inputs, with their bytes and the reasons",
 }

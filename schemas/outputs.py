@@ -1,4 +1,5 @@
-"""Output topics: churn alerts, offers, customer signals, service alerts, tier changes, dead letters."""
+"""Output topics: churn alerts, offers, customer signals, service alerts, risk signals, tier changes,
+dead letters."""
 
 from __future__ import annotations
 
@@ -82,9 +83,10 @@ class SignalKind(StrEnum):
 
 
 class CustomerSignal(OutputModel):
-    """A tag gained or lost, a care moment, a risk or a service-level breach, from a YAML rule.
+    """A tag gained or lost, a care moment or a service-level breach, from a YAML rule.
 
-    Service breaches go to the service-alerts topic, every other kind to the signals topic.
+    Service breaches go to the service-alerts topic, tags and care moments to the signals topic. Risk
+    rules send a ``RiskSignal`` to the risk topic (``kind: risk`` was sent here before contract 1.4.0).
     """
 
     type: Literal["customer_signal"] = "customer_signal"
@@ -108,6 +110,55 @@ class CustomerSignal(OutputModel):
     occurred_at: AwareDatetime = Field(
         description="Event time of the trigger (check time for silence checks)."
     )
+    ruleset_version: str
+
+
+class RiskLevel(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class RecommendedAction(StrEnum):
+    """What the bank should do about a risk signal, mildest last (a signal names its strongest)."""
+
+    HOLD_PAYMENT = "hold_payment"
+    CALL_CUSTOMER = "call_customer"
+    STEP_UP_AUTH = "step_up_auth"
+    MONITOR = "monitor"
+
+
+class RiskReason(OutputModel):
+    """One risk rule that held for the trigger, with the values it read, so an analyst can check it."""
+
+    rule_id: str = Field(max_length=100)
+    message: str = Field(max_length=500)
+    score: int = Field(ge=0, le=100, description="The rule's own score (its YAML `score`).")
+    evidence: dict[str, EvidenceValue]
+
+
+class RiskSignal(OutputModel):
+    """Behaviour unusual for this customer, for the fraud team: one signal per trigger, every risk rule
+    that held (and was out of its cooldown) a reason, the strongest first."""
+
+    type: Literal["risk_signal"] = "risk_signal"
+    signal_id: str = Field(description="Deterministic: same customer, trigger and ruleset give the same id.")
+    customer_id: Identifier
+    rule_id: str = Field(max_length=100, description="The top reason's rule.")
+    score: int = Field(
+        ge=0,
+        le=100,
+        description="The reasons' scores combined as independent evidence: 100 x (1 - prod(1 - score/100)).",
+    )
+    level: RiskLevel = Field(description="From the score: high >= 70, medium >= 40, else low.")
+    reasons: list[RiskReason] = Field(min_length=1, description="Ordered by score, largest first.")
+    recommended_action: RecommendedAction = Field(
+        description="The strongest action any reason recommends (hold_payment > call_customer > "
+        "step_up_auth > monitor)."
+    )
+    action: str = Field("", max_length=500, description="The top reason's suggested action, for people.")
+    trigger_event_id: Identifier
+    occurred_at: AwareDatetime = Field(description="Event time of the triggering event.")
     ruleset_version: str
 
 

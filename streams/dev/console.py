@@ -15,6 +15,7 @@ from schemas.catalog import (
     DEAD_LETTERS,
     OFFERS,
     OUTPUT_TOPICS,
+    RISK_SIGNALS,
     SERVICE_ALERTS,
     SIGNALS,
     TIER_CHANGES,
@@ -38,6 +39,12 @@ def describe(topic: str, value: dict[str, Any]) -> str:
         label = value["tag"] if value["kind"] == "tag" else value["rule_id"]
         action = f"  -> {value['action']}" if value["action"] else ""
         return f"{value['kind'].upper():<6} {value['customer_id']:<10} {label:<24} {value['message']}{action}"
+    if topic == RISK_SIGNALS:
+        rules = ",".join(r["rule_id"] for r in value["reasons"])
+        return (
+            f"RISK   {value['customer_id']:<10} {value['level'].upper():<6} score={value['score']:<3} "
+            f"{rules}  {value['reasons'][0]['message']}  -> {value['recommended_action']}"
+        )
     if topic == TIER_CHANGES:
         old = value["old_tier"] or "-"
         return f"TIER   {value['customer_id']:<10} {old} -> {value['new_tier']:<10} {value['message']}"

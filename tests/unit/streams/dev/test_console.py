@@ -18,12 +18,13 @@ from schemas.catalog import (
     DEAD_LETTERS,
     OFFERS,
     OUTPUT_TOPICS,
+    RISK_SIGNALS,
     SERVICE_ALERTS,
     SIGNALS,
     TIER_CHANGES,
     TRANSACTIONS,
 )
-from schemas.outputs import TierChange
+from schemas.outputs import RecommendedAction, RiskLevel, RiskReason, RiskSignal, TierChange
 from streams.dev.console import OutputPrinter, describe
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.kafka.admin import create_topics
@@ -33,7 +34,8 @@ from tests.support.pipeline_story import process, records
 PREFIXES = {
     CHURN_ALERTS: ("ALERT ",),
     OFFERS: ("OFFER ",),
-    SIGNALS: ("TAG ", "CARE ", "RISK "),
+    SIGNALS: ("TAG ", "CARE "),
+    RISK_SIGNALS: ("RISK ",),
     SERVICE_ALERTS: ("SERVICE ",),
     TIER_CHANGES: ("TIER ",),
     DEAD_LETTERS: ("DEAD ",),
@@ -69,6 +71,30 @@ def tier_change() -> dict[str, Any]:
     return {"topic": TIER_CHANGES, "value": json.loads(change.model_dump_json())}
 
 
+def risk_signal() -> dict[str, Any]:
+    """The story has no risky behaviour: one as the pipeline would write it."""
+    signal = RiskSignal(
+        signal_id="risk-1c2d",
+        customer_id="LOYAL",
+        rule_id="risk.new_device_large_transfer",
+        score=85,
+        level=RiskLevel.HIGH,
+        reasons=[
+            RiskReason(
+                rule_id="risk.new_device_large_transfer",
+                message="5000.0 out from a device first seen 3 minutes ago",
+                score=85,
+                evidence={"event.amount": 5000.0},
+            )
+        ],
+        recommended_action=RecommendedAction.HOLD_PAYMENT,
+        trigger_event_id="LOYAL-tx9",
+        occurred_at=datetime(2026, 4, 6, 1, tzinfo=UTC),
+        ruleset_version="v-risk-test",
+    )
+    return {"topic": RISK_SIGNALS, "value": json.loads(signal.model_dump_json())}
+
+
 @pytest.fixture(scope="module")
 def outputs(redis_server: EmbeddedRedis, ruleset: Ruleset) -> list[dict[str, Any]]:
     """Every output topic's values as the pipeline writes them: the story, one invalid message."""
@@ -78,7 +104,7 @@ def outputs(redis_server: EmbeddedRedis, ruleset: Ruleset) -> list[dict[str, Any
     bad = RawRecord(TRANSACTIONS, 0, 999, b"DRIFT", b'{"customer_id": "DRIFT", not json')
     produced = process(redis_server.url, ruleset, [[*records(), bad]])
     found = [{"topic": o.topic, "value": json.loads(o.encoded())} for o in produced]
-    return [*found, tier_change()]
+    return [*found, tier_change(), risk_signal()]
 
 
 def test_every_output_topic_is_described(outputs: list[dict[str, Any]]) -> None:
