@@ -37,6 +37,14 @@ def kafka_server() -> Iterator[EmbeddedKafka]:
 
 
 @pytest.fixture
+def own_broker() -> Iterator[EmbeddedKafka]:
+    """A broker of the test's own: for tests that leave consumer groups and offsets behind, or read
+    every output of their broker from the start (the session's broker keeps all of them)."""
+    with EmbeddedKafka() as broker:
+        yield broker
+
+
+@pytest.fixture
 def redis_url(redis_server: EmbeddedRedis) -> Iterator[str]:
     """A clean database for each test."""
     client = redis.Redis.from_url(redis_server.url)

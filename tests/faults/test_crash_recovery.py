@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, cast
 
@@ -43,13 +43,6 @@ pytestmark = pytest.mark.faults
 #: Its start is fixed when the tests are imported: a default start moves at midnight UTC, and a run
 #: straddling it would compare a worker's profiles with a reference of other days.
 SCENARIO = Scenario(customers=60, days=60, seed=11, invalid_ratio=0.0).pinned()
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    """A broker of its own: this test leaves a consumer group and committed offsets behind."""
-    with EmbeddedKafka() as broker:
-        yield broker
 
 
 def snapshot(client: redis.Redis | redis.RedisCluster) -> dict[str, object]:

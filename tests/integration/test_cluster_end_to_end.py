@@ -5,7 +5,6 @@ hash to two masters (slots 15898, 8193 and 6107), so the worker's calls go to mo
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +16,10 @@ from streams.access import token_line
 from streams.dev.cluster import EmbeddedRedisCluster
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
-from streams.kafka.admin import create_topics
 from tests.integration import test_end_to_end as on_one_server
 from tests.support.cluster import assert_scan_sees_every_key, cluster_client
 from tests.support.story import story
+from tests.support.workers import running_worker
 
 
 @pytest.fixture
@@ -35,19 +34,16 @@ rules_only_churn = on_one_server.rules_only_churn  # the story's churn model (se
 
 @pytest.fixture
 def worker(broker: EmbeddedKafka, redis_cluster_url: str, rules_only_churn: Path) -> Iterator[WorkerProcess]:
-    create_topics(broker.bootstrap, partitions=4)
-    process = WorkerProcess(
+    with running_worker(
         broker.url,
+        broker.bootstrap,
         redis_cluster_url,
+        name="e2e-cluster",
         partitions=4,
-        rules_dir=None,
-        app_id=f"e2e-cluster-{os.getpid()}",
         web_tokens=token_line("e2e", on_one_server.WEB_TOKEN),  # the page test logs in as e2e
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+        flush=False,  # the cluster fixture hands out an emptied cluster
+    ) as process:
+        yield process
 
 
 def test_story_on_a_cluster_gives_exact_outputs_and_the_same_as_replay(

@@ -9,36 +9,26 @@ outputs it sent.
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from schemas.catalog import OUTPUT_TOPICS, SIGNALS
 from streams.access import token_line
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
 from tests.support.churn_models import use_rules_only
 from tests.support.kafka_io import collect, produce
 from tests.support.story import Message, encoded, interaction, master, txn
+from tests.support.workers import running_worker
 
 TOKEN = "history-token"
 CUSTOMER = "TAGGY"
 TIMELINE_EVENTS = 5
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    """A broker of its own: the session's broker keeps every output, and the end-to-end story reads
-    all of them from the start."""
-    with EmbeddedKafka() as broker:
-        yield broker
 
 
 @pytest.fixture
@@ -50,22 +40,15 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     use_rules_only(tmp_path_factory.mktemp("model"), monkeypatch)
     monkeypatch.setenv("SIGNALBANK_TIMELINE_EVENTS", str(TIMELINE_EVENTS))
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    create_topics(own_broker.bootstrap, partitions=4)
-    process = WorkerProcess(
+    with running_worker(
         own_broker.url,
+        own_broker.bootstrap,
         redis_server.url,
+        name="history",
         partitions=4,
-        rules_dir=None,
-        app_id=f"history-{os.getpid()}",
         web_tokens=token_line("staff", TOKEN),
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+    ) as process:
+        yield process
 
 
 def send(kafka: EmbeddedKafka, worker: WorkerProcess, messages: list[Message], read_before: int) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,11 +31,11 @@ from streams.backtest.replay import ReplayOptions, replay
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
 from streams.settings import Settings
 from tests.support.churn_models import rules_only, use_rules_only
 from tests.support.kafka_io import collect, produce
 from tests.support.story import EXPECTED_ALERTS, EXPECTED_OFFERS, encoded, story
+from tests.support.workers import running_worker
 
 BAD = b'{"event_id": "x-1", "customer_id": "DRIFT", "amount": "-3"}'
 
@@ -64,22 +63,15 @@ def rules_only_churn(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
 def worker(
     kafka_server: EmbeddedKafka, redis_server: EmbeddedRedis, rules_only_churn: Path
 ) -> Iterator[WorkerProcess]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    create_topics(kafka_server.bootstrap, partitions=4)
-    process = WorkerProcess(
+    with running_worker(
         kafka_server.url,
+        kafka_server.bootstrap,
         redis_server.url,
+        name="e2e",
         partitions=4,
-        rules_dir=None,
-        app_id=f"e2e-{os.getpid()}",
         web_tokens=token_line("e2e", WEB_TOKEN),
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+    ) as process:
+        yield process
 
 
 def replay_outputs(tmp_path: Path, redis_url: str, ruleset: Ruleset) -> dict[str, dict[str, Any]]:

@@ -7,11 +7,10 @@ import json
 import os
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import redis
 
 from rules.load.problems import RulesetError
@@ -25,12 +24,6 @@ from streams.dev.scrape import scrape, total
 from streams.kafka.admin import create_topics
 from tests.support.kafka_io import collect, produce
 from tests.support.rule_texts import BROKEN, SECOND, SEEN
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    with EmbeddedKafka() as broker:
-        yield broker
 
 
 def transaction(customer: str) -> tuple[str, bytes, bytes]:

@@ -7,7 +7,6 @@ and this worker would read that test's story too.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,9 +21,9 @@ from sinks.redis.keys import schedule_key
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
 from tests.support.churn_models import use_rules_only
 from tests.support.kafka_io import collect, produce
+from tests.support.workers import running_worker
 
 CUSTOMER = "SILENT"
 
@@ -53,31 +52,18 @@ def wait_for(condition: Any, what: str, timeout: float = 30.0) -> Any:
 
 
 @pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    with EmbeddedKafka() as broker:
-        yield broker
-
-
-@pytest.fixture
 def worker(
     own_broker: EmbeddedKafka,
     redis_server: EmbeddedRedis,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[WorkerProcess]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    create_topics(own_broker.bootstrap, partitions=4)
     monkeypatch.setenv("SIGNALBANK_CHECK_INTERVAL_S", "0.5")  # the worker copies the environment
     use_rules_only(tmp_path_factory.mktemp("model"), monkeypatch)  # the alert is the rule's own
-    process = WorkerProcess(
-        own_broker.url, redis_server.url, partitions=4, rules_dir=None, app_id=f"silence-{os.getpid()}"
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+    with running_worker(
+        own_broker.url, own_broker.bootstrap, redis_server.url, name="silence", partitions=4
+    ) as process:
+        yield process
 
 
 def test_worker_timer_alerts_when_the_salary_stopped_40_days_ago(

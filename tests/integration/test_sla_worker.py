@@ -10,22 +10,20 @@ every output on the session broker.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from schemas.catalog import INTERACTIONS, SERVICE_ALERTS
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
 from tests.support.kafka_io import collect, produce
 from tests.support.rule_files import write
+from tests.support.workers import running_worker
 
 SLA_RULES = """\
 rules:
@@ -65,31 +63,18 @@ def complaint(customer: str, opened: datetime) -> tuple[str, bytes, bytes]:
 
 
 @pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    with EmbeddedKafka() as broker:
-        yield broker
-
-
-@pytest.fixture
 def worker(
     own_broker: EmbeddedKafka, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[WorkerProcess]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    create_topics(own_broker.bootstrap, partitions=2)
     rules = tmp_path / "rules"
     rules.mkdir()
     write(rules, SLA_RULES, "service.yaml")
     monkeypatch.setenv("SIGNALBANK_CHECK_INTERVAL_S", "1")  # the worker copies the environment
     monkeypatch.setenv("SIGNALBANK_CHECK_GRACE_S", "0")  # live traffic: no backlog to wait for
-    process = WorkerProcess(
-        own_broker.url, redis_server.url, partitions=2, rules_dir=rules, app_id=f"sla-{os.getpid()}"
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+    with running_worker(
+        own_broker.url, own_broker.bootstrap, redis_server.url, name="sla", partitions=2, rules_dir=rules
+    ) as process:
+        yield process
 
 
 def test_warning_and_breach_arrive_at_their_deadlines_with_no_further_event(

@@ -7,21 +7,19 @@ On a broker of its own: the end-to-end test counts every input and output on the
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import redis
 
 from schemas.catalog import CUSTOMERS, DEAD_LETTERS, TRANSACTIONS
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
 from tests.support.kafka_io import collect, produce
+from tests.support.workers import running_worker
 
 SECRET = "DEVICE-7781-SECRET"  # the value of the new field: must appear nowhere but in the event
 
@@ -35,27 +33,14 @@ def wait_for(condition: Any, what: str, timeout: float = 30.0) -> Any:
 
 
 @pytest.fixture
-def own_broker() -> Iterator[EmbeddedKafka]:
-    with EmbeddedKafka() as broker:
-        yield broker
-
-
-@pytest.fixture
 def worker(
     own_broker: EmbeddedKafka, redis_server: EmbeddedRedis, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[WorkerProcess]:
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    create_topics(own_broker.bootstrap, partitions=2)
     monkeypatch.setenv("SIGNALBANK_STRICT_TOPICS", CUSTOMERS)  # the worker copies the environment
-    process = WorkerProcess(
-        own_broker.url, redis_server.url, partitions=2, rules_dir=None, app_id=f"tolerant-{os.getpid()}"
-    )
-    process.start()
-    process.wait_ready()
-    yield process
-    assert process.stop() is not None
+    with running_worker(
+        own_broker.url, own_broker.bootstrap, redis_server.url, name="tolerant", partitions=2
+    ) as process:
+        yield process
 
 
 def test_an_event_with_a_new_field_is_processed_and_the_field_counted(

@@ -22,13 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from streams.access import token_line
 from streams.dev.embedded import EmbeddedKafka, EmbeddedRedis
 from streams.dev.run import WorkerProcess
 from streams.dev.scrape import scrape, total
-from streams.kafka.admin import create_topics
+from tests.support.workers import running_worker
 
 CHROMIUM = os.environ.get("SIGNALBANK_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("SIGNALBANK_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -61,25 +60,18 @@ class StaffWorker:
 @contextlib.contextmanager
 def logged_in_worker(redis_server: EmbeddedRedis, user: str, token: str) -> Iterator[StaffWorker]:
     """A worker on an emptied Redis and a new broker, accepting ``token`` as ``user``."""
-    client = redis.Redis.from_url(redis_server.url)
-    client.flushdb()
-    client.close()
-    with EmbeddedKafka() as broker:
-        create_topics(broker.bootstrap, partitions=2)
-        process = WorkerProcess(
+    with (
+        EmbeddedKafka() as broker,
+        running_worker(
             broker.url,
+            broker.bootstrap,
             redis_server.url,
+            name="staff-page",
             partitions=2,
-            rules_dir=None,
-            app_id=f"staff-page-{os.getpid()}",
             web_tokens=token_line(user, token),
-        )
-        process.start()
-        try:
-            process.wait_ready()
-            yield StaffWorker(process, broker.bootstrap)
-        finally:
-            process.stop()
+        ) as process,
+    ):
+        yield StaffWorker(process, broker.bootstrap)
 
 
 def wait_until_read(worker: WorkerProcess, count: int, timeout: float = 30.0) -> None:
