@@ -202,7 +202,7 @@ class Pipeline:
                     opened[event.customer_id] = (
                         open_complaints(result.state) if profile["complaints_open"] else []
                     )
-                    context = build_event_context(event, self._config.home_bank)
+                    context = build_event_context(event, self._config.home_bank, result.facts)
                     trigger = Trigger.of(event, update.ts_ms, result.state.get(tiers.FIELD, ""))
                     evaluation = evaluate(ruleset, profile, context, event.occurred_at.date(), churn)
                     entry = event_entry(event, update.ts_ms) if timeline else None

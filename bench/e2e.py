@@ -69,6 +69,7 @@ from bench.sizing import Measured, sizing_lines
 from bench.worker_profile import WorkerProfile, profile_process
 from rules.load.ruleset import load_ruleset
 from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OFFERS, OUTPUT_TOPICS, SERVICE_ALERTS
+from schemas.profile.behaviour import BEHAVIOUR_FIELD
 from schemas.profile.rhythm import GAPS_FIELD
 from sinks.redis.keys import TAGS_FIELD, cooldown_key, timeline_key
 from sinks.redis.profile_state import decode as decode_profile
@@ -703,7 +704,10 @@ async def history_bytes(url: str, scenario: Scenario, settings: Settings) -> dic
 
 #: Fields of the profile string whose bytes the memory step shows on their own: per-customer state
 #: an issue added (``name`` -> the profile fields it is kept in).
-PROFILE_PARTS: dict[str, tuple[str, ...]] = {"rhythm (gap histogram)": (GAPS_FIELD,)}
+PROFILE_PARTS: dict[str, tuple[str, ...]] = {
+    "rhythm (gap histogram)": (GAPS_FIELD,),
+    "behaviour (devices, countries, channels, payees, amounts, last hour, location)": (BEHAVIOUR_FIELD,),
+}
 
 
 def profile_parts(blob: bytes) -> dict[str, int]:

@@ -17,13 +17,15 @@ from schemas.inputs import (
     Transaction,
     TransactionKind,
 )
+from schemas.profile.behaviour import BEHAVIOUR_OP, observe
 from schemas.profile.shape import METRIC_COUNT, Metric
 
 MS_PER_DAY = 86_400_000
 
 #: (op, field, value): "mx"/"mn" keep the max/min number, "sn" keeps the newest value by event time,
 #: "rn" extends a run of days ("day,gap" -> "start,last,count"; a pause longer than gap starts anew),
-#: "ab" keeps an account's balance (field: the account id, value: cents; ``ACCOUNT_OP``).
+#: "ab" keeps an account's balance (field: the account id, value: cents; ``ACCOUNT_OP``), "bh" adds
+#: an observation to the customer's behaviour (value: ``behaviour.Observation.text``; ``BEHAVIOUR_OP``).
 Op = tuple[str, str, str]
 
 #: The operation of a reported balance: the store keeps each account's newest balance by event time
@@ -88,6 +90,8 @@ def build_update(event: InputEvent, home_bank: str, position: str = "") -> Profi
         _interaction(event, increments, ops, ts)
     else:
         _customer(event, ops)
+    if not isinstance(event, Customer):
+        ops.append((BEHAVIOUR_OP, "", _observation(event)))
     if is_customer_activity(event):
         increments[Metric.ACTIVE] = 1
         day = str(ts // MS_PER_DAY)
@@ -124,6 +128,31 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
         inc[Metric.BALANCE_SUM] = balance
         inc[Metric.BALANCE_N] = 1
         ops.append((ACCOUNT_OP, event.account_id, str(balance)))
+
+
+def _observation(event: Transaction | Interaction) -> str:
+    """What the event tells the risk rules' behaviour: device, country, payee, place, amount."""
+    country = (event.merchant_country if isinstance(event, Transaction) else None) or event.ip_country
+    place = (
+        (event.latitude, event.longitude)
+        if event.latitude is not None and event.longitude is not None
+        else None
+    )
+    failed = (
+        isinstance(event, Interaction)
+        and event.kind is InteractionKind.LOGIN
+        and event.auth_outcome == "failed"
+    )
+    return observe(
+        event.kind if isinstance(event, Transaction) else None,
+        to_cents(event.amount) if isinstance(event, Transaction) else 0,
+        event.channel,
+        event.device_id,
+        country,
+        event.payee_id if isinstance(event, Transaction) else None,
+        place,
+        failed,
+    ).text()
 
 
 def _payee_bank(bank: str, ts: int, ops: list[Op]) -> None:

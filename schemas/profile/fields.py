@@ -53,6 +53,49 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
 )
 
 
+#: The customer's own behaviour for the risk rules (schemas/profile/behaviour.py).
+_BEHAVIOUR_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("devices_count", "int", "devices the customer used (the last 8 by last use)"),
+    FieldSpec("countries_count", "int", "countries the customer acted from (merchant or IP country; last 8)"),
+    FieldSpec(
+        "channels_count", "int", "channels the customer used (branch, atm, mobile, web, pos, call_centre)"
+    ),
+    FieldSpec("payees_count", "int", "payees the customer sent transfers to (by payee_id; the last 8)"),
+    FieldSpec(
+        "tx_count_10m",
+        "int",
+        "payments out (card, withdrawal, transfer out, loan repayment, investment buy) in the last 10 "
+        "minutes, exact up to 32 in the last hour",
+    ),
+    FieldSpec("tx_sum_10m", "double", "the sum of those payments out in the last 10 minutes", cents=True),
+    FieldSpec("tx_count_1h", "int", "payments out in the last hour (exact up to 32, then 32)"),
+    FieldSpec(
+        "tx_sum_1h", "double", "the sum of the payments out in the last hour (of the newest 32)", cents=True
+    ),
+    FieldSpec("failed_logins_10m", "int", "failed logins (auth_outcome failed) in the last 10 minutes"),
+    FieldSpec("failed_logins_1h", "int", "failed logins in the last hour (exact up to 32)"),
+    FieldSpec(
+        "hours_since_new_device",
+        "int",
+        "whole hours since a device the customer had not used before appeared (with devices known before "
+        "it), 99999 when never",
+    ),
+    FieldSpec(
+        "hours_since_new_country",
+        "int",
+        "whole hours since a country the customer had not acted from before appeared, 99999 when never",
+    ),
+    FieldSpec(
+        "risk_open",
+        "bool",
+        "true for 72 hours after a risk pattern: impossible travel, 5 failed logins in an hour, or a "
+        "payment out of 1000 or more far from the usual (z >= 4), to a new payee or within a day of a "
+        "new device or country (the offers pitch nothing meanwhile)",
+    ),
+    FieldSpec("risk_open_hours", "int", "hours until the open risk case closes, 0 when none is open"),
+)
+
+
 def _profile_fields() -> tuple[FieldSpec, ...]:
     specs = [
         FieldSpec("customer_id", "string", "the customer's id"),
@@ -224,6 +267,7 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
             cents=True,
         ),
         FieldSpec("value_potential", "double", "value from age and salary level, 0-20", cents=True),
+        *_BEHAVIOUR_FIELDS,
     ]
     for base, kind, meaning, cents in _WINDOWED:
         for days in WINDOWS:
@@ -247,4 +291,45 @@ EVENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("product", "string", "product code of an interaction, '' when none"),
     FieldSpec("score", "int", "survey score 0-10, -1 when none"),
     FieldSpec("reference", "string", "complaint or offer reference, '' when none"),
+    FieldSpec("ip_country", "string", "ISO 3166 alpha-2 country of the event's IP address, '' when unknown"),
+    FieldSpec(
+        "merchant_country", "string", "ISO 3166 alpha-2 country of the merchant or ATM, '' when unknown"
+    ),
+    FieldSpec("auth_method", "string", "none, password, otp or biometric; '' when unknown"),
+    FieldSpec("auth_failed", "bool", "true for a failed login attempt"),
+    FieldSpec("has_device", "bool", "true when the event names the device it came from"),
+    FieldSpec(
+        "device_new",
+        "bool",
+        "the event's device is not among the customer's known devices (false while none is known yet)",
+    ),
+    FieldSpec(
+        "country_new", "bool", "the event's country is new for the customer (false while none is known)"
+    ),
+    FieldSpec(
+        "payee_new",
+        "bool",
+        "a transfer to a payee the customer has not paid before (false while none is known)",
+    ),
+    FieldSpec("channel_new", "bool", "the first event on this channel (false for the very first event)"),
+    FieldSpec(
+        "amount_zscore",
+        "double",
+        "how many spreads the amount is above the customer's mean for this kind BEFORE this event (spread "
+        "at least a tenth of the mean and 1.00); 0 with fewer than 5 amounts of the kind",
+    ),
+    FieldSpec(
+        "amount_usual", "double", "the customer's mean amount of this kind before this event, -1 when none"
+    ),
+    FieldSpec(
+        "km_from_last",
+        "double",
+        "km from the customer's previous location (coordinates, else the country's centroid), "
+        "-1 when unknown",
+    ),
+    FieldSpec("hours_since_last_location", "double", "hours since that previous location, -1 when unknown"),
+    FieldSpec(
+        "speed_kmh", "double", "km_from_last over the time between (at least a minute), -1 when unknown"
+    ),
+    FieldSpec("location_exact", "bool", "both locations came from coordinates, not country centroids"),
 )

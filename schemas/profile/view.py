@@ -14,6 +14,7 @@ from operator import itemgetter
 from typing import Any
 
 from schemas.inputs import Customer, InputEvent, Transaction
+from schemas.profile.behaviour import NEUTRAL_FACTS, Facts, add_behaviour
 from schemas.profile.bgnbd import BgNbdParams
 from schemas.profile.delta import ACCOUNT_PREFIX, MS_PER_DAY, NEW_PAYEE_GAP_DAYS
 from schemas.profile.fields import NEVER_DAYS
@@ -195,6 +196,7 @@ def build_profile(
     _activity(profile, state, active_days, now_ms, model)
     add_rhythm(profile, state, active_bits, now_ms // MS_PER_DAY)
     _new_payee_bank(profile, state, now_ms)
+    add_behaviour(profile, state, now_ms)
     _windows(profile, sums)
     add_value_score(profile)
     return profile
@@ -253,20 +255,31 @@ def _windows(profile: Profile, sums: Sequence[int]) -> None:
     profile["card_spend_prev60d"] = card_spend / 100
 
 
-def build_event_context(event: InputEvent, home_bank: str) -> dict[str, Any]:
-    """Flat, fully populated event map for rules (absent fields get neutral defaults)."""
+def build_event_context(event: InputEvent, home_bank: str, facts: Facts | None = None) -> dict[str, Any]:
+    """Flat, fully populated event map for rules (absent fields get neutral defaults).
+
+    ``facts``: the event relative to the customer's behaviour before it, as applying it found
+    (schemas/profile/behaviour.py; ``StoredProfile.facts``); None leaves them neutral.
+    """
     context = neutral_event(event.type, event.event_id)
     if isinstance(event, Customer):
         return context
     context["kind"] = event.kind.value
     context["channel"] = event.channel.value
+    context["ip_country"] = event.ip_country or ""
+    context["auth_method"] = event.auth_method.value if event.auth_method is not None else ""
+    context["has_device"] = event.device_id is not None
+    if facts is not None:
+        context.update(facts.context())
     if isinstance(event, Transaction):
         context["amount"] = float(event.amount)
         bank = event.counterparty_bank or ""
         context["counterparty_bank"] = bank
         context["to_other_bank"] = bool(bank) and bank != home_bank and event.kind.value == "transfer_out"
         context["merchant_category"] = event.merchant_category or ""
+        context["merchant_country"] = event.merchant_country or ""
     else:
+        context["auth_failed"] = event.auth_outcome == "failed"
         context["product"] = event.product or ""
         context["score"] = event.score if event.score is not None else -1
         context["reference"] = event.reference or ""
@@ -287,4 +300,10 @@ def neutral_event(event_type: str, event_id: str) -> dict[str, Any]:
         "product": "",
         "score": -1,
         "reference": "",
+        "ip_country": "",
+        "merchant_country": "",
+        "auth_method": "",
+        "auth_failed": False,
+        "has_device": False,
+        **NEUTRAL_FACTS,
     }

@@ -26,7 +26,7 @@ from operator import add
 
 import msgpack
 
-from schemas.profile import rhythm
+from schemas.profile import behaviour, rhythm
 from schemas.profile.delta import ACCOUNT_OP, ACCOUNT_PREFIX, MAX_ACCOUNTS, ProfileUpdate
 from schemas.profile.shape import DAILY_DAYS, METRIC_COUNT, WINDOWS, Metric
 
@@ -96,6 +96,20 @@ class Pending:
         return upto is not None and self.offset < upto
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one update found: a repeat or not, and the event's behaviour facts.
+
+    ``facts``: the event relative to the customer's behaviour before it (schemas/profile/behaviour.py),
+    for this event's rules only, never a profile field; a repeat gets the facts it had when applied
+    while the behaviour still keeps them, else None (neutral), as does an event without behaviour
+    (master data).
+    """
+
+    duplicate: bool
+    facts: behaviour.Facts | None = None
+
+
 @dataclass(slots=True)
 class ProfileState:
     """Everything stored for one customer; ``sums`` are derived from the buckets, never stored.
@@ -141,12 +155,13 @@ class ProfileState:
         retention_days: int,
         capacity: int,
         committed: Mapping[tuple[int, int], int],
-    ) -> bool:
-        """Apply ``update`` unless it is a repeat; True when it was one (then nothing changed)."""
+    ) -> Applied:
+        """Apply ``update`` unless it is a repeat (then nothing changes); what the event was."""
         digest = id_hash(update.event_id)
         if digest in self.kept or any(p.hash == digest for p in self.pending):
-            return True
+            return Applied(True, behaviour.recall(self.fields, update.event_id))
         self._remember(digest, update.position, capacity, committed)
+        facts = None
         fields, ts = self.fields, update.ts_ms
         previous_last = fields.get("act_last")
         increments: Sequence[int] = update.increments
@@ -156,6 +171,8 @@ class ProfileState:
                 if others:  # the report counts the total: this account's balance and the others'
                     increments = list(increments)
                     increments[_BALANCE_SUM] += others
+            elif op == behaviour.BEHAVIOUR_OP:
+                facts = behaviour.apply(fields, value, ts, update.event_id)
             else:
                 _apply_op(fields, op, name, value, ts)
         stamp = str(ts)
@@ -172,7 +189,7 @@ class ProfileState:
             ref = day
             fields["ref_day"] = str(day)
         self._add(day, ref, increments, retention_days, previous_last)
-        return False
+        return Applied(False, facts)
 
     def _remember(
         self, digest: bytes, position: str, capacity: int, committed: Mapping[tuple[int, int], int]
@@ -387,6 +404,7 @@ class ProfileState:
 
 
 _DATE_EXT = 1  # MessagePack extension type of a date (``_pack_date``)
+_BLOB_EXT = 2  # MessagePack extension type of a field that is MessagePack itself (the behaviour)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _PENDING_BYTES = HASH + 9  # hash, topic code (1), partition (2), offset (6)
 
@@ -568,6 +586,8 @@ def _metrics_of(bitmap: int) -> tuple[int, ...]:
 
 def _parse_field(name: str, value: str) -> _FieldParts:
     code = _FIELD_CODES.get(name, name)
+    if code in _BLOB_CODES:  # MessagePack already (schemas/profile/behaviour.py): stored as bytes
+        return value, code, None, msgpack.ExtType(_BLOB_EXT, value.encode("latin-1"))
     if code in _TS_CODES and _canonical_int(value):
         return value, code, int(value), _BARE
     head, bar, rest = value.partition("|")
@@ -614,6 +634,8 @@ def _pack_date(value: str) -> msgpack.ExtType | None:
 
 
 def _unpack_value(packed: object) -> str:
+    if isinstance(packed, msgpack.ExtType) and packed.code == _BLOB_EXT:
+        return bytes(packed.data).decode("latin-1")
     if isinstance(packed, msgpack.ExtType) and packed.code == _DATE_EXT:
         days = int.from_bytes(packed.data, "big", signed=True)
         return date.fromordinal(days + _EPOCH_ORDINAL).isoformat()
@@ -647,8 +669,11 @@ _FIELD_NAMES: tuple[str, ...] = (
     "m:opened_ms",
     "m:household_id",
     "gaps",
+    behaviour.BEHAVIOUR_FIELD,
 )
 _FIELD_CODES = {name: code for code, name in enumerate(_FIELD_NAMES)}
+#: Fields whose value is MessagePack as a latin-1 string: stored as its bytes.
+_BLOB_CODES = frozenset((_FIELD_CODES[behaviour.BEHAVIOUR_FIELD],))
 #: Fields holding an epoch day: stored as the difference from the latest event day.
 _DAY_CODES = frozenset((_FIELD_CODES["act_first"], _FIELD_CODES["act_last"]))
 #: Fields holding a time (epoch ms): stored as the difference from the timestamp before them.

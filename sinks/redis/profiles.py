@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from schemas.profile.behaviour import Facts
 from schemas.profile.delta import MS_PER_DAY, ProfileUpdate
 from sinks.redis.client import RedisClient, script
 from sinks.redis.keys import (
@@ -43,13 +44,15 @@ MAX_CONFLICT_ROUNDS = 8
 
 @dataclass(frozen=True, slots=True)
 class StoredProfile:
-    """What the store returns for one update: was it a duplicate, the state fields, the window sums."""
+    """What the store returns for one update: was it a duplicate, the state fields, the window sums,
+    and the event's behaviour facts (for its own rules: they are not in ``state``)."""
 
     duplicate: bool
     state: dict[str, str]
     sums: tuple[int, ...]
     active_days: int = 0  # days with customer activity, lifetime (the BG/NBD frequency + 1)
     active_bits: int = 0  # bit k: customer activity on the latest event day minus k (the rhythm fields)
+    facts: Facts | None = None  # None: neutral (a read, master data, a repeat the behaviour forgot)
 
 
 class ProfileConflictError(RuntimeError):
@@ -116,14 +119,19 @@ class ProfileStore:
                 changed = entry.legacy
                 taken: list[dict[str, str]] = []
                 for index in by_customer[customer_id]:
-                    duplicate = state.apply(
+                    applied = state.apply(
                         updates[index], self._retention_days, self._dedupe_capacity, offsets
                     )
-                    changed = changed or not duplicate
+                    changed = changed or not applied.duplicate
                     fields = dict(state.fields)
                     taken.append(fields)
                     results[index] = StoredProfile(
-                        duplicate, fields, state.flat_sums(), state.active_days, state.active
+                        applied.duplicate,
+                        fields,
+                        state.flat_sums(),
+                        state.active_days,
+                        state.active,
+                        applied.facts,
                     )
                 snapshots[customer_id] = taken
                 blob = state.encode(entry.next_version) if changed else b""

@@ -17,6 +17,7 @@ from schemas.inputs import (
     Segment,
     TransactionKind,
 )
+from schemas.profile.behaviour import BEHAVIOUR_OP
 from schemas.profile.delta import (
     MS_PER_DAY,
     NEW_PAYEE_GAP_DAYS,
@@ -42,7 +43,8 @@ def nonzero(event: InputEvent) -> dict[Metric, int]:
 
 
 def ops(event: InputEvent) -> set[tuple[str, str, str]]:
-    return set(build_update(event, HOME).ops)
+    """The state operations but the behaviour's observation (tests/unit/schemas/profile/test_behaviour.py)."""
+    return {op for op in build_update(event, HOME).ops if op[0] != BEHAVIOUR_OP}
 
 
 def interaction(kind: InteractionKind, **fields: object) -> Interaction:
