@@ -13,7 +13,7 @@ from faust.cli.base import cli
 from streams.cli.context import current_settings
 from streams.cli.errors import Command
 from streams.cli.scenario import scenario_of, scenario_options
-from streams.sim.scenario import PERSONA_MIXES
+from streams.sim.scenario import PERSONA_MIXES, Scenario
 
 
 @cli.command(name="simulate", cls=Command)
@@ -32,11 +32,27 @@ from streams.sim.scenario import PERSONA_MIXES
     show_default=True,
     help="Population: a retail bank's customers, or card payments only (like a purchase history).",
 )
+@click.option(
+    "--fraud-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=Scenario.fraud_share,
+    show_default=True,
+    help="Share of customers who meet a fraudster per 60 days (in truth.json as fraud).",
+)
+@click.option(
+    "--origins/--no-origins",
+    default=True,
+    show_default=True,
+    help="Where and how events are made: devices, countries, places, payees, authentication "
+    "(--no-origins: without them, and without fraud).",
+)
 @scenario_options
 def simulate_command(
     rate: float,
     out_dir: Path | None,
     personas: str,
+    fraud_share: float,
+    origins: bool,
     customers: int,
     days: int,
     seed: int,
@@ -52,7 +68,12 @@ def simulate_command(
 
     settings = current_settings()
 
-    scenario = replace(scenario_of(customers, days, seed, start, invalid_ratio), personas=personas)
+    scenario = replace(
+        scenario_of(customers, days, seed, start, invalid_ratio),
+        personas=personas,
+        origins=origins,
+        fraud_share=fraud_share if origins else 0.0,
+    )
     if out_dir is not None:
         counts = write_jsonl(generate(scenario), out_dir)
         (out_dir / "truth.json").write_text(json.dumps(ground_truth(scenario), default=str, indent=1))

@@ -35,7 +35,9 @@ from streams.sim.broken import broken_value
 from streams.sim.calendar import DAY_SECONDS, Calendar
 from streams.sim.draws import amount_cents, poisson, time_of_day
 from streams.sim.event import SimEvent
+from streams.sim.fraud import plan_episode
 from streams.sim.merchants import MCC_AWAY, MCCS
+from streams.sim.origin import NULL_HEAD, NULL_IX_TAIL, NULL_TX_TAIL, Located, Origins
 from streams.sim.personas import AFFLUENT, CARD, COMPLAINER, LOGIN, TRANSFER, YOUNG, Plan
 from streams.sim.profile import Profile
 from streams.sim.scenario import Scenario
@@ -72,6 +74,9 @@ _COMPLAINT_NOTES: Final = (
 )
 #: NPS answers of ordinary customers: mostly passives and promoters, but some detractors.
 _NPS_WEIGHTS: Final = tuple(itertools.accumulate((2, 1, 2, 2, 3, 5, 8, 16, 24, 18, 19)))
+_UNLOCATED_IX: Final = Located(NULL_HEAD, NULL_IX_TAIL)
+_UNLOCATED_TX: Final = Located(NULL_HEAD, NULL_TX_TAIL)
+_FRAUD_TX_KINDS: Final = frozenset({_TRANSFER_OUT, _CARD})
 _POSTINGS: Final = ("fee", "cardfee", "month_end")
 """Monthly bookings the bank makes whatever the customer does (they go on during a pause)."""
 
@@ -96,6 +101,10 @@ class _Tx:
     """Internal transfer: also book a ``transfer_in`` on this account of the same customer."""
     overdraft: bool = False
     """Overdraft fee: the amount is a month of interest on the negative balance, if any."""
+    purpose: str = ""
+    """Why (for the payee and whether the customer made it): ``standing`` (a standing order, savings
+    plan or subscription the bank or merchant executes), ``exit`` (to the customer's own account at
+    the new bank), ``big`` (a one-off large payment); empty: the customer's own doing."""
 
 
 @dataclass(slots=True)
@@ -129,6 +138,7 @@ class _Counters:
     order: int = 0
     broken: int = 0
     complaints: int = 0
+    typos: int = 0
 
 
 Item = tuple[int, int, int, SimEvent]
@@ -169,6 +179,15 @@ class CustomerSim:
         self.loan = self.profile.loan
         """Monthly loan instalment in cents (0: no loan, or paid off)."""
         self.loan_left = self.profile.loan_left
+        origin_rng = random.Random(f"signalbank-sim:{scenario.seed}:{self.number}:origin")
+        self.origins = (
+            Origins(origin_rng, self.number, self.start_ts, self.days, plan.holiday)
+            if scenario.origins
+            else None
+        )
+        """Where and how the customer acts (None: events without the optional origin fields)."""
+        self.episode = plan_episode(plan, scenario, self.start_ts)
+        """The fraud the customer meets, played as extra events on its days."""
 
     # ----------------------------------------------------------------- daily plan
 
@@ -359,6 +378,7 @@ class CustomerSim:
                         counterparty=HOME_BANK,
                         guarded=True,
                         mirror=2,
+                        purpose="standing",
                     )
                 )
             elif what == "rent" and self.profile.rent and due:
@@ -370,6 +390,7 @@ class CustomerSim:
                         self.profile.rent,
                         counterparty=self.profile.rent_bank,
                         guarded=True,
+                        purpose="standing",
                     )
                 )
             elif what == "loan" and self.loan:
@@ -405,6 +426,7 @@ class CustomerSim:
                         _WEB,
                         self.profile.invest,
                         guarded=True,
+                        purpose="standing",
                     )
                 )
             elif what == "parttime":
@@ -431,7 +453,9 @@ class CustomerSim:
                 )
             elif what.startswith("sub:") and not gone:
                 _dom, mcc, price = self.profile.subscriptions[int(what[4:])]
-                ops.append(_Tx(time_of_day(rng, 1, 5), _CARD, _WEB, price, mcc=mcc, guarded=True))
+                ops.append(
+                    _Tx(time_of_day(rng, 1, 5), _CARD, _WEB, price, mcc=mcc, guarded=True, purpose="standing")
+                )
 
     def _rare_op(self, tag: str, day: int, ops: list[_Tx | _Ix]) -> None:
         """One infrequent doing (cash, peer transfers, calls, contact changes, trades, surveys)."""
@@ -547,7 +571,17 @@ class CustomerSim:
                 channel = self._channel()
                 ops.append(_Ix(max(0, sec - 90), _LOGIN, channel))
                 cents = amount_cents(rng, 50.0, 1.0)
-                ops.append(_Tx(sec, _TRANSFER_OUT, channel, cents, counterparty=plan.exit_bank, guarded=True))
+                ops.append(
+                    _Tx(
+                        sec,
+                        _TRANSFER_OUT,
+                        channel,
+                        cents,
+                        counterparty=plan.exit_bank,
+                        guarded=True,
+                        purpose="exit",
+                    )
+                )
             elif tag == "drain":
                 self._drain(day, ops)
             elif tag == "payoff" and self.loan:
@@ -608,9 +642,13 @@ class CustomerSim:
         ops.append(_Ix(max(0, sec - 60 - int(rng.expovariate(1 / 120))), _LOGIN, channel))
         bank = plan.exit_bank if rng.random() < 0.85 else rng.choice(COMPETITOR_BANKS)
         if 2 in self.balances and (day == plan.drain_days[0]):
-            ops.append(_Tx(sec - 1, _TRANSFER_OUT, channel, account=2, counterparty=bank, drain=1.0))
+            ops.append(
+                _Tx(sec - 1, _TRANSFER_OUT, channel, account=2, counterparty=bank, drain=1.0, purpose="exit")
+            )
         keep = amount_cents(rng, 120.0, 0.4)
-        ops.append(_Tx(sec, _TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep))
+        ops.append(
+            _Tx(sec, _TRANSFER_OUT, channel, counterparty=bank, drain=share, keep=keep, purpose="exit")
+        )
 
     def _big_payment(self, ops: list[_Tx | _Ix]) -> None:
         """A loyal customer's car or house deposit: a large one-off transfer to another bank."""
@@ -630,7 +668,7 @@ class CustomerSim:
             ops.append(_Tx(sec - 3600, _TRANSFER_IN, _WEB, amount, counterparty=HOME_BANK))
             self.loan = self.loan or max(100, amount // 48)
             bank = rng.choice(CAR_BANKS)
-        ops.append(_Tx(sec, _TRANSFER_OUT, channel, amount, counterparty=bank))
+        ops.append(_Tx(sec, _TRANSFER_OUT, channel, amount, counterparty=bank, purpose="big"))
 
     # ----------------------------------------------------------------- booking
 
@@ -714,6 +752,8 @@ class CustomerSim:
         if day == self.plan.join_day:
             items.append(self.master_item())
         if not ops:
+            if self.episode is not None:
+                items += self._fraud_items(self.start_ts + day * DAY_SECONDS)
             return items
         ops.sort(key=_sec)
         index, cid, key, counters = self.plan.index, self.cid, self.key, self.counters
@@ -722,20 +762,25 @@ class CustomerSim:
         day_ts = self.start_ts + day * DAY_SECONDS
         prefix = self.cal.prefix[day]
         head = f'{{"event_id":"{cid}-'
+        origins = self.origins
         for op in ops:
             sec = op.sec
             ts = day_ts + sec
             at = _utc(ts)
             stamp = f"{prefix}{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}Z"
             if isinstance(op, _Ix):
+                located = _UNLOCATED_IX if origins is None else origins.interaction(ts, op.kind, op.channel)
+                if located.typo:
+                    items.append(self._typo(ts, day_ts, op.channel, located.head))
                 counters.seq += 1
                 value = (
                     f'{head}{counters.seq:06d}","customer_id":"{cid}","occurred_at":"{stamp}",'
+                    f"{located.head}"
                     f'"type":"interaction","kind":"{op.kind}","channel":"{op.channel}",'
                     f'"product":{_json_str(op.product)},'
                     f'"score":{"null" if op.score is None else op.score},'
                     f'"reference":{_json_str(op.reference)},'
-                    f'"note":{"null" if op.note is None else json.dumps(op.note)}}}'
+                    f'"note":{"null" if op.note is None else json.dumps(op.note)}{located.tail}}}'
                 ).encode()
                 counters.order += 1
                 items.append((ts, index, counters.order, SimEvent(INTERACTIONS, key, value, at, cid)))
@@ -743,18 +788,86 @@ class CustomerSim:
                     items.append(self._broken(ts, at))
                 continue
             for account, kind, cents, balance, counterparty in self._book(op):
+                if origins is None:
+                    located = _UNLOCATED_TX
+                else:
+                    own = None if op.mirror is None else f"{account_prefix}{op.mirror}"
+                    located = origins.transaction(
+                        ts,
+                        kind,
+                        op.channel,
+                        cents,
+                        op.mcc,
+                        counterparty,
+                        op.purpose if account == op.account else "",
+                        own if account == op.account else None,
+                    )
                 counters.seq += 1
                 value = (
                     f'{head}{counters.seq:06d}","customer_id":"{cid}","occurred_at":"{stamp}",'
+                    f"{located.head}"
                     f'"type":"transaction","account_id":"{account_prefix}{account}","kind":"{kind}",'
                     f'"amount":"{_money(cents)}","currency":"{_CURRENCY}","channel":"{op.channel}",'
                     f'"counterparty_bank":{_json_str(counterparty)},'
-                    f'"merchant_category":{_json_str(op.mcc)},"balance_after":"{_money(balance)}"}}'
+                    f'"merchant_category":{_json_str(op.mcc)},"balance_after":"{_money(balance)}"'
+                    f"{located.tail}}}"
                 ).encode()
                 counters.order += 1
                 items.append((ts, index, counters.order, SimEvent(TRANSACTIONS, key, value, at, cid)))
                 if bad_p and bad_random() < bad_p:
                     items.append(self._broken(ts, at))
+        if self.episode is not None:
+            items += self._fraud_items(day_ts)
+        return items
+
+    def _typo(self, ts: int, day_ts: int, channel: str, origin: str) -> Item:
+        """A mistyped password a few seconds before the login at ``ts`` (an extra event, id ``R``)."""
+        self.counters.typos += 1
+        self.counters.order += 1
+        assert self.origins is not None
+        ts = max(day_ts, ts - self.origins.rng.randint(6, 40))
+        at = _utc(ts)
+        value = (
+            f'{{"event_id":"{self.cid}-R{self.counters.typos:05d}","customer_id":"{self.cid}",'
+            f'"occurred_at":"{_stamp(ts)}",{origin}"type":"interaction","kind":"{_LOGIN}",'
+            f'"channel":"{channel}","product":null,"score":null,"reference":null,"note":null,'
+            f'"auth_outcome":"failed"}}'
+        ).encode()
+        return (
+            ts,
+            self.plan.index,
+            self.counters.order,
+            SimEvent(INTERACTIONS, self.key, value, at, self.cid),
+        )
+
+    def _fraud_items(self, day_ts: int) -> list[Item]:
+        """The fraud episode's events of the day starting at ``day_ts`` (they move no balance)."""
+        assert self.episode is not None
+        items: list[Item] = []
+        for step in self.episode.steps:
+            if not day_ts <= step.ts < day_ts + DAY_SECONDS:
+                continue
+            at = _utc(step.ts)
+            stamp = _stamp(step.ts)
+            head = f'{{"event_id":"{step.event_id}","customer_id":"{self.cid}","occurred_at":"{stamp}",'
+            if step.kind in _FRAUD_TX_KINDS:
+                cents = max(step.cents, int(self.balances.get(1, 0) * step.balance_share))
+                value = (
+                    f'{head}{step.head}"type":"transaction","account_id":"{self.account_prefix}1",'
+                    f'"kind":"{step.kind}","amount":"{_money(cents)}","currency":"{_CURRENCY}",'
+                    f'"channel":"{step.channel}","counterparty_bank":{_json_str(step.counterparty)},'
+                    f'"merchant_category":{_json_str(step.mcc)},"balance_after":null{step.tail}}}'
+                )
+                topic = TRANSACTIONS
+            else:
+                value = (
+                    f'{head}{step.head}"type":"interaction","kind":"{step.kind}","channel":"{step.channel}",'
+                    f'"product":null,"score":null,"reference":null,"note":null{step.tail}}}'
+                )
+                topic = INTERACTIONS
+            self.counters.order += 1
+            event = SimEvent(topic, self.key, value.encode(), at, self.cid)
+            items.append((step.ts, self.plan.index, self.counters.order, event))
         return items
 
     def _broken(self, ts: int, at: datetime) -> Item:
@@ -765,6 +878,10 @@ class CustomerSim:
         value = broken_value(self.bad_rng, event_id, self.cid, f"A{self.number:06d}-1", at)
         event = SimEvent(TRANSACTIONS, self.key, value, at, self.cid, valid=False)
         return (ts, self.plan.index, self.counters.order, event)
+
+
+def _stamp(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _sec(op: _Tx | _Ix) -> int:

@@ -34,6 +34,12 @@ class Scenario:
     shape of a long bank history where most customers are quiet on most days."""
     personas: str = "bank"
     """Which population (``PERSONA_MIXES``): who the customers are and how many of each persona."""
+    origins: bool = True
+    """Where and how events are made (device, IP and merchant country, place, payee, authentication,
+    failed logins; streams/sim/origin.py). Off: the same events without these fields."""
+    fraud_share: float = 0.006
+    """Share of the customers who meet a fraudster, per 60 days (streams/sim/fraud.py; ``bank`` mix,
+    with origins, every day played); 0: none."""
 
     def __post_init__(self) -> None:
         """Reject scenarios that could only produce nonsense."""
@@ -45,6 +51,8 @@ class Scenario:
             raise ValueError("invalid_ratio must be in [0, 1)")
         if not 0.0 < self.active_share <= 1.0:
             raise ValueError("active_share must be in (0, 1]")
+        if not 0.0 <= self.fraud_share <= 1.0:
+            raise ValueError("fraud_share must be in [0, 1]")
         if self.personas not in PERSONA_MIXES:
             raise ValueError(f"personas must be one of {', '.join(PERSONA_MIXES)}")
         if self.start is not None:

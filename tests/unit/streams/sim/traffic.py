@@ -55,8 +55,14 @@ def active_days(models: list[Model]) -> list[int]:
     return sorted({(m.occurred_at - START).days for m in models if is_customer_activity(m)})
 
 
+def is_fraud(model: Model) -> bool:
+    """A fraud episode's event (streams/sim/fraud.py): not the customer's doing, moves no balance."""
+    return "-F" in model.event_id
+
+
 def transactions_in(models: list[Transaction | Interaction | Customer]) -> list[Transaction]:
-    return [m for m in models if isinstance(m, Transaction)]
+    """The customer's own bookings (a fraudster's move no running balance)."""
+    return [m for m in models if isinstance(m, Transaction) and not is_fraud(m)]
 
 
 def interactions_in(models: list[Transaction | Interaction | Customer]) -> list[Interaction]:
