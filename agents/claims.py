@@ -9,6 +9,9 @@ counting and logging it.
 A duplicate (re-delivered after a crash, or sent twice) may only re-emit outputs that were already
 decided for it, under the same ids; it never creates new ones.
 
+Risk rules claim their own cooldowns like every signal rule, but all under the id of the trigger's
+one risk signal (``risk_id``): the signal holds a reason for each risk rule whose claim was granted.
+
 Tags have no cooldown: every evaluation (event or silence check) sends the tags holding now and
 claim.lua compares them with the stored set, so a tag is announced when gained and when lost, and
 never while held. The timeline write comes last in a plan: it records the event and each output
@@ -29,6 +32,8 @@ from agents.outputs import (
     customer_signal,
     expiry,
     next_best_offer,
+    risk_id,
+    risk_signal,
     stable_id,
     tag_change_signal,
     tier_change,
@@ -41,7 +46,7 @@ from rules.evaluate.arbitration import Candidate
 from rules.evaluate.engine import Evaluation, level_rank
 from rules.evaluate.tiers import TierDecision, TierState
 from rules.load.fired import Fired
-from rules.load.model import ServiceRule, SignalRule, TagRule
+from rules.load.model import RiskRule, ServiceRule, SignalRule, TagRule
 from rules.load.ruleset import Ruleset
 from schemas.outputs import TierChange
 from sinks.redis.claims import (
@@ -238,8 +243,13 @@ def _timeline_write(plan: ClaimPlan, evaluated: Evaluated, limits: TimelineLimit
         notes.append(TimelineNote(position[id(plan.alert)], entry))
     for signal in plan.signals:
         rule = signal.fired.rule
-        service = isinstance(rule, ServiceRule)
-        kind = "service_alert" if service else "signal"
+        kind = (
+            "service_alert"
+            if isinstance(rule, ServiceRule)
+            else "risk_signal"
+            if isinstance(rule, RiskRule)
+            else "signal"
+        )
         entry = TimelineOutput(ts, kind, signal.signal_id, f"{rule.kind} {rule.id}")
         notes.append(TimelineNote(position[id(signal.claim)], entry))
     decision = plan.tier_change
@@ -276,7 +286,10 @@ def _signal_slot(
     subject = str(evaluation.context["profile"].get(per, "")) if per else ""
     slot = f"rule:{rule.id}:{subject}" if per else f"rule:{rule.id}"
     parts = (rule.id, subject) if per else (rule.id,)
-    signal_id = stable_id("signal", trigger.customer_id, *parts, trigger.event_id, version)
+    if isinstance(rule, RiskRule):  # a reason of the trigger's one risk signal
+        signal_id = risk_id(trigger.customer_id, trigger.event_id, version)
+    else:
+        signal_id = stable_id("signal", trigger.customer_id, *parts, trigger.event_id, version)
     until = trigger.ts_ms + millis(rule.cooldown)
     claim = Claim(trigger.customer_id, slot, signal_id, trigger.ts_ms, until, reemit_only=duplicate)
     return SignalSlot(fired, signal_id, claim)
@@ -402,17 +415,31 @@ def granted_outputs(plan: ClaimPlan, answers: Answers, metrics: Metrics) -> list
             ",".join(f.rule.id for f in evaluation.fired),
         )
         outputs.append(record)
+    risks: list[SignalSlot] = []
     for signal, reply in zip(plan.signals, answers.signals, strict=True):
         if reply.granted:
             rule = signal.fired.rule
+            metrics.signals.labels(rule.kind, rule.id).inc()
+            if isinstance(rule, RiskRule):
+                risks.append(signal)
+                continue
             record = customer_signal(
                 trigger, signal.fired, signal.signal_id, evaluation, plan.ruleset.version
             )
-            metrics.signals.labels(rule.kind, rule.id).inc()
             log.info(
                 "%s signal %s customer=%s rule=%s", rule.kind, signal.signal_id, trigger.customer_id, rule.id
             )
             outputs.append(record)
+    if risks:
+        signal_id = risks[0].signal_id
+        fired = [slot.fired for slot in risks]
+        outputs.append(risk_signal(trigger, fired, signal_id, evaluation, plan.ruleset.version))
+        log.info(
+            "risk signal %s customer=%s rules=%s",
+            signal_id,
+            trigger.customer_id,
+            ",".join(f.rule.id for f in fired),
+        )
     if answers.tags is not None:
         outputs.extend(_tag_outputs(plan, answers.tags, metrics))
     if plan.tier_change is not None and (answers.tier is None or answers.tier.granted):

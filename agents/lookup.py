@@ -54,7 +54,7 @@ class OutputItem:
 
     at: str  # the trigger's time, ISO 8601 UTC
     topic: str
-    kind: str  # churn_alert | offer | signal | tier_change | service_alert
+    kind: str  # churn_alert | offer | signal | tier_change | service_alert | risk_signal
     id: str
     summary: str
     response: str | None  # offers: accepted | declined once answered

@@ -1,5 +1,5 @@
-"""The output records: churn alerts, customer signals, tag changes, tier changes and next-best offers, with
-stable ids.
+"""The output records: churn alerts, customer signals, risk signals, tag changes, tier changes and
+next-best offers, with stable ids.
 
 Pure builders (no Redis, no metrics): the claim step (agents/claims.py) calls them only for what
 its cooldown claims granted. Ids are deterministic, so a re-processed event re-emits its outputs
@@ -24,8 +24,19 @@ from rules.evaluate.tiers import TierDecision
 from rules.load.fired import Fired, evidence, render
 from rules.load.model import CareRule, ChurnRule, RiskRule, ServiceRule, TagRule
 from rules.load.ruleset import Ruleset
-from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
-from schemas.outputs import ChurnAlert, CustomerSignal, NextBestOffer, Reason, SignalKind, TierChange
+from schemas.catalog import CHURN_ALERTS, OFFERS, RISK_SIGNALS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
+from schemas.outputs import (
+    ChurnAlert,
+    CustomerSignal,
+    NextBestOffer,
+    Reason,
+    RecommendedAction,
+    RiskLevel,
+    RiskReason,
+    RiskSignal,
+    SignalKind,
+    TierChange,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +124,9 @@ def rhythm_reason(profile: dict[str, Any], weight: float) -> Reason:
 def customer_signal(
     trigger: Trigger, fired: Fired, signal_id: str, evaluation: Evaluation, version: str
 ) -> OutputRecord:
-    """A tag, care, risk or service signal; service alerts go to their own topic."""
+    """A tag, care or service signal; service alerts go to their own topic (risk: ``risk_signal``)."""
     rule = fired.rule
-    assert not isinstance(rule, ChurnRule), "evaluation.signals holds signal rules only"
+    assert not isinstance(rule, ChurnRule | RiskRule), "risk rules send risk signals"
     kind = SignalKind(rule.kind)
     signal = CustomerSignal(
         signal_id=signal_id,
@@ -123,9 +134,9 @@ def customer_signal(
         kind=kind,
         rule_id=rule.id,
         tag=rule.tag if isinstance(rule, TagRule) else None,
-        severity=rule.severity if isinstance(rule, RiskRule | ServiceRule) else None,
+        severity=rule.severity if isinstance(rule, ServiceRule) else None,
         message=fired.message(evaluation.context),
-        action=rule.action if isinstance(rule, CareRule | RiskRule | ServiceRule) else "",
+        action=rule.action if isinstance(rule, CareRule | ServiceRule) else "",
         evidence=fired.evidence(evaluation.context),
         trigger_event_id=trigger.event_id,
         occurred_at=trigger.occurred_at,
@@ -133,6 +144,64 @@ def customer_signal(
     )
     topic = SERVICE_ALERTS if kind is SignalKind.SERVICE else SIGNALS
     return OutputRecord(topic, trigger.customer_id.encode(), signal)
+
+
+#: Recommended actions, strongest first: a signal recommends the strongest of its reasons'.
+ACTION_STRENGTH = tuple(RecommendedAction)
+#: Lowest combined score of each risk level, highest first.
+RISK_LEVELS = ((70, RiskLevel.HIGH), (40, RiskLevel.MEDIUM), (0, RiskLevel.LOW))
+
+
+def risk_id(customer_id: str, event_id: str, version: str) -> str:
+    """The id of a trigger's one risk signal: every risk rule of it claims its cooldown under this id."""
+    return stable_id("risk", customer_id, event_id, version)
+
+
+def combined_score(scores: Sequence[int]) -> int:
+    """Reasons as independent evidence: 100 x (1 - prod(1 - score/100)), rounded (one keeps its own)."""
+    missing = 1.0
+    for score in scores:
+        missing *= 1 - score / 100
+    return round(100 * (1 - missing))
+
+
+def risk_level(score: int) -> RiskLevel:
+    return next(level for floor, level in RISK_LEVELS if score >= floor)
+
+
+def risk_signal(
+    trigger: Trigger, fired: Sequence[Fired], signal_id: str, evaluation: Evaluation, version: str
+) -> OutputRecord:
+    """One trigger's risk signal: each risk rule that held and was granted (``fired``) a reason."""
+    context = evaluation.context
+    reasons: list[tuple[RiskRule, RiskReason]] = []
+    for entry in fired:
+        rule = entry.rule
+        assert isinstance(rule, RiskRule), "risk signals hold risk rules only"
+        reason = RiskReason(
+            rule_id=rule.id,
+            message=entry.message(context),
+            score=rule.points,
+            evidence=entry.evidence(context),
+        )
+        reasons.append((rule, reason))
+    reasons.sort(key=lambda pair: -pair[1].score)  # stable: equal scores keep the file order
+    top = reasons[0][0]
+    score = combined_score([reason.score for _, reason in reasons])
+    signal = RiskSignal(
+        signal_id=signal_id,
+        customer_id=trigger.customer_id,
+        rule_id=top.id,
+        score=score,
+        level=risk_level(score),
+        reasons=[reason for _, reason in reasons],
+        recommended_action=min((r.recommended_action for r, _ in reasons), key=ACTION_STRENGTH.index),
+        action=top.action,
+        trigger_event_id=trigger.event_id,
+        occurred_at=trigger.occurred_at,
+        ruleset_version=version,
+    )
+    return OutputRecord(RISK_SIGNALS, trigger.customer_id.encode(), signal)
 
 
 def tag_change_signal(

@@ -2,7 +2,7 @@
 
 Pure and deterministic. Per offer, in order: in the customer's strategy, eligible, triggered by this
 event, inside its campaign dates, suitable, propensity above zero, then the profile-based contact
-policy (consent, open complaint, churn level). What remains is ranked by
+policy (consent, open complaint, open risk case, churn level). What remains is ranked by
 ``propensity^p x value^v x lever^l`` with the strategy's weights. Caps and cool-offs need the
 customer's offer log and are enforced in the claim round trip (sinks/lua/claim.lua).
 """
@@ -79,6 +79,8 @@ def policy_reason(
         return "no_consent"
     if policy.block_when_complaint_open and profile.get("complaints_open", 0) > 0:
         return "complaint_open"
+    if policy.block_while_risk_open and profile.get("risk_open"):
+        return "risk_open"
     if offer.category == "sales" and level in policy.block_sales_at_levels:
         return "churn_risk"
     return ""

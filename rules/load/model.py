@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from rules.load.durations import parse_duration
-from schemas.outputs import ChurnLevel
+from schemas.outputs import ChurnLevel, RecommendedAction
 
 Duration = Annotated[timedelta, BeforeValidator(lambda v: parse_duration(v) if isinstance(v, str) else v)]
 Severity = Literal["low", "medium", "high"]
@@ -79,13 +79,38 @@ class CareRule(SignalRule):
     cooldown: Duration = timedelta(days=300)
 
 
+#: A risk rule's score when its file gives none: by its severity.
+RISK_SCORES: dict[str, int] = {"low": 30, "medium": 60, "high": 85}
+
+
 class RiskRule(SignalRule):
-    """A risk signal for the risk or fraud team (e.g. a large transfer right after a contact change)."""
+    """A reason in a risk signal for the fraud team (e.g. a large transfer right after a contact change).
+
+    Every risk rule that holds for one trigger, out of its own cooldown, is a reason of the one risk
+    signal that trigger sends (signalbank.risk-signals.v1).
+    """
 
     kind: Literal["risk"]
     severity: Severity = "medium"
     action: str = Field(min_length=1, max_length=300)
     cooldown: Duration = timedelta(days=7)
+    score: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="How strongly the pattern points at fraud, 1-100; without it, from `severity` "
+        "(low 30, medium 60, high 85). The signal combines its reasons' scores.",
+    )
+    recommended_action: RecommendedAction = Field(
+        RecommendedAction.MONITOR,
+        description="What the bank should do; a risk signal recommends the strongest of its reasons' "
+        "(hold_payment > call_customer > step_up_auth > monitor).",
+    )
+
+    @property
+    def points(self) -> int:
+        """The rule's score, given or from its severity."""
+        return self.score if self.score is not None else RISK_SCORES[self.severity]
 
 
 class ServiceRule(SignalRule):
@@ -222,12 +247,17 @@ class Fatigue(Strict):
 class ContactPolicy(Strict):
     """Who may receive offers, how often, and after which responses: the guard after arbitration.
 
-    Consent, complaints and churn level are judged from the profile; caps and cool-offs from the
-    customer's offer log in Redis, atomically with the claim of each offer.
+    Consent, complaints, an open risk case and churn level are judged from the profile; caps and
+    cool-offs from the customer's offer log in Redis, atomically with the claim of each offer.
     """
 
     require_marketing_consent: bool = True
     block_when_complaint_open: bool = True
+    block_while_risk_open: bool = Field(
+        True,
+        description="No offer of any category while `profile.risk_open` (a risk case of the last 72 "
+        "hours): no pitch during a fraud investigation.",
+    )
     block_sales_at_levels: list[ChurnLevel] = Field(
         default_factory=lambda: [ChurnLevel.HIGH, ChurnLevel.CRITICAL]
     )

@@ -23,7 +23,7 @@ from rules.load.yaml_source import YamlDocument, read_document
 from rules.tools.case_context import FieldProblem, complete_event, complete_profile
 
 Level = Literal["none", "watch", "elevated", "high", "critical"]
-SuppressReason = Literal["not_suitable", "no_consent", "complaint_open", "churn_risk"]
+SuppressReason = Literal["not_suitable", "no_consent", "complaint_open", "risk_open", "churn_risk"]
 
 
 class _Strict(BaseModel):

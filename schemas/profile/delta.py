@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from schemas.common import Channel
 from schemas.inputs import (
     INFLOW_KINDS,
     Customer,
@@ -130,9 +131,17 @@ def _transaction(event: Transaction, home_bank: str, inc: list[int], ops: list[O
         ops.append((ACCOUNT_OP, event.account_id, str(balance)))
 
 
+#: Channels where the customer stands at the merchant, ATM or branch: its country is where they are.
+_IN_PERSON = frozenset({Channel.POS, Channel.ATM, Channel.BRANCH})
+
+
 def _observation(event: Transaction | Interaction) -> str:
-    """What the event tells the risk rules' behaviour: device, country, payee, place, amount."""
-    country = (event.merchant_country if isinstance(event, Transaction) else None) or event.ip_country
+    """What the event tells the risk rules' behaviour: device, country, payee, place, amount.
+
+    The country is where the customer is: the IP's, else the merchant's when paid in person (an
+    online shop or a subscription abroad says nothing about where the customer is)."""
+    merchant = event.merchant_country if isinstance(event, Transaction) else None
+    country = event.ip_country or (merchant if event.channel in _IN_PERSON else None)
     place = (
         (event.latitude, event.longitude)
         if event.latitude is not None and event.longitude is not None

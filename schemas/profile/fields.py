@@ -56,7 +56,11 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
 #: The customer's own behaviour for the risk rules (schemas/profile/behaviour.py).
 _BEHAVIOUR_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("devices_count", "int", "devices the customer used (the last 8 by last use)"),
-    FieldSpec("countries_count", "int", "countries the customer acted from (merchant or IP country; last 8)"),
+    FieldSpec(
+        "countries_count",
+        "int",
+        "countries the customer acted from (the IP's, else the merchant's when paid in person; last 8)",
+    ),
     FieldSpec(
         "channels_count", "int", "channels the customer used (branch, atm, mobile, web, pos, call_centre)"
     ),

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from schemas.catalog import CHURN_ALERTS, OFFERS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
+from schemas.catalog import CHURN_ALERTS, OFFERS, RISK_SIGNALS, SERVICE_ALERTS, SIGNALS, TIER_CHANGES
 
 #: The topic each kind of output goes to (the stored entries name the kind only).
 OUTPUT_TOPICS: dict[str, str] = {
@@ -27,6 +27,7 @@ OUTPUT_TOPICS: dict[str, str] = {
     "signal": SIGNALS,
     "tier_change": TIER_CHANGES,
     "service_alert": SERVICE_ALERTS,
+    "risk_signal": RISK_SIGNALS,
 }
 #: Between the events and the outputs in the stored string.
 SECTION_BREAK = "\n\n"
@@ -66,7 +67,7 @@ class TimelineOutput:
     """An output about the customer: when (its trigger's time), what, its id, a summary."""
 
     at_ms: int
-    kind: str  # churn_alert | offer | signal | tier_change | service_alert (``OUTPUT_TOPICS``)
+    kind: str  # churn_alert | offer | signal | tier_change | service_alert | risk_signal (``OUTPUT_TOPICS``)
     output_id: str
     summary: str
 

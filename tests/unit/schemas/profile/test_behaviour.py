@@ -86,14 +86,21 @@ def test_the_tables_are_bounded_and_forget_the_least_recently_used_first() -> No
 
 def test_a_country_and_a_payee_new_for_the_customer() -> None:
     customer = Customer()
-    customer.see(payment(1, T0, merchant_country="DE", kind=TransactionKind.TRANSFER_OUT, payee_id="mum"))
-    facts = customer.see(
-        payment(2, T0 + HOUR, ip_country="RO", kind=TransactionKind.TRANSFER_OUT, payee_id="x")
-    )
+    out = TransactionKind.TRANSFER_OUT
+    customer.see(payment(1, T0, ip_country="DE", kind=out, payee_id="mum"))
+    facts = customer.see(payment(2, T0 + HOUR, ip_country="RO", kind=out, payee_id="x"))
     assert facts.country_new and facts.payee_new
-    facts = customer.see(payment(3, T0 + 2 * HOUR, merchant_country="DE", payee_id="mum"))
+    facts = customer.see(payment(3, T0 + 2 * HOUR, merchant_country="DE", channel=Channel.POS))
     assert not facts.country_new and not facts.payee_new
     assert customer.profile(T0 + 2 * HOUR)["countries_count"] == 2
+
+
+def test_an_online_merchant_abroad_says_nothing_about_where_the_customer_is() -> None:
+    customer = Customer()
+    customer.see(payment(1, T0, merchant_country="DE", channel=Channel.POS))
+    facts = customer.see(payment(2, T0 + MINUTE, merchant_country="US", channel=Channel.WEB)).context()
+    assert not facts["country_new"] and facts["km_from_last"] == -1.0
+    assert customer.profile(T0 + MINUTE)["countries_count"] == 1
 
 
 def test_an_amount_far_above_the_customers_own_kind_has_a_high_z_score() -> None:
@@ -132,7 +139,7 @@ def test_two_places_too_far_apart_for_the_time_between_them() -> None:
     assert 16_000 < facts["km_from_last"] < 16_200 and facts["location_exact"]
     assert facts["hours_since_last_location"] == 2.0 and facts["speed_kmh"] > 8000
     # a country without coordinates counts from its centroid, not exact
-    facts = customer.see(payment(3, T0 + 3 * HOUR, merchant_country="AU")).context()
+    facts = customer.see(payment(3, T0 + 3 * HOUR, merchant_country="AU", channel=Channel.POS)).context()
     assert facts["km_from_last"] > 0 and not facts["location_exact"]
     assert customer.profile(T0 + 4 * HOUR)["risk_open"]  # impossible travel opened a case
 
