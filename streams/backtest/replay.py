@@ -31,6 +31,7 @@ from schemas.catalog import CHURN_ALERTS, DEAD_LETTERS, OUTPUT_TOPICS
 from schemas.outputs import ChurnAlert
 from schemas.profile.bgnbd import BgNbdParams
 from streams.backtest.eventfiles import MergeStats, merged
+from streams.backtest.risk_scorecard import RiskFiring, risk_firing
 from streams.backtest.scorecard import Firing
 from streams.config import connect_redis, pipeline_config, timer_config
 from streams.settings import Settings
@@ -60,6 +61,7 @@ class ReplayResult:
     evaluations: Counter[str] = field(default_factory=Counter)  # rule id -> times its condition held
     customers: dict[str, set[str]] = field(default_factory=dict)  # rule id -> customers it held for
     alerts: list[Firing] = field(default_factory=list)  # every churn alert sent
+    risk_signals: list[RiskFiring] = field(default_factory=list)  # every risk signal sent
     first_firings: dict[tuple[str, str], Firing] = field(default_factory=dict)  # (rule, customer) -> first
     first_ms: int = 0
     last_ms: int = 0
@@ -160,6 +162,8 @@ async def replay(
                 result.alerts.append(
                     Firing(alert.customer_id, alert.occurred_at.date(), "alerts", alert.level)
                 )
+            elif (risk := risk_firing(output.value)) is not None:
+                result.risk_signals.append(risk)
 
     try:
         for batch in batches(merged(list(options.files), stats), settings.batch_size):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -17,7 +17,21 @@ from rules.load.ruleset import Ruleset, load_ruleset
 from schemas.outputs import ChurnLevel
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.client import connect_blocking
-from streams.backtest.replay import ReplayOptions, ReplayResult, churn_firings, replay, summary_lines
+from streams.backtest.replay import (
+    ReplayOptions,
+    ReplayResult,
+    at_ms,
+    churn_firings,
+    replay,
+    summary_lines,
+)
+from streams.backtest.risk_scorecard import (
+    RiskScorecard,
+    RiskTruth,
+    format_risk_scorecard,
+    load_risk_truth,
+    risk_scorecard,
+)
 from streams.backtest.scorecard import (
     DEFAULT_HORIZON_DAYS,
     CustomerScore,
@@ -57,6 +71,7 @@ class BacktestRun:
     observed_on: date | None = None  # the truth's observation date (a CSV's, or the sim truth's labels)
     horizon_days: int = DEFAULT_HORIZON_DAYS  # sim truth: churned = lost by observed_on + this
     scores_at: date | None = None  # the day the scores file holds every customer's score as of
+    risk_warmup_days: int = 0  # risk scorecard: days from the first event left out (profiles learning)
 
 
 def _load(path: Path) -> Ruleset:
@@ -130,6 +145,18 @@ def _read_scores(path: Path) -> dict[str, CustomerScore]:
     return load_scores(path)
 
 
+def risk_lines(run: BacktestRun, result: ReplayResult, truth: RiskTruth) -> tuple[RiskScorecard, list[str]]:
+    """The risk scorecard of one replay against the simulator's fraud episodes, and its lines."""
+    card = risk_scorecard(
+        result.risk_signals,
+        truth,
+        at_ms(result.first_ms),
+        at_ms(result.last_ms),
+        warmup=timedelta(days=run.risk_warmup_days),
+    )
+    return card, format_risk_scorecard(card)
+
+
 def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecard]:
     """Replay each ruleset on a clean database, print its summary and (with truth) its scorecard,
     ranking the scores file the replay wrote when there is one."""
@@ -139,6 +166,9 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
         raise ValueError(
             f"ranking {run.scores} against {run.truth} needs the observation date (--observed-on)"
         )
+    risk_truth = None
+    if run.truth is not None and truth is not None and not is_labelled(truth):
+        risk_truth = load_risk_truth(run.truth)
     cards: list[Scorecard] = []
     if run.shards < 1:
         raise ValueError(f"shards must be at least 1, not {run.shards}")
@@ -184,6 +214,10 @@ def run_backtest(run: BacktestRun, emit: Callable[[str], None]) -> list[Scorecar
                 title = f"scorecard of ruleset {ruleset.version} against {run.truth} ({len(truth)} customers)"
                 emit(title + ranked)
                 for line in format_scorecard(card):
+                    emit(line)
+            if risk_truth is not None and (risk_truth.episodes or result.risk_signals):
+                emit("")
+                for line in risk_lines(run, result, risk_truth)[1]:
                     emit(line)
             emit("")
     finally:

@@ -47,6 +47,7 @@ from schemas.catalog import CHURN_ALERTS
 from schemas.outputs import ChurnAlert, DeadLetter
 from streams.backtest.eventfiles import MergeStats, merged
 from streams.backtest.replay import ReplayOptions, ReplayResult, Writers, at_ms, batches, run_checks
+from streams.backtest.risk_scorecard import RiskFiring, risk_firing
 from streams.backtest.scorecard import Firing
 from streams.config import connect_redis, pipeline_config, timer_config
 
@@ -80,6 +81,7 @@ class SpooledOutput:
     topic: str
     line: bytes  # the encoded record (empty when no output files are written)
     alert: Firing | None
+    risk: RiskFiring | None = None
 
 
 @dataclass(slots=True)
@@ -144,7 +146,8 @@ async def replay_shard(job: ShardJob, progress: _Progress | None = None) -> Shar
                 alert = None
                 if output.topic == CHURN_ALERTS and isinstance(value, ChurnAlert):
                     alert = Firing(value.customer_id, value.occurred_at.date(), "alerts", value.level)
-                chunk.append(SpooledOutput(key, output.topic, output.encoded() if write else b"", alert))
+                line = output.encoded() if write else b""
+                chunk.append(SpooledOutput(key, output.topic, line, alert, risk_firing(value)))
 
         return emit
 
@@ -314,6 +317,8 @@ def _merged(parts: Sequence[ShardResult], out_dir: Path | None, spools: Sequence
             writers.write_line(output.topic, output.line)
             if output.alert is not None:
                 result.alerts.append(output.alert)
+            if output.risk is not None:
+                result.risk_signals.append(output.risk)
     finally:
         writers.close()
     return result

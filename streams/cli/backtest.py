@@ -158,6 +158,14 @@ def churn_list(at: datetime | None, min_level: str, limit: int | None) -> None:
     help="The truth's observation date (default: --scores-at): ranking labels are as of it.",
 )
 @horizon_option(1, "With the simulator's truth: churned = lost by the observation date plus this many days.")
+@click.option(
+    "--risk-warmup",
+    "risk_warmup_days",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="Risk scorecard: leave out the first DAYS (profiles still learn devices, countries, payees).",
+)
 def replay_command(
     files: tuple[Path, ...],
     rules_dir: Path | None,
@@ -173,6 +181,7 @@ def replay_command(
     scores: Path | None,
     observed_on: datetime | None,
     horizon_days: int,
+    risk_warmup_days: int,
 ) -> None:
     """Run event files (JSONL, merged in event time) through the rules, without Kafka; score them."""
     from streams.backtest.run import BacktestRun, run_backtest
@@ -195,6 +204,7 @@ def replay_command(
         observed_on=observed.date() if (observed := observed_on or scores_at) else None,
         horizon_days=horizon_days,
         scores_at=scores_at.date() if scores_at else None,
+        risk_warmup_days=risk_warmup_days,
     )
     if (scores_at is None) != (scores is None):
         raise bad_input(ValueError("--scores-at and --scores go together"))

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
 from rules.load.ruleset import Ruleset
-from schemas.catalog import CHURN_ALERTS
+from schemas.catalog import CHURN_ALERTS, OUTPUT_MODELS, RISK_SIGNALS, SIGNALS
+from streams.backtest.risk_scorecard import load_risk_truth, risk_firing, risk_scorecard
 from streams.backtest.run import BacktestRun, run_backtest, scores_path
 from streams.settings import DEFAULT_RULES_DIR, Settings
+from streams.sim.generator import generate
+from streams.sim.jsonl import write_jsonl
+from streams.sim.scenario import Scenario
+from streams.sim.truth import ground_truth
 from tests.unit.streams.backtest.test_replay import T0, story_file
 
 
@@ -112,3 +117,54 @@ def test_an_invalid_ruleset_is_reported_with_its_folder(tmp_path: Path) -> None:
     (folder / "rules.yaml").write_text("rules: [{id: x}]\n")
     with pytest.raises(ValueError, match="invalid ruleset in"):
         run_backtest(_run(tmp_path, None, (folder,), Settings()), print)
+
+
+def test_a_simulated_scenario_is_scored_against_its_fraud_episodes(tmp_path: Path, redis_url: str) -> None:
+    """The real replay of a tiny scenario full of fraud: every risk signal it wrote is judged, and an
+    episode is detected exactly when one of its customer's came between its start and its first
+    high-value event."""
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    scenario = Scenario(customers=40, days=40, seed=3, start=start, fraud_share=0.5)
+    sim = tmp_path / "sim"
+    write_jsonl(generate(scenario), sim)
+    truth = sim / "truth.json"
+    truth.write_text(json.dumps(ground_truth(scenario), default=str))
+    run = dataclasses.replace(
+        _run(tmp_path, redis_url, (DEFAULT_RULES_DIR,), Settings(batch_size=1)),  # warm-up from the first
+        files=tuple(sorted(sim.glob("*.jsonl"))),
+        truth=truth,
+        risk_warmup_days=3,
+    )
+    lines: list[str] = []
+    run_backtest(run, lines.append)
+    head = next(i for i, line in enumerate(lines) if line.startswith("risk scorecard: "))
+    risk_truth = load_risk_truth(truth)
+    assert lines[head].startswith(f"risk scorecard: {len(risk_truth.episodes)} fraud episodes, 40 customers")
+    written = [
+        firing
+        for topic in (RISK_SIGNALS, SIGNALS)
+        if (tmp_path / "out" / f"{topic}.jsonl").exists()
+        for line in (tmp_path / "out" / f"{topic}.jsonl").read_text().splitlines()
+        if (firing := risk_firing(OUTPUT_MODELS[topic].model_validate_json(line))) is not None
+    ]
+    first = min(e.start for e in risk_truth.episodes) - timedelta(days=30)  # before all: no warm-up cut
+    card = risk_scorecard(written, risk_truth, first, first + timedelta(days=70))
+    detected = sum(
+        any(
+            s.customer_id == e.customer_id and e.start <= s.occurred_at <= e.first_high_value_at
+            for s in written
+        )
+        for e in risk_truth.episodes
+    )
+    assert card.detected == detected
+    row = lines[head + 2].split()
+    assert (
+        row[:2] == ["all", "episodes"] and int(row[2]) == len(risk_truth.episodes) and int(row[3]) == detected
+    )
+    signals_line = next(line for line in lines[head:] if line.startswith("risk signals: "))
+    judged = [s for s in written if s.occurred_at >= start + timedelta(days=3)]
+    assert signals_line.startswith(f"risk signals: {len(judged)}, false ")
+    sharded: list[str] = []
+    run_backtest(dataclasses.replace(run, shards=2, out_dir=None), sharded.append)
+    at = next(i for i, line in enumerate(sharded) if line.startswith("risk scorecard: "))
+    assert sharded[at:] == lines[head:]  # two workers collect the same risk signals
