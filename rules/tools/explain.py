@@ -18,7 +18,7 @@ from typing import Any
 from rules.evaluate.engine import Evaluation, evaluate
 from rules.load.conditions import Condition, OfferConditions
 from rules.load.fired import Fired, render
-from rules.load.model import ChurnRule, SignalKindRule, TagRule, TierRule
+from rules.load.model import ChurnRule, RiskRule, SignalKindRule, TagRule, TierRule
 from rules.load.ruleset import Ruleset
 from rules.tools.case_context import SILENCE
 from schemas.profile.churn_probability import ChurnProbability
@@ -32,7 +32,7 @@ class RuleVerdict:
     id: str
     kind: str
     fired: bool
-    detail: str  # churn: weight; tag: the tag; care/risk/service: severity or action
+    detail: str  # churn: weight; tag: the tag; risk: score, recommended action; care/service: severity
     reads: dict[str, Any]
     message: str  # the rendered reason or message, only when fired
 
@@ -88,6 +88,8 @@ def _detail(rule: ChurnRule | SignalKindRule) -> str:
         return f"weight {rule.weight:g}"
     if isinstance(rule, TagRule):
         return f"tag {rule.tag}"
+    if isinstance(rule, RiskRule):
+        return f"score {rule.points}, {rule.recommended_action.value}"
     severity = getattr(rule, "severity", "")
     return f"{severity} severity" if severity else rule.action
 

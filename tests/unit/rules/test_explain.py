@@ -229,3 +229,11 @@ def test_web_page_explains_a_stored_customer(
     assert [v["id"] for v in data["churn"] if v["fired"]] == ["churn.salary_stopped"]
     assert data["ruleset_version"] == ruleset.version
     assert (missing, error) == (404, {"error": "no profile for NOBODY"})
+
+
+def test_a_risk_rule_is_explained_by_its_score_and_recommended_action(ruleset: Ruleset) -> None:
+    profile = complete_profile({"customer_id": "C9", "hours_since_new_device": 0})
+    event = complete_event({"kind": "transfer_out", "amount": 2500, "payee_new": True})
+    verdict = by_id(explain(ruleset, profile, event))["risk.new_device_large_transfer"]
+    assert verdict.fired and verdict.detail == "score 75, hold_payment"
+    assert verdict.reads["profile.hours_since_new_device"] == 0
