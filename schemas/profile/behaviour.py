@@ -189,7 +189,7 @@ class Behaviour:
     amounts: dict[int, list[int]] = field(default_factory=dict)  # kind -> [n, mean cents, sd cents]
     recent: list[tuple[int, int]] = field(default_factory=list)  # payments out: (time s, cents), sorted
     fails: list[int] = field(default_factory=list)  # failed logins: time s, sorted
-    location: tuple[int, int, int, bool] | None = None  # (time s, lat e3, lon e3, exact)
+    location: tuple[int, int, int, bool, int] | None = None  # (time s, lat e3, lon e3, exact, country)
     new_device_s: int | None = None
     new_country_s: int | None = None
     risk_until_s: int | None = None
@@ -255,7 +255,11 @@ def dump(b: Behaviour) -> str:
     amounts = [v for k in sorted(b.amounts) for v in (k, *b.amounts[k])]
     recent = [v for ts, cents in b.recent for v in (b.now_s - ts, cents)]
     fails = [b.now_s - ts for ts in b.fails]
-    loc = [] if b.location is None else [b.now_s - b.location[0], *b.location[1:3], int(b.location[3])]
+    loc = (
+        []
+        if b.location is None
+        else [b.now_s - b.location[0], *b.location[1:3], int(b.location[3]), b.location[4]]
+    )
     marks = [None if s is None else s - b.now_s for s in (b.new_device_s, b.new_country_s, b.risk_until_s)]
     facts = [v for f in b.facts for v in _fact_values(f)]
     parts: list[Any] = [
@@ -298,7 +302,7 @@ def parse(raw: str) -> Behaviour:
         amounts,
         recent,
         [now_s - age for age in parts[7]],
-        (now_s - loc[0], loc[1], loc[2], bool(loc[3])) if loc else None,
+        (now_s - loc[0], loc[1], loc[2], bool(loc[3]), loc[4] if len(loc) > 4 else -1) if loc else None,
         device_s,
         country_s,
         risk_s,
@@ -388,12 +392,14 @@ def apply(fields: dict[str, str], text: str, ts_ms: int, event_id: str) -> Facts
     if obs.lat_e3 is not None and obs.lon_e3 is not None:
         here = (obs.lat_e3 / 1000, obs.lon_e3 / 1000)
         if b.location is not None:
-            at, lat, lon, was_exact = b.location
-            km = round(haversine_km(here, (lat / 1000, lon / 1000)))
-            minutes = abs(ts - at) // 60
+            at, lat, lon, was_exact, where = b.location
             exact = was_exact and obs.exact
+            # a country's centroid says only "somewhere in it": no distance within the same country
+            inside = not exact and where >= 0 and where == obs.country
+            km = 0 if inside else round(haversine_km(here, (lat / 1000, lon / 1000)))
+            minutes = abs(ts - at) // 60
         if b.location is None or ts >= b.location[0]:
-            b.location = (ts, obs.lat_e3, obs.lon_e3, obs.exact)
+            b.location = (ts, obs.lat_e3, obs.lon_e3, obs.exact, obs.country)
     facts = Facts(
         id_key(event_id), device_new, country_new, payee_new, channel_new, z100, usual, km, minutes, exact
     )

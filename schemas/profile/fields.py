@@ -328,8 +328,8 @@ EVENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "km_from_last",
         "double",
-        "km from the customer's previous location (coordinates, else the country's centroid), "
-        "-1 when unknown",
+        "km from the customer's previous location (coordinates, else the country's centroid; 0 in the "
+        "same country when either is a centroid), -1 when unknown",
     ),
     FieldSpec("hours_since_last_location", "double", "hours since that previous location, -1 when unknown"),
     FieldSpec(

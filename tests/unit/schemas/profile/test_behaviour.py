@@ -144,6 +144,19 @@ def test_two_places_too_far_apart_for_the_time_between_them() -> None:
     assert customer.profile(T0 + 4 * HOUR)["risk_open"]  # impossible travel opened a case
 
 
+def test_a_country_without_coordinates_is_no_distance_from_a_place_in_it() -> None:
+    """An IP in the US says "somewhere in the US": not 2,000 km from New York (its centroid is in
+    Kansas); from another country it is a distance, judged as inexact."""
+    customer = Customer()
+    customer.see(login(1, T0, ip_country="US"))
+    facts = customer.see(payment(2, T0 + HOUR, merchant_country="US", channel=Channel.POS, latitude=40.72,
+                                 longitude=-74.05)).context()  # fmt: skip
+    assert facts["km_from_last"] == 0.0 and facts["speed_kmh"] == 0.0
+    assert not customer.see(login(3, T0 + 2 * HOUR, ip_country="US")).context()["km_from_last"]
+    abroad = customer.see(login(4, T0 + 3 * HOUR, ip_country="DE")).context()
+    assert abroad["km_from_last"] > 7000 and not abroad["location_exact"]
+
+
 def test_a_risk_case_stays_open_72_hours() -> None:
     customer = Customer()
     customer.see(payment(1, T0, "40.00", device_id="phone", kind=TransactionKind.TRANSFER_OUT))
