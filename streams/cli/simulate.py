@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -14,6 +14,13 @@ from streams.cli.context import current_settings
 from streams.cli.errors import Command
 from streams.cli.scenario import scenario_of, scenario_options
 from streams.sim.scenario import PERSONA_MIXES, Scenario
+
+
+def _iso(value: object) -> str:
+    """Dates and instants of the truth in ISO 8601 (``2026-09-01``, ``2026-09-21T21:32:22+00:00``)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 @cli.command(name="simulate", cls=Command)
@@ -76,7 +83,8 @@ def simulate_command(
     )
     if out_dir is not None:
         counts = write_jsonl(generate(scenario), out_dir)
-        (out_dir / "truth.json").write_text(json.dumps(ground_truth(scenario), default=str, indent=1))
+        truth = json.dumps(ground_truth(scenario), default=_iso, indent=1)
+        (out_dir / "truth.json").write_text(truth)
     else:
         counts = produce(generate(scenario), bootstrap_of(settings.kafka_url), rate or None)
     for name, count in sorted(counts.items()):

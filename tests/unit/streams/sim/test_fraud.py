@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from schemas.catalog import INPUT_MODELS
@@ -15,6 +16,7 @@ from streams.sim.generator import generate
 from streams.sim.places import HOME_COUNTRY
 from streams.sim.scenario import Scenario
 from streams.sim.truth import ground_truth
+from tests.unit.streams.cli.run import signalbank
 from tests.unit.streams.sim.traffic import WIDE
 
 FRAUDY = Scenario(customers=80, days=60, seed=3, start=datetime(2025, 3, 1, tzinfo=UTC), fraud_share=0.4)
@@ -73,3 +75,27 @@ def test_the_stream_holds_each_episode_as_the_truth_tells_it() -> None:
                 assert all(b["merchant_country"] != HOME_COUNTRY for b in steps)
             assert all(b.get("balance_after") is None for b in steps if b["type"] == "transaction")
     assert kinds == {ACCOUNT_TAKEOVER, CARD_FRAUD}
+
+
+def test_simulate_writes_the_episodes_in_its_truth_file_and_can_leave_origins_out(tmp_path: Path) -> None:
+    args = ("simulate", "--customers", "40", "--days", "40", "--start", "2025-03-01", "--invalid-ratio", "0")
+    result = signalbank(*args, "--fraud-share", "0.5", "--out", str(tmp_path / "on"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "on" / "truth.json").read_text()
+    scenario = Scenario(
+        customers=40, days=40, seed=7, start=datetime(2025, 3, 1, tzinfo=UTC), fraud_share=0.5
+    )
+    expected = ground_truth(scenario)
+    written = json.loads(text)
+    episodes = [(c, f["fraud"]) for c, f in written.items() if "fraud" in f]
+    assert episodes and episodes == [
+        (c, [{k: v.isoformat() if isinstance(v, datetime) else v for k, v in e.items()} for e in f["fraud"]])
+        for c, f in expected.items()
+        if "fraud" in f
+    ]
+    assert "T" in episodes[0][1][0]["start"]  # ISO 8601 instants
+    result = signalbank(*args, "--no-origins", "--out", str(tmp_path / "off"))
+    assert result.returncode == 0, result.stderr
+    assert not any("fraud" in f for f in json.loads((tmp_path / "off" / "truth.json").read_text()).values())
+    lines = (tmp_path / "off" / "transactions.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(line)["device_id"] is None for line in lines)
