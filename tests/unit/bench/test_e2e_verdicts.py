@@ -3,6 +3,8 @@ the figures are made up here)."""
 
 from __future__ import annotations
 
+import pytest
+
 from bench.e2e import (
     FAUST_CONSUME,
     FAUST_TAKE,
@@ -12,16 +14,19 @@ from bench.e2e import (
     BenchOptions,
     Latency,
     Memory,
+    Offered,
     RedisWork,
     Report,
     ServerWork,
     SharedKeys,
     Throughput,
+    _latency,
     measured,
     render,
     verdicts,
 )
 from bench.worker_profile import WorkerProfile
+from schemas.catalog import CHURN_ALERTS, RISK_SIGNALS
 from streams.settings import Settings
 
 INSIDE = frozenset({"hset", "hgetall"})
@@ -43,7 +48,18 @@ def made_up_report() -> Report:
     ]
     report.latencies = [
         Latency(2_000, 2_000, 40_000, 1_000, 50, 80, 150, 220, redis=redis_work(40_000, 8_000_000)),
-        Latency(1_000, 1_000, 20_000, 500, 30, 60, 90, 120, capacity_share=0.5),
+        Latency(
+            1_000,
+            1_000,
+            20_000,
+            500,
+            30,
+            60,
+            90,
+            120,
+            capacity_share=0.5,
+            risk=Latency(1_000, 1_000, 20_000, 20, 30, 50, 80, 90),
+        ),
     ]
     report.memory = Memory(300, 120, 1_500, 2_000, 2_500, {"p": 1_100, "cooldown": 300, "zz": 100})
     categories = (
@@ -93,6 +109,8 @@ def test_met_targets_say_so_without_reasons() -> None:
         "    end to end >= 0.6x the Faust take_events floor: met (0.62x)",
         "    Redis work <= 30 µs per event: met (20.0 µs)",
         "    p99 <= 100 ms at 50% of one worker's capacity (1,000 events/s): met (90 ms)",
+        "    risk signals' p99 <= 100 ms at 50% of one worker's capacity (1,000 events/s): met "
+        "(80 ms over 20 risk signals; they go out with the batch's other outputs)",
         "    <= 1,024 B of Redis per profile: met (1,000 B)",
     ]
 
@@ -138,3 +156,28 @@ def test_sizing_takes_the_profile_with_its_share_of_the_shared_keys() -> None:
     assert (figures.worker_rate, figures.redis_us_per_event) == (2_000, 102.0)
     assert "sb:schedule:{*} (64 keys) 200,000 B, for 2,000 customers: 100 B per customer" in render(report)
     assert "memory: 1,600 B per customer (1,500 B of its keys with 120 days of history" in render(report)
+
+
+def test_risk_signals_get_a_latency_of_their_own_from_the_outputs_they_triggered() -> None:
+    sent = {"e1": 10.0, "e2": 10.5, "e3": 11.0}
+    run = Offered(1_000, 0.5, 3, 1_000, sent, redis_work(3, 30))
+    outputs = [
+        (CHURN_ALERTS, 10_020, {"trigger_event_id": "e1"}),
+        (RISK_SIGNALS, 10_700, {"trigger_event_id": "e2"}),  # 200 ms after e2 was sent
+        (RISK_SIGNALS, 11_050, {"trigger_event_id": "e3"}),  # 50 ms
+        (RISK_SIGNALS, 9_000, {"trigger_event_id": "backlog"}),  # not one of this run's events
+    ]
+    latency = _latency(outputs, run)
+    assert latency.outputs == 3 and latency.max_ms == pytest.approx(200)
+    assert latency.risk is not None
+    assert latency.risk.outputs == 2
+    assert latency.risk.p50_ms == pytest.approx(200) and latency.risk.max_ms == pytest.approx(200)
+    report = made_up_report()
+    report.latencies[1] = latency
+    text = "\n".join(verdicts(report))
+    assert "risk signals' p99 <= 100 ms at 50% of one worker's capacity" in text
+    assert "NOT MET (200 ms over 2 risk signals" in text
+    quiet = _latency(outputs[:1], run)
+    assert quiet.risk is None
+    report.latencies[1] = quiet
+    assert "risk signals' p99 <= 100 ms: NOT SHOWN" in "\n".join(verdicts(report))
