@@ -193,7 +193,7 @@ class Behaviour:
     new_device_s: int | None = None
     new_country_s: int | None = None
     risk_until_s: int | None = None
-    facts: list[Facts] = field(default_factory=list)  # of the last FACTS_KEPT events, oldest first
+    facts: list[int] = field(default_factory=list)  # of the last FACTS_KEPT events, oldest first, flat
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,13 +227,16 @@ class Facts:
         }
 
 
-def _bin_keys(table: Table) -> list[Any]:
+def _bin_keys(table: Table, base_day: int) -> list[Any]:
+    """A table as its keys' bytes, then count and age in days of each."""
     if not table:
         return []
     keys = sorted(table)
-    flat: list[Any] = [b"".join(k.to_bytes(3, "big") for k in keys)]
+    flat: list[Any] = [b"".join([k.to_bytes(3, "big") for k in keys])]
     for key in keys:
-        flat.extend(table[key])
+        count, day = table[key]
+        flat.append(count)
+        flat.append(base_day - day)
     return flat
 
 
@@ -248,10 +251,7 @@ def _unbin_keys(flat: list[Any], base_day: int) -> Table:
 def dump(b: Behaviour) -> str:
     """The stored form: MessagePack bytes as a latin-1 string (profile fields are strings)."""
     base_day = b.now_s // _DAY_S
-    tables = []
-    for table in (b.devices, b.countries, b.channels, b.payees):
-        aged = {k: [count, base_day - day] for k, (count, day) in table.items()}
-        tables.append(_bin_keys(aged))
+    tables = [_bin_keys(table, base_day) for table in (b.devices, b.countries, b.channels, b.payees)]
     amounts = [v for k in sorted(b.amounts) for v in (k, *b.amounts[k])]
     recent = [v for ts, cents in b.recent for v in (b.now_s - ts, cents)]
     fails = [b.now_s - ts for ts in b.fails]
@@ -261,7 +261,6 @@ def dump(b: Behaviour) -> str:
         else [b.now_s - b.location[0], *b.location[1:3], int(b.location[3]), b.location[4]]
     )
     marks = [None if s is None else s - b.now_s for s in (b.new_device_s, b.new_country_s, b.risk_until_s)]
-    facts = [v for f in b.facts for v in _fact_values(f)]
     parts: list[Any] = [
         b.now_s,
         *tables,
@@ -270,7 +269,7 @@ def dump(b: Behaviour) -> str:
         fails,
         loc,
         marks if any(m is not None for m in marks) else [],
-        facts,
+        b.facts,
     ]
     while parts and parts[-1] == []:
         parts.pop()
@@ -291,8 +290,6 @@ def parse(raw: str) -> Behaviour:
     marks = parts[9] or [None, None, None]
     device_s, country_s, risk_s = (None if m is None else now_s + m for m in marks)
     devices, countries, channels, payees = (_unbin_keys(parts[i], base_day) for i in range(1, 5))
-    width = len(_fact_values(Facts(0)))
-    facts = [_facts_of(parts[10][i : i + width]) for i in range(0, len(parts[10]), width)]
     return Behaviour(
         now_s,
         devices,
@@ -306,13 +303,16 @@ def parse(raw: str) -> Behaviour:
         device_s,
         country_s,
         risk_s,
-        facts,
+        list(parts[10]),
     )
 
 
 def _fact_values(f: Facts) -> tuple[int, ...]:
     flags = f.device_new | f.country_new << 1 | f.payee_new << 2 | f.channel_new << 3 | f.exact << 4
     return (f.event, flags, f.z100, f.usual_cents, f.km, f.minutes)
+
+
+_FACT_WIDTH = 6  # values of one event's facts in the stored ring (``_fact_values``)
 
 
 def _facts_of(values: list[int]) -> Facts:
@@ -365,7 +365,7 @@ def apply(fields: dict[str, str], text: str, ts_ms: int, event_id: str) -> Facts
     """Apply one event's observation (``Observation.text``) to the behaviour in ``fields``; the
     event's facts relative to the behaviour before it."""
     obs = Observation.parse(text)
-    b = parse(fields.get(BEHAVIOUR_FIELD, ""))
+    b = _take(fields.get(BEHAVIOUR_FIELD, ""))
     ts = ts_ms // 1000
     day = ts // _DAY_S
     b.now_s = max(b.now_s, ts)
@@ -405,8 +405,9 @@ def apply(fields: dict[str, str], text: str, ts_ms: int, event_id: str) -> Facts
     )
     if _indicates_risk(b, obs, facts, ts):
         b.risk_until_s = max(b.risk_until_s or 0, ts + RISK_HOLD_S)
-    b.facts = [*b.facts[-(FACTS_KEPT - 1) :], facts]
-    fields[BEHAVIOUR_FIELD] = dump(b)
+    b.facts = [*b.facts[-(FACTS_KEPT - 1) * _FACT_WIDTH :], *_fact_values(facts)]
+    raw = fields[BEHAVIOUR_FIELD] = dump(b)
+    _keep(raw, b)
     return facts
 
 
@@ -416,8 +417,40 @@ def recall(fields: Mapping[str, str], event_id: str) -> Facts | None:
     raw = fields.get(BEHAVIOUR_FIELD, "")
     if not raw:
         return None
-    key = id_key(event_id)
-    return next((f for f in reversed(parse(raw).facts) if f.event == key), None)
+    key, kept = id_key(event_id), _read(raw).facts
+    for start in range(len(kept) - _FACT_WIDTH, -1, -_FACT_WIDTH):
+        if kept[start] == key:
+            return _facts_of(kept[start : start + _FACT_WIDTH])
+    return None
+
+
+#: Behaviours parsed lately, by their stored string (most events of a customer parse the string the
+#: previous one dumped, and the profile view reads the one its event dumped): parsing is most of an
+#: event's cost. An entry always equals ``parse`` of its key; ``apply`` takes its entry out before
+#: changing it. Oldest first, at most ``_PARSED_MAX``.
+_PARSED: dict[str, Behaviour] = {}
+_PARSED_MAX = 4096
+
+
+def _read(raw: str) -> Behaviour:
+    """The behaviour of ``raw`` to read, not to change."""
+    found = _PARSED.get(raw)
+    if found is None:
+        found = parse(raw)
+        _keep(raw, found)
+    return found
+
+
+def _take(raw: str) -> Behaviour:
+    """The behaviour of ``raw`` to change: out of the memo, or parsed afresh."""
+    found = _PARSED.pop(raw, None)
+    return found if found is not None else parse(raw)
+
+
+def _keep(raw: str, b: Behaviour) -> None:
+    _PARSED[raw] = b
+    if len(_PARSED) > _PARSED_MAX:
+        del _PARSED[next(iter(_PARSED))]
 
 
 #: A payment out at least this large (cents) from a new device, country or to a new payee opens a case.
@@ -452,7 +485,7 @@ def _hours_since(now_s: int, at: int | None) -> int:
 
 def add_behaviour(profile: dict[str, Any], state: Mapping[str, str], now_ms: int) -> None:
     """The profile-side behaviour fields as of ``now_ms`` (see the field catalogue)."""
-    b = parse(state.get(BEHAVIOUR_FIELD, ""))
+    b = _read(state.get(BEHAVIOUR_FIELD, ""))
     now = now_ms // 1000
     profile["devices_count"] = len(b.devices)
     profile["countries_count"] = len(b.countries)
