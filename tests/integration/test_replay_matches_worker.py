@@ -126,10 +126,9 @@ def rules_dir(tmp_path: Path, t0: datetime) -> Path:
     (folder / "parity.yaml").write_text(
         f"""rules:
   - id: {LATE_RULE}
-    kind: risk
+    kind: care
     description: Active on as many days as only a retention reaching the late event counts
     when: profile.active_days >= {_active_days(story(t0), "LATE")}
-    severity: low
     action: None (a test of the retention setting)
     message: "{{profile.active_days}} active days"
     cooldown: 365d
