@@ -455,6 +455,8 @@ def _keep(raw: str, b: Behaviour) -> None:
 
 #: A payment out at least this large (cents) from a new device, country or to a new payee opens a case.
 _RISK_AMOUNT_CENTS = 100_000
+#: A payment out at least this large (cents) from a device and a country both new opens a case.
+_BOTH_NEW_CENTS = 10_000
 _FAILED_LOGINS_BURST = 5
 
 
@@ -466,17 +468,24 @@ def speed_kmh(km: int, minutes: int) -> float:
 
 
 def _indicates_risk(b: Behaviour, obs: Observation, facts: Facts, ts: int) -> bool:
-    """The patterns the shipped risk rules look for, as the profile's own mark of an open risk case
-    (the risk signals themselves are claims the profile does not see): impossible travel, a burst
-    of failed logins, or a large payment out that is far from the usual or follows something new."""
+    """The patterns of the shipped risk rules (rules/risk.yaml), as the profile's own mark of an open
+    risk case (the risk signals themselves are claims the profile does not see): impossible travel,
+    a burst of failed logins, a payment out from a device and a country both new within a day, a
+    large one far from the usual, or a large one to a new payee or far above the usual within a day
+    of a new device or country. A new payee alone, a new phone alone or a trip abroad is none."""
     if facts.km >= (300 if facts.exact else 1000) and speed_kmh(facts.km, facts.minutes) >= 900:
         return True
     if obs.failed_login and len(b.fails) >= _FAILED_LOGINS_BURST:
         return True
-    if obs.kind < 0 or _KINDS[obs.kind] not in _OUT_KINDS or obs.cents < _RISK_AMOUNT_CENTS:
+    if obs.kind < 0 or _KINDS[obs.kind] not in _OUT_KINDS:
         return False
-    recent_new = any(s is not None and ts - s <= _DAY_S for s in (b.new_device_s, b.new_country_s))
-    return facts.z100 >= 400 or facts.payee_new or recent_new
+    device = b.new_device_s is not None and ts - b.new_device_s < _DAY_S
+    country = b.new_country_s is not None and ts - b.new_country_s < _DAY_S
+    if device and country and obs.cents >= _BOTH_NEW_CENTS:
+        return True
+    if obs.cents < _RISK_AMOUNT_CENTS:
+        return False
+    return facts.z100 >= 400 or ((device or country) and (facts.payee_new or facts.z100 >= 300))
 
 
 def _hours_since(now_s: int, at: int | None) -> int:

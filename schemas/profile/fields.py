@@ -92,9 +92,10 @@ _BEHAVIOUR_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "risk_open",
         "bool",
-        "true for 72 hours after a risk pattern: impossible travel, 5 failed logins in an hour, or a "
-        "payment out of 1000 or more far from the usual (z >= 4), to a new payee or within a day of a "
-        "new device or country (the offers pitch nothing meanwhile)",
+        "true for 72 hours after a pattern of the shipped risk rules: impossible travel, 5 failed logins "
+        "in an hour, a payment out of 100 or more from a device and a country both new within a day, "
+        "one of 1000 or more far from the usual (z >= 4), or to a new payee or with z >= 3 within a day "
+        "of a new device or country (the offers pitch nothing meanwhile)",
     ),
     FieldSpec("risk_open_hours", "int", "hours until the open risk case closes, 0 when none is open"),
 )

@@ -159,12 +159,12 @@ def test_a_country_without_coordinates_is_no_distance_from_a_place_in_it() -> No
 
 def test_a_risk_case_stays_open_72_hours() -> None:
     customer = Customer()
-    customer.see(payment(1, T0, "40.00", device_id="phone", kind=TransactionKind.TRANSFER_OUT))
-    customer.see(login(2, T0 + HOUR, device_id="new-phone"))
-    assert not customer.profile(T0 + HOUR)["risk_open"]  # a new device alone is no case
-    customer.see(
-        payment(3, T0 + 2 * HOUR, "2500.00", device_id="new-phone", kind=TransactionKind.TRANSFER_OUT)
-    )
+    out = TransactionKind.TRANSFER_OUT
+    customer.see(payment(1, T0, "40.00", device_id="phone", kind=out, payee_id="landlord"))
+    customer.see(payment(2, T0 + MINUTE, "1500.00", device_id="phone", kind=out, payee_id="new-landlord"))
+    customer.see(login(3, T0 + HOUR, device_id="new-phone"))
+    assert not customer.profile(T0 + HOUR)["risk_open"]  # a new payee alone, a new device alone: none
+    customer.see(payment(4, T0 + 2 * HOUR, "2500.00", device_id="new-phone", kind=out, payee_id="mule"))
     opened = customer.profile(T0 + 3 * HOUR)
     assert opened["risk_open"] and opened["risk_open_hours"] == 71
     closed = customer.profile(T0 + 2 * HOUR + timedelta(hours=72))
@@ -185,3 +185,14 @@ def test_the_behaviour_stays_small_however_many_events_and_the_field_gives_it_ba
     raw = customer.fields[BEHAVIOUR_FIELD]
     assert len(raw.encode("latin-1")) < 700
     assert behaviour.dump(behaviour.parse(raw)) == raw
+
+
+def test_a_payment_from_a_new_device_in_a_new_country_opens_a_case_a_trip_alone_does_not() -> None:
+    traveller, stolen = Customer(), Customer()
+    later = T0 + 26 * HOUR  # time enough to fly there: no impossible travel
+    for customer in (traveller, stolen):
+        customer.see(payment(1, T0, "30.00", device_id="phone", ip_country="DE", channel=Channel.WEB))
+    traveller.see(payment(2, later, "180.00", device_id="phone", ip_country="ES", channel=Channel.WEB))
+    stolen.see(payment(2, later, "180.00", device_id="web-x", ip_country="AE", channel=Channel.WEB))
+    assert not traveller.profile(later)["risk_open"]
+    assert stolen.profile(later)["risk_open"]
