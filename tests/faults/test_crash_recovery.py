@@ -24,6 +24,7 @@ from agents.outputs import OutputRecord
 from agents.pipeline import Pipeline, PipelineConfig
 from rules.load.ruleset import Ruleset
 from schemas.catalog import DEAD_LETTERS, OUTPUT_TOPICS
+from schemas.profile import behaviour
 from schemas.profile.bgnbd import BgNbdParams
 from sinks.redis.keys import TIER_FIELD
 from sinks.redis.profile_state import decode
@@ -45,14 +46,33 @@ pytestmark = pytest.mark.faults
 SCENARIO = Scenario(customers=60, days=60, seed=11, invalid_ratio=0.0).pinned()
 
 
+def behaviour_counts(raw: str) -> dict[str, object]:
+    """What of the risk rules' behaviour does not depend on the order events arrive in: the uses of
+    each channel, device, country and payee (counts add up, the last day of use is the latest) while
+    its table never had to forget one; the last location. The rest (which device was "new", the
+    running mean of amounts, the facts of the last events) does depend on it, and a worker reading
+    two topics interleaves them otherwise than the clean run (docs/rules.md, "Each customer's own
+    behaviour"), crash or not."""
+    b = behaviour.parse(raw)
+    tables = {"channels": b.channels, "devices": b.devices, "countries": b.countries, "payees": b.payees}
+    kept: dict[str, object] = {
+        name: table if len(table) < behaviour.TABLE_SIZE else len(table) for name, table in tables.items()
+    }
+    kept["location"] = b.location
+    return kept
+
+
 def snapshot(client: redis.Redis | redis.RedisCluster) -> dict[str, object]:
-    """Every profile's fields and buckets (not its version or dedupe ring) and tier, by customer."""
+    """Every profile's fields and buckets (not its version or dedupe ring, and of the behaviour what
+    does not depend on the order events arrive in: ``behaviour_counts``) and tier, by customer."""
     state: dict[str, object] = {}
     for key in client.scan_iter("sb:*"):
         name = key.decode()
         if name.endswith(":p"):
             _, profile = decode(cast(bytes, client.get(key)))
+            raw = profile.fields.pop(behaviour.BEHAVIOUR_FIELD, "")
             flat: dict[str, object] = {f"field {k}": v for k, v in profile.fields.items()}
+            flat["behaviour"] = behaviour_counts(raw)
             flat.update({f"day {d}": v for d, v in profile.days.items()})
             flat.update({f"week {w}": v for w, v in profile.weeks.items()})
             state[name] = flat
