@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -134,6 +134,10 @@ class ProfileState:
     #: stay the same: most events change one bucket and a few fields of a profile.
     _bucket_parts: dict[int, _Parts] = field(default_factory=dict, repr=False, compare=False)
     _field_parts: dict[str, _FieldParts] = field(default_factory=dict, repr=False, compare=False)
+    #: Bumped whenever a bucket other than the latest day's changes, or buckets come or go: what
+    #: ``encode`` wrote of the older buckets (``_older``) is reused while it stays the same.
+    _generation: int = field(default=0, repr=False, compare=False)
+    _older: _Older | None = field(default=None, repr=False, compare=False)
 
     @property
     def ref_day(self) -> int | None:
@@ -215,6 +219,7 @@ class ProfileState:
     def _advance(self, ref: int, day: int, retention_days: int) -> None:
         """Move the latest event day from ``ref`` to ``day``: subtract what leaves each window,
         merge days older than ``DAILY_DAYS`` into weeks, drop weeks past the retention."""
+        self._generation += 1
         sums = self.sums
         for d, values in self.days.items():
             leaving = [w for w in _DAILY_WINDOWS if ref - WINDOWS[w] < d <= day - WINDOWS[w]]
@@ -262,6 +267,8 @@ class ProfileState:
         age = ref - day
         if age >= retention_days:
             return
+        if age:
+            self._generation += 1  # an older bucket changes (or appears): ``encode`` writes them again
         if increments[_ACTIVE] > 0 and not self.active >> age & 1:
             rhythm.add_active_day(
                 self.fields,
@@ -330,42 +337,35 @@ class ProfileState:
     def encode(self, version: int) -> bytes:
         """The stored string: 4-byte version (the compare-and-set token), format, then MessagePack."""
         ref = self.ref_day or 0
-        present = 0
-        for d in self.days:
-            if not 0 <= ref - d < DAILY_DAYS:
-                raise ValueError(f"day {d} is not within {DAILY_DAYS} days of {ref}")
-            present |= 1 << (ref - d)
         # days: [ref, present, then each day's bucket, the latest first]; weeks: [weeks before the
         # latest event's, then the bucket; the latest first]. Each bucket's MessagePack is kept and
-        # reused while the bucket and the mean balance it is stored against stay the same.
+        # reused while the bucket and the mean balance it is stored against stay the same; what
+        # follows the latest two days (and the weeks) is reused whole while no older bucket changed.
         cache = self._bucket_parts
+        older = self._older
+        if older is None or older.generation != self._generation or older.ref != ref:
+            older = self._older = self._layout(ref)
         balance = 0  # the previous bucket's mean balance: each one's is stored as the difference
-        day_chunks = [msgpack.packb(ref), msgpack.packb(present)]
+        day_chunks = [older.head]
         count = 2
-        for d in sorted(self.days, reverse=True):
+        for d in older.latest:
             parts = cache.get(d)
             if parts is None or parts[0] != balance:
                 parts = cache[d] = _bucket_bytes(self.days[d], balance)
             day_chunks.append(parts[1])
             count += parts[2]
             balance = parts[3]
+        if older.rest_balance != balance or older.rest is None:
+            older.rest_balance = balance
+            older.rest = self._chunks(older.rest_days, balance)
+        rest_bytes, rest_count, balance = older.rest
+        day_chunks.append(rest_bytes)
+        count += rest_count
         days = _array_header(count) + b"".join(day_chunks)
-        this_week = week_of(ref)
-        offsets = [this_week - k for k in sorted(self.weeks, reverse=True)]
-        explicit = bool(offsets) and (offsets[-1] >= 64 or offsets[0] < 0)
-        week_chunks = [msgpack.packb(-1 if explicit else sum(1 << o for o in offsets))]
-        count = 1
-        for k in sorted(self.weeks, reverse=True):
-            parts = cache.get(_week_key(k))
-            if parts is None or parts[0] != balance:
-                parts = cache[_week_key(k)] = _bucket_bytes(self.weeks[k], balance)
-            if explicit:
-                week_chunks.append(msgpack.packb(this_week - k))
-                count += 1
-            week_chunks.append(parts[1])
-            count += parts[2]
-            balance = parts[3]
-        weeks = _array_header(count) + b"".join(week_chunks)
+        if older.weeks_balance != balance or older.weeks is None:
+            older.weeks_balance = balance
+            older.weeks = self._week_bytes(ref, balance)
+        weeks = older.weeks
         names: list[object] = []
         previous = 0  # the previous timestamp: each is stored as the difference from it
         known = self._field_parts
@@ -390,17 +390,84 @@ class ProfileState:
             for p in self.pending
         )
         active = self.active.to_bytes((self.active.bit_length() + 7) // 8, "little")
-        tail = msgpack.packb([b"".join(self.kept), pending, active], use_bin_type=True)
+        tail = _pack([b"".join(self.kept), pending, active])
         return b"".join(
             (
                 struct.pack(">IB", version & 0xFFFFFFFF, FORMAT),
                 _array_header(6),  # [names, days, weeks, kept, pending, active]
-                msgpack.packb(names, use_bin_type=True),
+                _pack(names),
                 days,
                 weeks,
                 tail[1:],  # the three values without their array header
             )
         )
+
+    def _layout(self, ref: int) -> _Older:
+        """Which days ``encode`` writes, the latest two first, and the head of the days array."""
+        present = 0
+        for d in self.days:
+            if not 0 <= ref - d < DAILY_DAYS:
+                raise ValueError(f"day {d} is not within {DAILY_DAYS} days of {ref}")
+            present |= 1 << (ref - d)
+        order = sorted(self.days, reverse=True)
+        return _Older(self._generation, ref, _pack(ref) + _pack(present), tuple(order[:2]), tuple(order[2:]))
+
+    def _chunks(self, keys: Sequence[int], balance: int) -> tuple[bytes, int, int]:
+        """The buckets of the days ``keys`` stored one after the other from ``balance``: their bytes,
+        how many values, the mean balance after them."""
+        cache = self._bucket_parts
+        chunks: list[bytes] = []
+        count = 0
+        for d in keys:
+            parts = cache.get(d)
+            if parts is None or parts[0] != balance:
+                parts = cache[d] = _bucket_bytes(self.days[d], balance)
+            chunks.append(parts[1])
+            count += parts[2]
+            balance = parts[3]
+        return b"".join(chunks), count, balance
+
+    def _week_bytes(self, ref: int, balance: int) -> bytes:
+        """The weeks array, its buckets stored from ``balance`` (the last day's mean balance)."""
+        cache = self._bucket_parts
+        this_week = week_of(ref)
+        ordered = sorted(self.weeks, reverse=True)
+        offsets = [this_week - k for k in ordered]
+        explicit = bool(offsets) and (offsets[-1] >= 64 or offsets[0] < 0)
+        week_chunks = [_pack(-1 if explicit else sum(1 << o for o in offsets))]
+        count = 1
+        for k in ordered:
+            parts = cache.get(_week_key(k))
+            if parts is None or parts[0] != balance:
+                parts = cache[_week_key(k)] = _bucket_bytes(self.weeks[k], balance)
+            if explicit:
+                week_chunks.append(_pack(this_week - k))
+                count += 1
+            week_chunks.append(parts[1])
+            count += parts[2]
+            balance = parts[3]
+        return _array_header(count) + b"".join(week_chunks)
+
+
+@dataclass(slots=True)
+class _Older:
+    """What ``encode`` wrote of a profile's older buckets, valid while ``generation`` and ``ref``
+    are the state's: the days array's head (ref, present), the latest two days (written each
+    time), the other days' bytes from ``rest_balance`` on, and the weeks array from ``weeks_balance``."""
+
+    generation: int
+    ref: int
+    head: bytes
+    latest: tuple[int, ...]
+    rest_days: tuple[int, ...]
+    rest_balance: int = 0
+    rest: tuple[bytes, int, int] | None = None  # bytes, values, the mean balance after them
+    weeks_balance: int = 0
+    weeks: bytes | None = None
+
+
+#: One MessagePack packer for every value encoded here (``msgpack.packb`` makes one per call).
+_pack: Callable[[object], bytes] = msgpack.Packer(use_bin_type=True).pack
 
 
 _DATE_EXT = 1  # MessagePack extension type of a date (``_pack_date``)
@@ -542,7 +609,7 @@ def _bucket_bytes(values: Sequence[int], balance: int) -> _Parts:
             bitmap |= 1 << bit
             out.append(v)
     out[0] = bitmap
-    packed = msgpack.packb(out)
+    packed = _pack(out)
     return balance, packed[len(_array_header(len(out))) :], len(out), total // count if count else balance
 
 
