@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agents.metrics import Metrics
@@ -106,7 +106,6 @@ class ClaimPlan:
     trigger: Trigger
     evaluation: Evaluation
     ruleset: Ruleset  # the evaluation ran on it: ids carry its version
-    alert_id: str
     alert: Claim | None  # the customer's one alert slot
     signals: tuple[SignalSlot, ...]
     tier: CompareAndSet | None  # the tier's compare-and-set
@@ -115,6 +114,13 @@ class ClaimPlan:
     offers: tuple[OfferSlot, ...]  # ranked: the script grants the best the log allows
     tags: TagClaim | None = None  # the tags holding now, judged against the stored set
     timeline: TimelineWrite | None = None  # last: it reads the replies of the claims before it
+
+    @property
+    def alert_id(self) -> str:
+        """The id of the churn alert this trigger would emit (its claim's output id, when it has one)."""
+        if self.alert is not None:
+            return self.alert.output_id
+        return stable_id("alert", self.trigger.customer_id, self.trigger.event_id, self.ruleset.version)
 
     def claims(self) -> Iterator[AnyClaim]:
         """The plan's claims in the order claim.lua must see them (a response before the offers it
@@ -156,7 +162,6 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset, timeline: TimelineLimits
     timeline keeps; None: no timeline written)."""
     trigger, evaluation, duplicate = evaluated.trigger, evaluated.evaluation, evaluated.duplicate
     customer, ts_ms = trigger.customer_id, trigger.ts_ms
-    alert_id = stable_id("alert", customer, trigger.event_id, ruleset.version)
     alert = None
     if evaluation.level is not None:
         # One slot per customer: re-sent when the level rises or the quiet period ended.
@@ -164,33 +169,28 @@ def plan_claims(evaluated: Evaluated, ruleset: Ruleset, timeline: TimelineLimits
         alert = Claim(
             customer,
             "alert",
-            alert_id,
+            stable_id("alert", customer, trigger.event_id, ruleset.version),
             ts_ms,
             ts_ms + millis(cooldown),
             reemit_only=duplicate,
             rank=level_rank(evaluation.level),
         )
     tier, change = _tier_claim(trigger, evaluation, ruleset, duplicate)
-    plan = ClaimPlan(
-        trigger,
-        evaluation,
-        ruleset,
-        alert_id,
-        alert,
-        tuple(
-            _signal_slot(trigger, evaluation, fired, ruleset.version, duplicate)
-            for fired in evaluation.signals
-            if not isinstance(fired.rule, TagRule)
-        ),
-        tier,
-        change,
-        _response_claim(trigger, evaluation),
-        _offer_slots(trigger, evaluation, ruleset, duplicate),
-        _tag_claim(trigger, evaluation, ruleset, duplicate),
+    signals = tuple(
+        _signal_slot(trigger, evaluation, fired, ruleset.version, duplicate)
+        for fired in evaluation.signals
+        if not isinstance(fired.rule, TagRule)
     )
+    response = _response_claim(trigger, evaluation)
+    offers = _offer_slots(trigger, evaluation, ruleset, duplicate)
+    tags = _tag_claim(trigger, evaluation, ruleset, duplicate)
+    plan = ClaimPlan(trigger, evaluation, ruleset, alert, signals, tier, change, response, offers, tags)
     if timeline is None or not timeline.kept:
         return plan
-    return replace(plan, timeline=_timeline_write(plan, evaluated, timeline))
+    write = _timeline_write(plan, evaluated, timeline)  # the same plan with its timeline write last
+    return ClaimPlan(
+        trigger, evaluation, ruleset, alert, signals, tier, change, response, offers, tags, write
+    )
 
 
 def _tag_claim(
