@@ -287,17 +287,20 @@ local function granted_reply(r)
   return r == 1 or (type(r) == "string" and string.sub(r, 1, 2) == "1|")
 end
 
+local function entry_id(e) return string.match(e, "^[^|]*|[^|]*|([^|]*)") end  -- its 3rd field
+local function entry_ts(e) return tonumber(string.match(e, "^(%-?%d+)")) or 0 end
+
 -- Insert `entry` ("ts|kind|id|summary") into `list` (newest first) unless its id is there or it
 -- would fall off a full list; true when added.
 local function add_entry(list, entry, cap)
-  local id = split(entry, "|")[3]
-  local ts = tonumber(string.match(entry, "^(%-?%d+)")) or 0
+  local id = entry_id(entry)
+  local ts = entry_ts(entry)
   for _, e in ipairs(list) do
-    if split(e, "|")[3] == id then return false end
+    if entry_id(e) == id then return false end
   end
   local at = #list + 1
   for j, e in ipairs(list) do
-    if (tonumber(string.match(e, "^(%-?%d+)")) or 0) <= ts then
+    if entry_ts(e) <= ts then
       at = j
       break
     end
@@ -313,13 +316,36 @@ local function entries(text)
   return split(text, "\n")
 end
 
+-- `add_entry` on the list stored as `text` (its entries one a line), without splitting it in the
+-- usual case: an entry newer than the list's first whose id is nowhere in it goes first, the list
+-- cut to `cap`. Returns the new text and true when added, the text and false when not.
+local function add_to_text(text, entry, cap)
+  local id = entry_id(entry)
+  local fast = cap >= 1 and id ~= nil and id ~= "" and not string.find(text, "|" .. id, 1, true)
+    and (text == "" or entry_ts(text) <= entry_ts(entry))
+  if not fast then
+    local list = entries(text)
+    local added = add_entry(list, entry, cap)
+    return table.concat(list, "\n"), added
+  end
+  if text == "" then return entry, true end
+  local out, at = entry .. "\n" .. text, 0
+  for _ = 1, cap do
+    at = string.find(out, "\n", at + 1, true)
+    if not at then return out, true end
+  end
+  return string.sub(out, 1, at - 1), true
+end
+
 local function write_timeline(key, a, i, replies)
   local cap_events, cap_outputs = tonumber(a[10]), tonumber(a[11])
   local raw = redis.call("GET", key) or ""
   local brk = string.find(raw, "\n\n", 1, true)
-  local events = entries(brk and string.sub(raw, 1, brk - 1) or raw)
-  local outputs = entries(brk and string.sub(raw, brk + 2) or "")
-  local changed = (a[12] or "") ~= "" and add_entry(events, a[12], cap_events)
+  local events = brk and string.sub(raw, 1, brk - 1) or raw
+  local outputs_text = brk and string.sub(raw, brk + 2) or ""
+  local outputs  -- the outputs' list, split only when an output may be added
+  local changed = false
+  if (a[12] or "") ~= "" then events, changed = add_to_text(events, a[12], cap_events) end
   for n = 13, #a do
     local note = a[n]
     local bar = note and string.find(note, "|", 1, true)
@@ -329,6 +355,7 @@ local function write_timeline(key, a, i, replies)
       if back > 0 then reply = replies[i - back] end  -- nil (no such claim in this call): not granted
       if string.sub(entry, 1, 2) == "T|" then
         if type(reply) == "string" and reply ~= "" then
+          outputs = outputs or entries(outputs_text)
           local ts = string.sub(entry, 3)
           for _, c in ipairs(split(string.sub(reply, string.find(reply, "|", 1, true) + 1), ",")) do
             local colon = string.find(c, ":", 1, true)
@@ -338,13 +365,14 @@ local function write_timeline(key, a, i, replies)
             if add_entry(outputs, line, cap_outputs) then changed = true end
           end
         end
-      elseif granted_reply(reply) and add_entry(outputs, entry, cap_outputs) then
-        changed = true
+      elseif granted_reply(reply) then
+        outputs = outputs or entries(outputs_text)
+        if add_entry(outputs, entry, cap_outputs) then changed = true end
       end
     end
   end
   if changed then
-    redis.call("SET", key, table.concat(events, "\n") .. "\n\n" .. table.concat(outputs, "\n"))
+    redis.call("SET", key, events .. "\n\n" .. (outputs and table.concat(outputs, "\n") or outputs_text))
   end
   return 1
 end

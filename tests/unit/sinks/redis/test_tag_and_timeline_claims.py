@@ -127,6 +127,26 @@ def test_the_timeline_is_newest_first_bounded_and_adds_an_id_once(redis_url: str
     with_state(redis_url, body)
 
 
+def test_an_id_found_inside_another_entry_is_still_added_and_a_list_of_one_stays_one(redis_url: str) -> None:
+    """claim.lua adds the usual newest entry without splitting the list; whenever the id appears
+    anywhere in it (a prefix of another id, a kind), or the entry is not the newest, it compares
+    entry by entry as before."""
+
+    def event(n: int, event_id: str, kind: str = "interaction") -> TimelineEvent:
+        return TimelineEvent(T0 + n * DAY, kind, event_id, "login web")
+
+    async def body(state: RedisState) -> None:
+        for n, event_id in ((1, "E12"), (2, "E1"), (3, "interaction"), (4, "E")):
+            await one(state, TimelineWrite("C9", T0, 3, 4, event(n, event_id), ()))
+        await one(state, TimelineWrite("C9", T0, 3, 4, event(5, "E1"), ()))  # known: not again
+        history = await read_history(state.client, "C9")
+        assert [e.event_id for e in history.events] == ["E", "interaction", "E1"]
+        await one(state, TimelineWrite("C9", T0, 1, 4, event(6, "E6"), ()))
+        assert [e.event_id for e in (await read_history(state.client, "C9")).events] == ["E6"]
+
+    with_state(redis_url, body)
+
+
 def test_an_output_enters_the_timeline_only_when_its_claim_was_granted(redis_url: str) -> None:
     def output(name: str) -> TimelineOutput:
         return TimelineOutput(T0, "signal", name, f"care {name}")
