@@ -11,6 +11,7 @@ from decimal import Decimal
 from schemas.common import Channel
 from schemas.inputs import (
     INFLOW_KINDS,
+    AuthOutcome,
     Customer,
     InputEvent,
     Interaction,
@@ -74,10 +75,15 @@ PASSIVE_KINDS = frozenset({TransactionKind.SALARY_CREDIT, TransactionKind.FEE, T
 
 
 def is_customer_activity(event: InputEvent) -> bool:
-    """True for what the customer did (the BG/NBD model counts these days), not the bank or employer."""
+    """True for what the customer did (the BG/NBD model counts these days), not the bank or employer;
+    a failed login is not: anyone may mistype a password, or try someone else's."""
     if isinstance(event, Transaction):
         return event.kind not in PASSIVE_KINDS
-    return isinstance(event, Interaction)
+    return isinstance(event, Interaction) and not is_failed_login(event)
+
+
+def is_failed_login(event: Interaction) -> bool:
+    return event.kind is InteractionKind.LOGIN and event.auth_outcome is AuthOutcome.FAILED
 
 
 def build_update(event: InputEvent, home_bank: str, position: str = "") -> ProfileUpdate:
@@ -88,7 +94,8 @@ def build_update(event: InputEvent, home_bank: str, position: str = "") -> Profi
     if isinstance(event, Transaction):
         _transaction(event, home_bank, increments, ops, ts)
     elif isinstance(event, Interaction):
-        _interaction(event, increments, ops, ts)
+        if not is_failed_login(event):  # only the risk behaviour (below) and the timeline see it
+            _interaction(event, increments, ops, ts)
     else:
         _customer(event, ops)
     if not isinstance(event, Customer):
@@ -147,11 +154,7 @@ def _observation(event: Transaction | Interaction) -> str:
         if event.latitude is not None and event.longitude is not None
         else None
     )
-    failed = (
-        isinstance(event, Interaction)
-        and event.kind is InteractionKind.LOGIN
-        and event.auth_outcome == "failed"
-    )
+    failed = isinstance(event, Interaction) and is_failed_login(event)
     return observe(
         event.kind if isinstance(event, Transaction) else None,
         to_cents(event.amount) if isinstance(event, Transaction) else 0,

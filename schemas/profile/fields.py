@@ -34,10 +34,10 @@ _WINDOWED: tuple[tuple[str, FieldType, str, bool], ...] = (
     ("net_flow", "double", "inflow minus outflow", True),
     ("salary_count", "int", "number of salary credits", False),
     ("salary_amount", "double", "sum of salary credits", True),
-    ("login_count", "int", "number of logins", False),
+    ("login_count", "int", "number of logins (failed attempts do not count: failed_logins_*)", False),
     ("complaint_count", "int", "complaints opened", False),
     ("card_spend", "double", "card payments", True),
-    ("interaction_count", "int", "number of interactions (logins, calls, visits, ...)", False),
+    ("interaction_count", "int", "interactions (logins, calls, visits, ...; no failed login)", False),
     ("loan_repayment", "double", "loan repayments (a large one is often an early payoff)", True),
     ("fees", "double", "fees charged", True),
     (
@@ -146,7 +146,7 @@ def _profile_fields() -> tuple[FieldSpec, ...]:
         FieldSpec(
             "days_since_salary", "int", f"whole days since the last salary credit, {NEVER_DAYS} if never"
         ),
-        FieldSpec("days_since_login", "int", f"whole days since the last login, {NEVER_DAYS} if never"),
+        FieldSpec("days_since_login", "int", f"days since the last good login, {NEVER_DAYS} if never"),
         FieldSpec("days_since_activity", "int", f"whole days since any event, {NEVER_DAYS} if never"),
         FieldSpec(
             "days_since_contact_update",

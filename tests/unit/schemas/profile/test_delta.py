@@ -175,6 +175,16 @@ def test_each_interaction_kind_counts_and_records_its_state(
     assert ops(event) == {ACTIVITY, *ACTIVE, *state}
 
 
+def test_a_failed_login_is_no_login_and_no_activity_only_an_observation_of_the_behaviour() -> None:
+    failed = interaction(InteractionKind.LOGIN, auth_outcome="failed")
+    assert not is_customer_activity(failed)
+    assert nonzero(failed) == {}  # a fraudster's attempts must not keep a lapsing customer "active"
+    assert ops(failed) == set()
+    assert [op[0] for op in build_update(failed, HOME).ops] == [BEHAVIOUR_OP]
+    succeeded = interaction(InteractionKind.LOGIN, auth_outcome="success")
+    assert nonzero(succeeded) == {M.INTERACTION_COUNT: 1, M.ACTIVE: 1, M.LOGIN_COUNT: 1}
+
+
 def test_master_data_sets_every_master_field_and_nothing_else() -> None:
     opened = datetime(2015, 6, 1, 8, tzinfo=UTC)
     event = Customer(
