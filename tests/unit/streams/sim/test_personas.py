@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from schemas.inputs import Customer
-from schemas.profile.delta import is_customer_activity
+from schemas.inputs import Customer, Interaction
+from schemas.profile.delta import is_customer_activity, is_failed_login
 from streams.sim.banks import COMPETITOR_BANKS, HOME_BANK
 from streams.sim.personas import (
     AFFLUENT,
@@ -278,6 +278,10 @@ def _own_kinds(models: list[Any]) -> set[str]:
     return _kinds([m for m in models if is_customer_activity(m)])
 
 
+def _failed_login(model: Any) -> bool:
+    return isinstance(model, Interaction) and is_failed_login(model)
+
+
 def test_occasional_customers_act_only_on_their_own_irregular_days() -> None:
     plans = plans_of(WIDE, OCCASIONAL, 80)
     played = play(WIDE, plans)
@@ -287,7 +291,9 @@ def test_occasional_customers_act_only_on_their_own_irregular_days() -> None:
         models = played[plan.customer_id]
         days = active_days(models)
         assert days == list(plan.rhythm_days), plan.customer_id  # every active day has its events
-        others = _kinds([m for m in models if not is_customer_activity(m)])
+        others = _kinds(
+            [m for m in models if not is_customer_activity(m) and not _failed_login(m)]
+        )  # a failed login (a typo, a fraudster's try) is no activity, and no posting either
         assert others <= _POSTING_KINDS, plan.customer_id  # no salary, nothing in between
         assert not of_kind(models, "salary_credit")
         normal = days if plan.signal_day is None else [d for d in days if d < plan.signal_day]
