@@ -341,20 +341,13 @@ class ProfileState:
         # latest event's, then the bucket; the latest first]. Each bucket's MessagePack is kept and
         # reused while the bucket and the mean balance it is stored against stay the same; what
         # follows the latest two days (and the weeks) is reused whole while no older bucket changed.
-        cache = self._bucket_parts
         older = self._older
         if older is None or older.generation != self._generation or older.ref != ref:
             older = self._older = self._layout(ref)
-        balance = 0  # the previous bucket's mean balance: each one's is stored as the difference
-        day_chunks = [older.head]
-        count = 2
-        for d in older.latest:
-            parts = cache.get(d)
-            if parts is None or parts[0] != balance:
-                parts = cache[d] = _bucket_bytes(self.days[d], balance)
-            day_chunks.append(parts[1])
-            count += parts[2]
-            balance = parts[3]
+        # the previous bucket's mean balance: each one's is stored as the difference
+        latest_bytes, latest_count, balance = self._chunks(older.latest, 0)
+        day_chunks = [older.head, latest_bytes]
+        count = 2 + latest_count
         if older.rest_balance != balance or older.rest is None:
             older.rest_balance = balance
             older.rest = self._chunks(older.rest_days, balance)
